@@ -1,0 +1,39 @@
+"""Errors users can act on. Each carries the CLI exit code it maps to."""
+
+from __future__ import annotations
+
+#: Exit codes of the ``vnsearch`` command (documented in README.md).
+EXIT_OK = 0
+EXIT_NO_RESULTS = 1  # a valid query matched nothing
+EXIT_ERROR = 2  # bad query, missing/corrupt index, nothing could be indexed
+EXIT_PARTIAL = 3  # indexing: some files failed, the rest was indexed
+
+
+class VnsearchError(Exception):
+    """Base class: a one-line message meant for the user, and an exit code."""
+
+    exit_code = EXIT_ERROR
+
+
+class QueryError(VnsearchError):
+    """The query cannot be parsed or is refused (too long, bad date...)."""
+
+
+class IndexNotFoundError(VnsearchError):
+    """No index at the given location."""
+
+
+class IndexFormatError(VnsearchError):
+    """The index was written by an incompatible version or is corrupt."""
+
+
+class IndexLockedError(VnsearchError):
+    """Another process holds the index write lock."""
+
+
+class DocumentNotFoundError(VnsearchError):
+    """No document with that id."""
+
+
+class IngestError(VnsearchError):
+    """A file or record could not be read as a document."""
