@@ -1,0 +1,39 @@
+"""vnsearch: local, embeddable full-text search for Vietnamese press releases and news.
+
+    from vnsearch import Index
+    ix = Index.create("index")
+    ix.index_paths(["seeds"])
+    for hit in ix.search("xây dựng Đảng"):
+        print(hit.rank, hit.title, hit.snippet)
+
+Names are imported lazily so ``import vnsearch`` (and ``vnsearch --help``) stays fast.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Index": ".index",
+    "Document": ".document",
+    "Results": ".search",
+    "Hit": ".search",
+    "IndexReport": ".indexer",
+    "analyze": ".analysis",
+    "normalize": ".normalize",
+    "fold": ".normalize",
+    "VnsearchError": ".errors",
+    "QueryError": ".errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'vnsearch' has no attribute {name!r}")

@@ -1,0 +1,151 @@
+"""Vietnamese analysis: normalised, segmented, lower-cased, folded terms with exact offsets.
+
+One analysis serves documents and queries:
+
+1. :func:`vnsearch.normalize.normalize_with_map` (NFC, one tone placement, junk removed);
+2. pyvi segmentation on the original case (:mod:`vnsearch.segmenter`), line by line;
+3. lower-casing after segmenting, syllables split out of every word (phrases work on syllables
+   even where segmentation differs), and diacritic-free forms of both.
+
+Index terms per text field (see :mod:`vnsearch.schema`): pyvi words, syllables with positions,
+folded syllables, and folded adjacent-syllable pairs (proximity, and disambiguation of
+queries typed without diacritics, where ``to chuc`` alone could be many words).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from .normalize import Normalized, fold, normalize_with_map
+
+__all__ = ["Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerms", "syllables_of"]
+
+_NUMBER_RE = re.compile(r"\d+(?:[.,_]\d+)+")
+_SYLLABLE_RE = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Syllable:
+    """One syllable (or number): ``text`` is its lower-cased normalised form."""
+
+    text: str
+    start: int
+    end: int
+    folded: str
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One pyvi word. ``text`` is the surface in the original string (``original[start:end]``);
+    ``word`` is the index form: lower-cased normalised syllables joined by ``_``."""
+
+    text: str
+    start: int
+    end: int
+    word: str
+    syllables: tuple[Syllable, ...]
+    folded: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["syllables"] = [s.text for s in self.syllables]
+        return d
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result of :func:`analyze`: the original and normalised text, and the tokens."""
+
+    text: str
+    normalized: str
+    tokens: list[Token]
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "normalized": self.normalized,
+            "tokens": [t.to_dict() for t in self.tokens],
+        }
+
+
+def _pretoken_syllables(tok: str) -> list[tuple[int, int]]:
+    """Syllable spans inside one pre-token: a number stays whole, otherwise runs of letters and
+    digits (``UBND.`` → ``UBND``; URLs, e-mails and ``a_b`` give their parts)."""
+    if tok.isalnum():
+        return [(0, len(tok))]
+    if _NUMBER_RE.fullmatch(tok):
+        return [(0, len(tok))]
+    return [m.span() for m in _SYLLABLE_RE.finditer(tok)]
+
+
+def _words(norm: str):
+    """Yield (syllable spans in ``norm``) for each pyvi word that has any syllable."""
+    from .segmenter import segment
+
+    for word in segment(norm):
+        spans = []
+        for s, e in word:
+            for a, b in _pretoken_syllables(norm[s:e]):
+                spans.append((s + a, s + b))
+        if spans:
+            yield spans
+
+
+def analyze(text: str) -> Analysis:
+    """Analyse ``text`` with offsets into ``text`` itself (for highlighting and ``analyze``)."""
+    nm: Normalized = normalize_with_map(text)
+    norm = nm.text
+    tokens = []
+    for spans in _words(norm):
+        syls = []
+        for s, e in spans:
+            low = norm[s:e].lower()
+            os_, oe = nm.to_original(s, e)
+            syls.append(Syllable(low, os_, oe, fold(low)))
+        start, end = syls[0].start, syls[-1].end
+        word = "_".join(s.text for s in syls)
+        tokens.append(Token(text[start:end], start, end, word, tuple(syls), fold(word)))
+    return Analysis(text, norm, tokens)
+
+
+@dataclass
+class IndexTerms:
+    """Terms of one field value, in order: ``words`` (pyvi words) and ``syllables``.
+
+    ``syllable_breaks`` holds the indexes in ``syllables`` where a new line or paragraph starts,
+    so that adjacent-pair terms do not bridge paragraphs."""
+
+    words: list[str]
+    syllables: list[str]
+    syllable_breaks: list[int]
+
+
+def index_terms(text: str) -> IndexTerms:
+    """The lower-cased words and syllables of ``text`` (no offsets: the indexing fast path)."""
+    norm = normalize_with_map(text).text
+    words: list[str] = []
+    syllables: list[str] = []
+    breaks: list[int] = []
+    for line in norm.split("\n"):
+        if not line.strip():
+            continue
+        if syllables:
+            breaks.append(len(syllables))
+        for spans in _words(line):
+            syls = [line[s:e].lower() for s, e in spans]
+            syllables.extend(syls)
+            words.append("_".join(syls))
+    return IndexTerms(words, syllables, breaks)
+
+
+def syllables_of(text: str) -> list[str]:
+    """Lower-cased normalised syllables of ``text`` without segmentation (cheap)."""
+    from .segmenter import PRETOKEN_RE
+
+    norm = normalize_with_map(text).text
+    out = []
+    for m in PRETOKEN_RE.finditer(norm):
+        tok = m.group()
+        out.extend(tok[a:b].lower() for a, b in _pretoken_syllables(tok))
+    return out

@@ -1,0 +1,267 @@
+"""The ``vnsearch`` command: a thin click layer over :class:`vnsearch.Index`.
+
+Exit codes: 0 results / success, 1 valid query with no results, 2 error, 3 indexing finished
+but some files failed (the rest was indexed), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import click
+
+from .errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
+
+DEFAULT_CORPUS = "seeds"
+
+
+def _echo_json(obj) -> None:
+    from .output import dumps
+
+    click.echo(dumps(obj))
+
+
+def handle_errors(fn):
+    """One line on stderr (and a JSON error object under --json), never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except VnsearchError as e:
+            if kwargs.get("as_json") or kwargs.get("as_jsonl"):
+                _echo_json({"error": str(e), "exit_code": e.exit_code})
+            click.echo(f"vnsearch: error: {e}", err=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("vnsearch: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def index_option(fn):
+    return click.option(
+        "--index", "index_dir", metavar="DIR", default=None,
+        help="Index directory (default: $VNSEARCH_INDEX or ./index).",
+    )(fn)
+
+
+def _open_index(index_dir):
+    from .index import Index, default_index_dir
+
+    return Index.open(index_dir or default_index_dir())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vnsearch")
+def cli():
+    """Full-text search for Vietnamese press releases and news articles."""
+
+
+# -- index --------------------------------------------------------------------------------
+@cli.command("index")
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_option
+@click.option("--rebuild", is_flag=True, help="Start the index over.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes for analysis (default: all cores).")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="Skip files larger than this (default 50 MB).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress, only errors and the summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@handle_errors
+def index_cmd(paths, index_dir, rebuild, jobs, max_file_size, quiet, as_json):
+    """Index files and folders (default: ./seeds)."""
+    from .index import Index, default_index_dir
+
+    paths = list(paths) or [DEFAULT_CORPUS]
+    ix = Index.create(index_dir or default_index_dir(), overwrite=rebuild)
+    report = ix.index_paths(paths, jobs=jobs, max_file_size=max_file_size)
+    for p in report.problems:
+        click.echo(f"vnsearch: {'skipped' if p.severity == 'skipped' else 'failed'}: {p}", err=True)
+    click.echo(f"vnsearch: {report.summary()}", err=True)
+    if as_json:
+        _echo_json(report.to_dict())
+    if report.failed and not report.indexed and not report.unchanged:
+        sys.exit(EXIT_ERROR)
+    if report.failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+# -- search -------------------------------------------------------------------------------
+def _split_csv(value):
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+@cli.command("search")
+@click.argument("query", required=False, default="")
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance",
+              show_default=True)
+@click.option("--author", multiple=True, help="Only this author (accents and case ignored).")
+@click.option("--tag", multiple=True, help="Only documents with this tag.")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only documents dated on or after.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Only documents dated on or before.")
+@click.option("--facets", metavar="author,tags,year,month", default="",
+              help="Count results by these fields (whole result set).")
+@click.option("--fields", metavar="a,b", default="", help="Only these keys in JSON hits.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (schema_version 1).")
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON hit per line.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True)
+@click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Batch: JSONL {qid, query} or one query per line; one output line each.")
+@click.option("--format", "batch_format", type=click.Choice(["jsonl", "trec"]), default="jsonl",
+              show_default=True, help="Batch output format.")
+@handle_errors
+def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until, facets, fields,
+               as_json, as_jsonl, color, no_snippets, queries_file, batch_format):
+    """Search the index. QUERY supports "phrases", AND/OR/NOT, -word, title:/author:/tag:/date:,
+    date:[2023-01-01 TO 2023-08-31], wildcards* and fuzzy~."""
+    from .output import dumps, format_results, use_color
+
+    if as_json and as_jsonl:
+        raise click.UsageError("--json and --jsonl are exclusive")
+    ix = _open_or_bootstrap(index_dir)
+    options = dict(
+        limit=limit, offset=offset, sort=sort, author=list(author) or None,
+        tag=list(tag) or None, since=since, until=until, facets=_split_csv(facets),
+    )
+    if queries_file:
+        from .batch import run_batch
+
+        run_batch(ix, queries_file, batch_format, options, click.echo)
+        return
+    if not query.strip() and not (author or tag or since or until):
+        raise click.UsageError("give a QUERY (or --queries FILE, or a filter)")
+    results = ix.search(query, snippets=not no_snippets, **options)
+    if results.suggestion:
+        click.echo(f"vnsearch: did you mean: {results.suggestion}", err=True)
+    keys = _split_csv(fields) or None
+    if as_json:
+        click.echo(dumps(results.to_dict(keys)))
+    elif as_jsonl:
+        for h in results.hits:
+            click.echo(dumps(h.to_dict(keys)))
+    else:
+        click.echo(format_results(results, use_color(color)))
+    if results.total == 0:
+        sys.exit(EXIT_NO_RESULTS)
+
+
+def _open_or_bootstrap(index_dir):
+    """Open the index; with no index yet and ./seeds present, build it first (and say so)."""
+    from .index import Index, default_index_dir
+
+    path = index_dir or default_index_dir()
+    if not Index.exists(path) and index_dir is None and os.path.isdir(DEFAULT_CORPUS):
+        click.echo(f"vnsearch: no index at {path}; indexing ./{DEFAULT_CORPUS} first", err=True)
+        ix = Index.create(path)
+        report = ix.index_paths([DEFAULT_CORPUS])
+        click.echo(f"vnsearch: {report.summary()}", err=True)
+        return ix
+    return Index.open(path)
+
+
+# -- show / similar -----------------------------------------------------------------------
+@cli.command("show")
+@click.argument("doc_id")
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def show_cmd(doc_id, index_dir, as_json):
+    """Print one document, full text and metadata."""
+    from .output import format_document
+
+    doc = _open_index(index_dir).get(doc_id)
+    if as_json:
+        _echo_json(doc.to_dict())
+    else:
+        click.echo(format_document(doc))
+
+
+@cli.command("similar")
+@click.argument("doc_id")
+@index_option
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto")
+@handle_errors
+def similar_cmd(doc_id, index_dir, limit, as_json, color):
+    """Articles like DOC_ID (more like this)."""
+    from .output import format_results, use_color
+
+    results = _open_index(index_dir).similar(doc_id, limit=limit)
+    if as_json:
+        _echo_json(results.to_dict())
+    else:
+        click.echo(format_results(results, use_color(color)))
+    if not results.hits:
+        sys.exit(EXIT_NO_RESULTS)
+
+
+# -- analyze / stats ----------------------------------------------------------------------
+@cli.command("analyze")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def analyze_cmd(text, as_json):
+    """Show how TEXT is normalised, segmented and folded (with offsets)."""
+    from .analysis import analyze
+
+    a = analyze(text)
+    if as_json:
+        _echo_json(a.to_dict())
+        return
+    from .highlight import clean_for_display
+
+    click.echo(f"normalized: {clean_for_display(a.normalized)}")
+    for t in a.tokens:
+        syl = " ".join(s.text for s in t.syllables)
+        click.echo(f"{t.start:>5}-{t.end:<5} {clean_for_display(t.text)!s:<24} "
+                   f"word={t.word}  syllables=[{syl}]  folded={t.folded}")
+
+
+@cli.command("stats")
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def stats_cmd(index_dir, as_json):
+    """Document count, fields, size, last update, format versions."""
+    st = _open_index(index_dir).stats()
+    if as_json:
+        _echo_json(st)
+        return
+    for k, v in st.items():
+        if k == "fields":
+            v = ", ".join(v)
+        click.echo(f"{k}: {v}")
+
+
+def main(argv=None):
+    """Entry point: quiet on a closed pipe (``vnsearch search x | head -1``)."""
+    try:
+        cli.main(args=argv, prog_name="vnsearch", standalone_mode=True)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)
+    except SystemExit as e:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+        raise e
+
+
+def _silence_stdout():
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

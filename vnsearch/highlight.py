@@ -1,0 +1,147 @@
+"""Snippets: the best passages of a hit, every match highlighted, spans in code points.
+
+Matching is done on syllables found with pyvi's own pre-tokeniser over the normalised text and
+mapped back to the stored text, so it costs no CRF call and offsets are exact. Passages are cut
+only at syllable boundaries (never inside a word or a number such as ``1.000.000`` or
+``60,52%``), and control characters are replaced so nothing raw reaches a terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .normalize import fold, normalize_with_map
+
+SNIPPET_CHARS = 220
+MAX_PASSAGES = 2
+_CONTROL_RE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f-\u009f]")
+
+
+@dataclass
+class Highlight:
+    field: str
+    text: str
+    spans: list[tuple[int, int]]
+
+    def to_dict(self) -> dict:
+        return {"field": self.field, "text": self.text, "spans": [list(s) for s in self.spans]}
+
+
+def clean_for_display(text: str) -> str:
+    """Replace control characters (ANSI escapes included) by spaces, keeping offsets."""
+    return _CONTROL_RE.sub(" ", text)
+
+
+def syllable_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
+    from .analysis import _pretoken_syllables
+    from .segmenter import PRETOKEN_RE
+
+    nm = normalize_with_map(text)
+    norm = nm.text
+    out = []
+    for m in PRETOKEN_RE.finditer(norm):
+        base = m.start()
+        tok = m.group()
+        for a, b in _pretoken_syllables(tok):
+            s, e = nm.to_original(base + a, base + b)
+            out.append((s, e, norm[base + a : base + b].lower()))
+    return out
+
+
+def find_matches(text: str, syllables: set[str], folded: set[str]) -> list[tuple[int, int]]:
+    """Spans of syllables of ``text`` that match the query: exactly, or after folding for
+    query syllables typed without diacritics. Adjacent matches are merged into one span."""
+    spans: list[tuple[int, int]] = []
+    for s, e, syl in syllable_spans(text):
+        if syl in syllables or (folded and fold(syl) in folded):
+            if spans and _only_space_between(text, spans[-1][1], s):
+                spans[-1] = (spans[-1][0], e)
+            else:
+                spans.append((s, e))
+    return spans
+
+
+def _only_space_between(text: str, a: int, b: int) -> bool:
+    return b - a <= 2 and not text[a:b].strip()
+
+
+def _passage(text: str, spans, start_span: int) -> tuple[int, int, list[tuple[int, int]]]:
+    """The window of about SNIPPET_CHARS starting before ``spans[start_span]``."""
+    s0 = spans[start_span][0]
+    start = max(0, s0 - 40)
+    end = min(len(text), start + SNIPPET_CHARS)
+    # Snap to whitespace so no word or number is cut.
+    if start > 0:
+        ws = text.rfind(" ", 0, start + 1)
+        nl = text.rfind("\n", 0, start + 1)
+        cut = max(ws, nl)
+        start = cut + 1 if cut >= 0 and s0 - cut < 80 else start
+        if start > s0:
+            start = s0
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+    if end < len(text):
+        cut = max(text.rfind(" ", start, end), text.rfind("\n", start, end))
+        if cut > s0:
+            end = cut
+        else:
+            while end < len(text) and not text[end].isspace():
+                end += 1
+    inside = [(a, b) for a, b in spans if a >= start and b <= end]
+    return start, end, inside
+
+
+def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES):
+    """Pick up to ``n`` non-overlapping passages with the most distinct matched syllables."""
+    if not spans:
+        return []
+    candidates = []
+    for i in range(len(spans)):
+        start, end, inside = _passage(text, spans, i)
+        distinct = len({text[a:b].lower() for a, b in inside})
+        candidates.append((-distinct, -len(inside), start, end, inside))
+    candidates.sort()
+    chosen: list[tuple[int, int, list]] = []
+    for _, _, start, end, inside in candidates:
+        if all(end <= s or start >= e for s, e, _ in chosen):
+            chosen.append((start, end, inside))
+        if len(chosen) == n:
+            break
+    chosen.sort()
+    return chosen
+
+
+def highlight_field(field: str, text: str, syllables: set[str], folded: set[str],
+                    whole: bool = False) -> Highlight | None:
+    """The highlight of one field: the whole (short) text, or its best passages."""
+    if not text:
+        return None
+    spans = find_matches(text, syllables, folded)
+    if not spans:
+        return None
+    if whole or len(text) <= SNIPPET_CHARS:
+        clean = clean_for_display(text.replace("\n", " "))
+        return Highlight(field, clean, spans)
+    parts: list[str] = []
+    out_spans: list[tuple[int, int]] = []
+    pos = 0
+    passages = best_passages(text, spans)
+    for k, (start, end, inside) in enumerate(passages):
+        prefix = "… " if (k == 0 and start > 0) or k > 0 else ""
+        piece = text[start:end]
+        parts.append(prefix + piece)
+        offset = pos + len(prefix) - start
+        out_spans += [(a + offset, b + offset) for a, b in inside]
+        pos += len(prefix) + len(piece)
+    tail = " …" if passages and passages[-1][1] < len(text) else ""
+    snippet = clean_for_display(("".join(parts) + tail).replace("\n", " "))
+    return Highlight(field, snippet, out_spans)
+
+
+def query_sets(query_syllables: list[str]) -> tuple[set[str], set[str]]:
+    """Exact syllables, and the folded forms of those typed without diacritics."""
+    exact = set(query_syllables)
+    folded = {s for s in exact if fold(s) == s}
+    return exact, folded

@@ -1,0 +1,264 @@
+"""``Index``: the one object users embed — open or create an index, add, search, get, stats."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from .document import Document
+from .errors import DocumentNotFoundError, IndexFormatError, IndexNotFoundError, VnsearchError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .indexer import IndexReport
+    from .search import Results
+
+__all__ = ["Index", "default_index_dir"]
+
+META_FILE = "vnsearch.json"
+
+
+def default_index_dir() -> str:
+    """``$VNSEARCH_INDEX`` or ``./index``."""
+    return os.environ.get("VNSEARCH_INDEX") or "index"
+
+
+def _write_json_atomic(path: str, data: dict) -> None:
+    import orjson
+
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Index:
+    """A vnsearch index directory.
+
+    >>> ix = Index.create("my-index")            # doctest: +SKIP
+    >>> ix.index_paths(["seeds"])                 # doctest: +SKIP
+    >>> ix.search("xây dựng Đảng").hits[0].title  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        """Open an existing index (use :meth:`create` to make one)."""
+        self.path = os.fspath(path if path is not None else default_index_dir())
+        self.meta = self._read_meta()
+        from whoosh import index as windex
+
+        try:
+            self._ix = windex.open_dir(self.path)
+        except Exception as e:  # whoosh raises several unrelated types for damaged dirs
+            raise IndexFormatError(
+                f"cannot open index at {self.path}: {e.__class__.__name__}: {e}"
+                " (run `vnsearch index --rebuild`)"
+            ) from None
+        self._searcher = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None) -> Index:
+        return cls(path)
+
+    @classmethod
+    def create(cls, path: str | os.PathLike | None = None, *, overwrite: bool = False) -> Index:
+        """Create an empty index at ``path`` (``overwrite=True`` replaces an existing one)."""
+        from whoosh import index as windex
+
+        from . import schema
+
+        path = os.fspath(path if path is not None else default_index_dir())
+        if cls.exists(path) and not overwrite:
+            return cls(path)
+        os.makedirs(path, exist_ok=True)
+        if overwrite:
+            for name in os.listdir(path):
+                full = os.path.join(path, name)
+                if name != ".gitkeep" and os.path.isfile(full):
+                    os.remove(full)
+        windex.create_in(path, schema.build_schema())
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        _write_json_atomic(
+            os.path.join(path, META_FILE),
+            {
+                "format_version": schema.FORMAT_VERSION,
+                "analysis_version": schema.ANALYSIS_VERSION,
+                "created": now,
+                "updated": now,
+            },
+        )
+        return cls(path)
+
+    @staticmethod
+    def exists(path: str | os.PathLike | None = None) -> bool:
+        path = os.fspath(path if path is not None else default_index_dir())
+        return os.path.isfile(os.path.join(path, META_FILE))
+
+    def _read_meta(self) -> dict:
+        import orjson
+
+        from . import schema
+
+        meta_path = os.path.join(self.path, META_FILE)
+        if not os.path.isdir(self.path) or not os.path.exists(meta_path):
+            raise IndexNotFoundError(
+                f"no index at {self.path} (create one with `vnsearch index PATH`)"
+            )
+        try:
+            with open(meta_path, "rb") as f:
+                meta = orjson.loads(f.read())
+        except (OSError, ValueError) as e:
+            raise IndexFormatError(f"unreadable index metadata {meta_path}: {e}") from None
+        fv, av = meta.get("format_version"), meta.get("analysis_version")
+        if fv != schema.FORMAT_VERSION or av != schema.ANALYSIS_VERSION:
+            raise IndexFormatError(
+                f"index at {self.path} has format {fv}/analysis {av}, this vnsearch needs "
+                f"{schema.FORMAT_VERSION}/{schema.ANALYSIS_VERSION}: run `vnsearch index "
+                "--rebuild`"
+            )
+        return meta
+
+    def _touch(self) -> None:
+        self.meta["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        _write_json_atomic(os.path.join(self.path, META_FILE), self.meta)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._searcher is not None:
+            self._searcher = self._searcher.refresh()
+
+    def searcher(self):
+        """A Whoosh searcher, reused across searches and refreshed after writes."""
+        if self._searcher is None:
+            self._searcher = self._ix.searcher()
+        else:
+            self._searcher = self._searcher.refresh()
+        return self._searcher
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+    def add(self, documents: Iterable[Document], *, jobs: int | None = None) -> IndexReport:
+        """Add documents, replacing any with the same id; unchanged documents are skipped."""
+        from . import indexer
+
+        t0 = time.perf_counter()
+        report = indexer.write(self._ix, documents, jobs=jobs)
+        report.seconds = time.perf_counter() - t0
+        self._touch()
+        return report
+
+    def index_paths(
+        self, paths: Iterable[str], *, jobs: int | None = None, max_file_size: int | None = None
+    ) -> IndexReport:
+        """Read files and folders (see :mod:`vnsearch.ingest`) and index their documents."""
+        from . import indexer
+        from .ingest import IngestProblem, read_source, walk_paths
+
+        report = indexer.IndexReport()
+        kwargs = {} if max_file_size is None else {"max_file_size": max_file_size}
+
+        def documents():
+            for item in walk_paths(list(paths), **kwargs):
+                if isinstance(item, IngestProblem):
+                    _count_problem(report, item)
+                    continue
+                for rec in read_source(item):
+                    if isinstance(rec, IngestProblem):
+                        _count_problem(report, rec)
+                    else:
+                        yield rec
+
+        t0 = time.perf_counter()
+        indexer.write(self._ix, documents(), jobs=jobs, report=report)
+        report.seconds = time.perf_counter() - t0
+        self._touch()
+        return report
+
+    def delete(self, ids: Iterable[str]) -> int:
+        """Delete documents by id; returns how many were removed."""
+        n = 0
+        w = self._ix.writer()
+        try:
+            for i in ids:
+                n += w.delete_by_term("id", i)
+            w.commit()
+        except BaseException:
+            w.cancel()
+            raise
+        self._touch()
+        return n
+
+    # -- reading ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.searcher().doc_count()
+
+    def get(self, doc_id: str) -> Document:
+        """The stored document with this id."""
+        fields = self.searcher().document(id=doc_id)
+        if fields is None:
+            raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+        return _document_from_stored(fields)
+
+    def search(self, query: str = "", **options) -> Results:
+        """Search; see :func:`vnsearch.search.search` for the options."""
+        from .search import search
+
+        return search(self, query, **options)
+
+    def similar(self, doc_id: str, **options) -> Results:
+        """Documents like ``doc_id`` (more-like-this), the document itself excluded."""
+        from .search import similar
+
+        return similar(self, doc_id, **options)
+
+    def stats(self) -> dict:
+        """Document count, fields, size on disk, last update, format versions."""
+        from . import schema
+
+        size = 0
+        for name in os.listdir(self.path):
+            full = os.path.join(self.path, name)
+            if os.path.isfile(full):
+                size += os.path.getsize(full)
+        s = self.searcher()
+        return {
+            "path": os.path.abspath(self.path),
+            "documents": s.doc_count(),
+            "fields": sorted(schema.build_schema().names()),
+            "size_bytes": size,
+            "created": self.meta.get("created"),
+            "updated": self.meta.get("updated"),
+            "format_version": self.meta.get("format_version"),
+            "analysis_version": self.meta.get("analysis_version"),
+        }
+
+
+def _count_problem(report, problem) -> None:
+    report.problems.append(problem)
+    if getattr(problem, "severity", "failed") == "skipped":
+        report.skipped += 1
+    else:
+        report.failed += 1
+
+
+def _document_from_stored(fields: dict) -> Document:
+    import orjson
+
+    try:
+        data = orjson.loads(fields["doc"])
+    except (KeyError, ValueError) as e:  # pragma: no cover - corrupt index
+        raise VnsearchError(f"stored document is unreadable: {e}") from None
+    return Document(**data)

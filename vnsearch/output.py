@@ -1,0 +1,110 @@
+"""Rendering results for people (terminal text) and scripts (JSON, JSON Lines, TREC)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from .highlight import clean_for_display
+
+BOLD_RED = "\x1b[1;31m"
+DIM = "\x1b[2m"
+BOLD = "\x1b[1m"
+RESET = "\x1b[0m"
+
+
+def dumps(obj: Any, *, pretty: bool = False) -> str:
+    """UTF-8 JSON text, never ``\\u`` escapes."""
+    import orjson
+
+    opt = orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if pretty else 0)
+    return orjson.dumps(obj, option=opt, default=_default).decode("utf-8")
+
+
+def _default(o):
+    if hasattr(o, "to_dict"):
+        return o.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def use_color(mode: str, stream=None) -> bool:
+    """``always``/``never``, or ``auto``: a TTY and no ``NO_COLOR``."""
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def mark(text: str, spans, color: bool) -> str:
+    """``text`` with ``spans`` highlighted (ANSI on a colour terminal, ``[...]`` otherwise)."""
+    text = clean_for_display(text)
+    if not spans:
+        return text
+    left, right = (BOLD_RED, RESET) if color else ("[", "]")
+    out, pos = [], 0
+    for s, e in sorted(spans):
+        if s < pos:
+            continue
+        out += [text[pos:s], left, text[s:e], right]
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def format_hit(hit, color: bool) -> str:
+    title_h = next((h for h in hit.highlights if h.field == "title"), None)
+    title = mark(title_h.text, title_h.spans, color) if title_h else clean_for_display(hit.title)
+    if color:
+        title = f"{BOLD}{title}{RESET}"
+    meta = " · ".join(
+        clean_for_display(x) for x in (hit.date or "", hit.author, hit.path or hit.id) if x
+    )
+    if hit.duplicates:
+        meta += f" · +{len(hit.duplicates)} copies"
+    if color:
+        meta = f"{DIM}{meta}{RESET}"
+    snip_h = next((h for h in hit.highlights if h.field != "title"), None)
+    snippet = mark(snip_h.text, snip_h.spans, color) if snip_h else clean_for_display(hit.snippet)
+    lines = [f"{hit.rank:>2}. {title or '(untitled)'}  ({hit.score:.2f})", f"    {meta}"]
+    if snippet:
+        lines.append(f"    {snippet}")
+    return "\n".join(lines)
+
+
+def format_results(results, color: bool) -> str:
+    parts = [format_hit(h, color) for h in results.hits]
+    shown = f"{results.offset + 1}-{results.offset + len(results.hits)}" if results.hits else "0"
+    footer = f"{results.total} results ({shown} shown) in {results.took_ms:.0f} ms"
+    if results.facets:
+        for name, counts in results.facets.items():
+            top = ", ".join(f"{clean_for_display(k)} ({v})" for k, v in list(counts.items())[:10])
+            footer += f"\n{name}: {top}"
+    return "\n\n".join(parts + [footer])
+
+
+def format_document(doc) -> str:
+    lines = [clean_for_display(doc.title)]
+    meta = [
+        f"id: {doc.id}",
+        f"author: {doc.author}" if doc.author else "",
+        f"date: {doc.date} ({doc.date_source})" if doc.date else "",
+        f"tags: {', '.join(doc.tags)}" if doc.tags else "",
+        f"path: {doc.path}" if doc.path else "",
+    ]
+    lines += [clean_for_display(m) for m in meta if m]
+    for label, text in (("summary", doc.summary), ("body", doc.body)):
+        if text:
+            lines += ["", clean_for_display(text).replace("\r", "")]
+    if doc.captions:
+        lines += ["", "captions:"] + [f"  {clean_for_display(c)}" for c in doc.captions]
+    return "\n".join(lines)
+
+
+def trec_lines(qid: str, results) -> list[str]:
+    """TREC run format: ``qid Q0 docid rank score vnsearch``."""
+    return [f"{qid} Q0 {h.id} {h.rank} {h.score:.6f} vnsearch" for h in results.hits]

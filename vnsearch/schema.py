@@ -1,0 +1,119 @@
+"""The Whoosh schema, and how a :class:`~vnsearch.document.Document` becomes field values.
+
+Analysis runs once per text (:func:`vnsearch.analysis.index_terms`); the Whoosh fields then
+receive already-analysed, space-separated terms through :class:`PreAnalyzed`, so segmentation
+is never repeated per field. Each text section (title, summary, body, captions) gets:
+
+``<sec>``      syllables, with positions (phrases, wildcards, fuzzy)
+``<sec>_w``    pyvi words                  (exact words score above syllable-only matches)
+``<sec>_f``    folded syllables, positions (queries typed without diacritics)
+``<sec>_fb``   folded adjacent pairs       (proximity, and disambiguation without diacritics)
+
+(An exact-pair field was measured and dropped: pair fields are the costliest to write, and the
+folded pairs already reward adjacency; exactness comes from the word and syllable fields.)
+"""
+
+from __future__ import annotations
+
+from .document import Document
+
+#: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
+FORMAT_VERSION = 1
+#: Bumped when analysis output changes (normalisation, segmentation rules, term forms).
+ANALYSIS_VERSION = 1
+
+SECTIONS = ("title", "summary", "body", "captions")
+SUFFIXES = ("", "_w", "_f", "_fb")
+
+
+def build_schema():
+    from whoosh import fields
+
+    from ._whoosh_analyzer import PreAnalyzed
+
+    pre = PreAnalyzed()
+    f: dict = {
+        "id": fields.ID(stored=True, unique=True),
+        "path": fields.ID(stored=True),
+        "doc": fields.STORED(),
+        "content_hash": fields.ID(stored=True),
+        "author": fields.TEXT(analyzer=pre, phrase=True),  # folded syllables of the name
+        "author_facet": fields.ID(stored=False, sortable=True),
+        "tags": fields.KEYWORD(analyzer=pre, scorable=True),  # folded whole tags, '_'-joined
+        "tags_facet": fields.KEYWORD(commas=True, lowercase=False, vector=True),
+        "date": fields.ID(stored=True, sortable=True),
+        "year": fields.ID(sortable=True),
+        "month": fields.ID(sortable=True),
+        "dup_group": fields.ID(stored=True),
+    }
+    for sec in SECTIONS:
+        f[sec] = fields.TEXT(analyzer=pre, phrase=True)
+        f[sec + "_w"] = fields.TEXT(analyzer=pre, phrase=False)
+        f[sec + "_f"] = fields.TEXT(analyzer=pre, phrase=True)
+        f[sec + "_fb"] = fields.TEXT(analyzer=pre, phrase=False)
+    return fields.Schema(**f)
+
+
+def pairs(syllables: list[str], breaks: list[int]) -> list[str]:
+    """Adjacent syllable pairs ``a_b``, not bridging line breaks."""
+    if len(syllables) < 2:
+        return []
+    cut = set(breaks)
+    return [
+        f"{syllables[i]}_{syllables[i + 1]}"
+        for i in range(len(syllables) - 1)
+        if (i + 1) not in cut
+    ]
+
+
+def section_values(sec: str, text: str) -> dict[str, str]:
+    """Field values for one text section."""
+    from .analysis import index_terms
+    from .normalize import fold
+
+    if not text or not text.strip():
+        return {}
+    terms = index_terms(text)
+    syl = terms.syllables
+    folded = [fold(s) for s in syl]
+    return {
+        sec: " ".join(syl),
+        sec + "_w": " ".join(terms.words),
+        sec + "_f": " ".join(folded),
+        sec + "_fb": " ".join(pairs(folded, terms.syllable_breaks)),
+    }
+
+
+def key_form(value: str) -> str:
+    """Case-, accent- and spacing-insensitive form of a name or tag (filters, ``author:``)."""
+    from .normalize import fold, normalize
+
+    return "_".join(fold(normalize(value)).lower().split())
+
+
+def document_fields(doc: Document, content_hash: str = "") -> dict:
+    """Everything Whoosh stores and indexes for ``doc``."""
+    import orjson
+
+    from .normalize import fold, normalize
+
+    values: dict = {
+        "id": doc.id,
+        "path": doc.path,
+        "doc": orjson.dumps(doc.to_dict()),
+        "content_hash": content_hash,
+    }
+    for sec in SECTIONS:
+        text = "\n".join(doc.captions) if sec == "captions" else getattr(doc, sec)
+        values.update(section_values(sec, text))
+    if doc.author:
+        values["author"] = " ".join(fold(normalize(doc.author)).lower().split())
+        values["author_facet"] = doc.author.strip()
+    if doc.tags:
+        values["tags"] = " ".join(key_form(t) for t in doc.tags if t.strip())
+        values["tags_facet"] = ",".join(t.strip().replace(",", " ") for t in doc.tags if t.strip())
+    if doc.date:
+        values["date"] = doc.date
+        values["year"] = doc.date[:4]
+        values["month"] = doc.date[:7]
+    return values

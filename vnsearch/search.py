@@ -1,0 +1,322 @@
+"""Running searches: ranking, filters, sorting, facets, snippets, suggestions.
+
+``Index.search`` and the CLI both call :func:`search`, which returns :class:`Results` holding
+:class:`Hit` objects; ``to_dict()`` gives the JSON contract of DESIGN.md (schema_version 1).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import QueryError
+
+SCHEMA_VERSION = 1
+SORTS = ("relevance", "date", "-date")
+FACETS = ("author", "tags", "year", "month")
+MAX_LIMIT = 10_000
+TEXT_FIELDS = ("title", "summary", "body", "captions")
+
+
+@dataclass
+class Hit:
+    id: str
+    rank: int
+    score: float
+    title: str = ""
+    author: str = ""
+    date: str | None = None
+    tags: list[str] = field(default_factory=list)
+    path: str = ""
+    snippet: str = ""
+    highlights: list = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    def to_dict(self, fields: list[str] | None = None) -> dict[str, Any]:
+        d = {
+            "id": self.id,
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "title": self.title,
+            "author": self.author,
+            "date": self.date,
+            "tags": self.tags,
+            "path": self.path,
+            "snippet": self.snippet,
+            "highlights": [h.to_dict() for h in self.highlights],
+        }
+        if self.duplicates:
+            d["duplicates"] = len(self.duplicates)
+            d["duplicate_ids"] = self.duplicates
+        if fields:
+            d = {k: v for k, v in d.items() if k in fields}
+        return d
+
+
+@dataclass
+class Results:
+    query: str
+    total: int
+    offset: int
+    limit: int
+    took_ms: float
+    hits: list[Hit]
+    suggestion: str | None = None
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __iter__(self):
+        return iter(self.hits)
+
+    def to_dict(self, fields: list[str] | None = None) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "query": self.query,
+            "total": self.total,
+            "offset": self.offset,
+            "limit": self.limit,
+            "took_ms": round(self.took_ms, 2),
+            "hits": [h.to_dict(fields) for h in self.hits],
+            "suggestion": self.suggestion,
+            "facets": self.facets,
+        }
+
+
+def _filters(author, tag, since, until):
+    from whoosh import query as q
+
+    from .query import date_filter
+    from .schema import key_form
+
+    parts = []
+    for name, values in (("author", author), ("tags", tag)):
+        if not values:
+            continue
+        if isinstance(values, str):
+            values = [values]
+        alts = []
+        for v in values:
+            key = key_form(v)
+            if not key:
+                raise QueryError(f"empty --{'tag' if name == 'tags' else name} value")
+            if name == "tags":
+                alts.append(q.Term("tags", key))
+            else:
+                words = key.split("_")
+                alts.append(q.Phrase("author", words) if len(words) > 1 else q.Term("author", key))
+        parts.append(q.Or(alts) if len(alts) > 1 else alts[0])
+    df = date_filter(since, until)
+    if df is not None:
+        parts.append(df)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else q.And(parts)
+
+
+def _sortedby(sort: str):
+    from whoosh import sorting
+
+    if sort == "relevance":
+        return None
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+    return sorting.FieldFacet("date", reverse=(sort == "-date"))
+
+
+def search(
+    index,
+    query: str = "",
+    *,
+    limit: int = 10,
+    offset: int = 0,
+    sort: str = "relevance",
+    author: str | list[str] | None = None,
+    tag: str | list[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    facets: list[str] | tuple[str, ...] = (),
+    snippets: bool = True,
+    sections: tuple[str, ...] | None = None,
+    suggest: bool = True,
+) -> Results:
+    """Search ``index``. An empty ``query`` with filters lists the filtered documents."""
+    from whoosh import query as q
+
+    from .query import parse
+
+    t0 = time.perf_counter()
+    if limit < 0 or offset < 0:
+        raise QueryError("--limit and --offset must not be negative")
+    limit = min(limit, MAX_LIMIT)
+    for f in facets:
+        if f not in FACETS:
+            raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)}")
+    flt = _filters(author, tag, since, until)
+    terms = None
+    if query.strip():
+        wq, terms = parse(query, sections)
+    elif flt is not None:
+        wq = q.Every()
+    else:
+        raise QueryError("empty query")
+    searcher = index.searcher()
+    sortedby = _sortedby(sort)
+    groupedby = _facet_spec(facets)
+    want = offset + limit
+    kwargs: dict = {"filter": flt} if flt is not None else {}
+    if groupedby:
+        kwargs["groupedby"] = groupedby
+    if sortedby is not None:
+        results = searcher.search(wq, limit=max(want, 1), sortedby=sortedby, **kwargs)
+    else:
+        results = searcher.search(wq, limit=max(want, 1), **kwargs)
+    total = len(results) if results.has_exact_length() else results.estimated_length()
+    if not results.has_exact_length():
+        total = results.estimated_length()
+    hits_raw = list(results)[offset:want]
+    ordered = _tie_break(hits_raw, sort)
+    hits = []
+    exact, folded = (set(), set())
+    if terms is not None:
+        from .highlight import query_sets
+
+        exact, folded = query_sets(terms.syllables)
+    for i, r in enumerate(ordered):
+        hits.append(_hit(r, offset + i + 1, exact, folded, snippets and terms is not None))
+    facet_counts = _facet_counts(results, facets) if facets else {}
+    suggestion = None
+    if suggest and terms is not None and total < 3:
+        from .suggest import suggest as make_suggestion
+
+        suggestion = make_suggestion(index, query, terms)
+    return Results(
+        query=query,
+        total=total,
+        offset=offset,
+        limit=limit,
+        took_ms=(time.perf_counter() - t0) * 1000,
+        hits=hits,
+        suggestion=suggestion,
+        facets=facet_counts,
+    )
+
+
+def _tie_break(hits, sort: str):
+    """Equal scores: newer first, then by id, so results are stable across runs."""
+    if sort != "relevance":
+        return hits
+
+    def key(r):
+        f = r.fields()
+        date = f.get("date") or ""
+        return (-round(r.score or 0.0, 6), _neg(date), f.get("id", ""))
+
+    return sorted(hits, key=key)
+
+
+def _neg(s: str) -> tuple:
+    return tuple(-ord(c) for c in s)
+
+
+def _hit(r, rank: int, exact: set[str], folded: set[str], with_snippets: bool) -> Hit:
+    import orjson
+
+    from .highlight import clean_for_display, highlight_field
+
+    stored = r.fields()
+    doc = orjson.loads(stored["doc"])
+    highlights = []
+    if with_snippets:
+        for fld in TEXT_FIELDS:
+            text = "\n".join(doc.get("captions") or []) if fld == "captions" else doc.get(fld)
+            h = highlight_field(fld, text or "", exact, folded)
+            if h is None and exact and not folded:
+                from .normalize import fold
+
+                h = highlight_field(fld, text or "", set(), {fold(s) for s in exact})
+            if h is not None:
+                highlights.append(h)
+    snippet_h = next((h for h in highlights if h.field != "title"), None)
+    if snippet_h is not None:
+        snippet = snippet_h.text
+    else:
+        lead = doc.get("summary") or doc.get("body") or ""
+        snippet = clean_for_display(lead[:200].replace("\n", " "))
+    return Hit(
+        id=doc["id"],
+        rank=rank,
+        score=float(r.score or 0.0),
+        title=clean_for_display(doc.get("title") or ""),
+        author=doc.get("author") or "",
+        date=doc.get("date"),
+        tags=doc.get("tags") or [],
+        path=doc.get("path") or "",
+        snippet=snippet,
+        highlights=highlights,
+    )
+
+
+def _facet_spec(facets):
+    from whoosh import sorting
+
+    spec = {}
+    for f in facets:
+        if f == "tags":
+            spec[f] = sorting.FieldFacet("tags_facet", allow_overlap=True, maptype=sorting.Count)
+        elif f == "author":
+            spec[f] = sorting.FieldFacet("author_facet", maptype=sorting.Count)
+        else:
+            spec[f] = sorting.FieldFacet(f, maptype=sorting.Count)
+    return spec
+
+
+def _facet_counts(results, facets) -> dict[str, dict[str, int]]:
+    out = {}
+    for f in facets:
+        groups = results.groups(f)
+        counts = {str(k): int(v) for k, v in groups.items() if k not in (None, "")}
+        out[f] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
+
+
+def similar(index, doc_id: str, *, limit: int = 10, snippets: bool = False) -> Results:
+    """More like this: the document's most distinctive body terms, the document excluded."""
+    from whoosh import query as q
+
+    from .errors import DocumentNotFoundError
+
+    t0 = time.perf_counter()
+    s = index.searcher()
+    docnum = s.document_number(id=doc_id)
+    if docnum is None:
+        raise DocumentNotFoundError(f"no document with id {doc_id!r}")
+    doc = index.get(doc_id)
+    text = "\n".join(x for x in (doc.title, doc.summary, doc.body) if x)
+    from .schema import section_values
+
+    words = section_values("body", text).get("body_w", "").split()
+    top = _key_terms(s, "body_w", words, 25)
+    if not top:
+        return Results(doc_id, 0, 0, limit, 0.0, [])
+    wq = q.Or([q.Term("body_w", w, boost=wt) for w, wt in top])
+    results = s.search(wq, limit=limit + 1, mask=q.Term("id", doc_id))
+    hits = [
+        _hit(r, i + 1, set(), set(), False) for i, r in enumerate(list(results)[:limit])
+    ]
+    return Results(doc_id, len(results), 0, limit, (time.perf_counter() - t0) * 1000, hits)
+
+
+def _key_terms(searcher, fieldname: str, words: list[str], n: int):
+    """The ``n`` words with the highest tf·idf in ``words`` (idf from the index)."""
+    from collections import Counter
+
+    tf = Counter(w for w in words if len(w) > 1 and not w.isdigit())
+    scored = []
+    for w, c in tf.items():
+        idf = searcher.idf(fieldname, w)
+        scored.append((c * idf, w))
+    scored.sort(reverse=True)
+    return [(w, round(sc, 3)) for sc, w in scored[:n] if sc > 0]
