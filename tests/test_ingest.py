@@ -1,0 +1,362 @@
+"""Ingestion: the press-release text format, JSON / JSON Lines, encodings and hostile files.
+
+Every fixture is written into tmp_path by the test that uses it; each test checks both the
+documents produced and the exact problems reported.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from vnsearch.document import Document
+from vnsearch.encodings import encode_tcvn3, encode_vni
+from vnsearch.ingest import (
+    IngestProblem,
+    IngestReport,
+    SourceFile,
+    iter_documents,
+    parse_press_release,
+    read_source,
+    walk_paths,
+)
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEED = SEEDS / "000_2bc2382ec64f120d.txt"
+
+PRESS_RELEASE = """Đà Nẵng khai mạc lễ hội pháo hoa quốc tế
+
+TRẦN HÀ | 14:05 03/06/2024
+
+Tối 1/6, tại bờ sông Hàn, thành phố khai mạc lễ hội pháo hoa quốc tế.
+
+Khán giả theo dõi màn trình diễn. Ảnh: T.H
+Khán giả theo dõi màn trình diễn. Ảnh: T.H
+
+Lễ hội kéo dài đến tháng 7.
+
+TAGS
+pháo hoa
+Đà Nẵng
+"""
+
+
+def read_all(paths, **kwargs) -> tuple[list[Document], list[IngestProblem]]:
+    """Walk and read like the indexer does; return documents and problems (as strings too)."""
+    docs, problems = [], []
+    for found in walk_paths([str(p) for p in paths], **kwargs):
+        if isinstance(found, IngestProblem):
+            problems.append(found)
+            continue
+        for item in read_source(found):
+            (docs if isinstance(item, Document) else problems).append(item)
+    return docs, problems
+
+
+def write_jsonl(path: Path, records: list, *, compress: bool = False) -> None:
+    data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    path.write_bytes(gzip.compress(data) if compress else data)
+
+
+# --- The seed text format -------------------------------------------------------------------
+def test_seed_parses_to_title_author_lead_date_captions_and_no_tags(tmp_path):
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    shutil.copy(SEED, folder)
+
+    docs, problems = read_all([folder])
+
+    assert problems == []
+    [doc] = docs
+    assert doc.id == doc.path == "seeds/000_2bc2382ec64f120d.txt"
+    assert doc.title == "Nhiều chuyển biển tích cực trong công tác tổ chức xây dựng Đảng"
+    assert doc.author == "NGUYÊN ĐOAN"
+    assert (doc.date, doc.date_source) == ("2023-08-03", "lead")
+    assert doc.captions == [
+        "Quang cảnh hội nghị chiều 3/8.",
+        "Trưởng ban Tổ chức Tỉnh ủy Nguyễn Chín chủ trì hội nghị.",
+        "Đại diện Ban Tổ chức Huyện ủy Tiên Phước phát biểu thảo luận.",
+    ]
+    assert doc.extra["photo_credits"] == ["N.Đ"]
+    assert doc.tags == []
+    assert doc.summary.startswith("Chiều 3/8, Ban Tổ chức Tỉnh ủy tổ chức hội nghị")
+    for caption in doc.captions:
+        assert caption not in doc.body
+    assert "Ảnh: N.Đ" not in doc.body and "TAGS" not in doc.body
+    assert doc.body.startswith("Ban Tổ chức Tỉnh ủy đánh giá")
+    assert doc.body.endswith("cấp huyện, cấp xã.")
+    assert doc.body.count("\n\n") == 4  # five paragraphs after the lead
+
+
+def test_text_fields_are_substrings_of_the_file_so_offsets_stay_valid():
+    text = SEED.read_text(encoding="utf-8")
+    doc = parse_press_release(text, "seed")
+    for paragraph in [doc.title, doc.summary, *doc.body.split("\n\n"), *doc.captions]:
+        assert paragraph in text
+
+
+def test_byline_with_date_gives_author_and_byline_date_and_tags_one_per_line():
+    doc = parse_press_release(PRESS_RELEASE, "x")
+    assert doc.author == "TRẦN HÀ"
+    assert (doc.date, doc.date_source) == ("2024-06-03", "byline")  # byline beats the lead
+    assert doc.tags == ["pháo hoa", "Đà Nẵng"]
+    assert doc.captions == ["Khán giả theo dõi màn trình diễn."]
+    assert doc.summary == "Tối 1/6, tại bờ sông Hàn, thành phố khai mạc lễ hội pháo hoa quốc tế."
+    assert doc.body == "Lễ hội kéo dài đến tháng 7."
+
+
+def test_tags_comma_separated_crlf_and_duplicates():
+    text = "Tiêu đề\r\n\r\nNỘI DUNG | \r\n\r\nNgày 1/6/2023, họp.\r\n\r\nTAGS\r\nkinh tế, xã hội ,Kinh tế\r\n"
+    doc = parse_press_release(text, "x")
+    assert doc.tags == ["kinh tế", "xã hội"]
+    assert (doc.date, doc.date_source) == ("2023-06-01", "lead")
+    assert "\r" not in doc.summary + doc.title
+
+
+@pytest.mark.parametrize(
+    "lead, title, expected",
+    [
+        ("Chiều 3/8, Ban Tổ chức họp tổng kết năm 2023.", "", "2023-08-03"),
+        ("Sáng 12/5 Sở Y tế họp.", "Kế hoạch năm 2022", "2022-05-12"),
+        ("Ngày 1/6/2023, trung tâm đi vào hoạt động.", "", "2023-06-01"),
+        ("tối 20-11, trường tổ chức lễ kỷ niệm 2020.", "", "2020-11-20"),
+        ("Chiều 3/8, hội nghị diễn ra.", "", None),  # no year anywhere: no date
+        ("Chiều 31/2, năm 2023.", "", None),  # impossible day: no date
+        ("16/18 huyện năm 2023 đã hoàn thành.", "", None),  # a fraction, not a date
+    ],
+)
+def test_lead_dates(lead, title, expected):
+    doc = parse_press_release(f"{title or 'Tiêu đề'}\n\n{lead}\n", "x")
+    assert doc.date == expected
+    assert doc.date_source == ("lead" if expected else "none")
+
+
+def test_year_from_the_rest_of_the_text_only_when_unambiguous():
+    one_year = parse_press_release("Tiêu đề\n\nChiều 3/8, họp.\n\nKế hoạch năm 2023.\n", "x")
+    two_years = parse_press_release("Tiêu đề\n\nChiều 3/8, họp.\n\nTừ 1945 đến 2015.\n", "x")
+    assert one_year.date == "2023-08-03"
+    assert (two_years.date, two_years.date_source) == (None, "none")
+
+
+def test_file_mtime_is_never_a_date(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("Tiêu đề\n\nKhông có ngày tháng.\n", encoding="utf-8")
+    [doc], problems = read_all([path])
+    assert problems == []
+    assert (doc.date, doc.date_source) == (None, "none")
+
+
+# --- Encodings and hostile files -----------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, encode",
+    [
+        ("utf8-bom.txt", lambda t: codecs.BOM_UTF8 + t.encode("utf-8")),
+        ("utf16-le.txt", lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le")),
+        ("utf16-be.txt", lambda t: codecs.BOM_UTF16_BE + t.encode("utf-16-be")),
+    ],
+)
+def test_bom_and_utf16_files_read_like_utf8(tmp_path, name, encode):
+    (tmp_path / name).write_bytes(encode(PRESS_RELEASE.replace("\n", "\r\n")))
+    [doc], problems = read_all([tmp_path / name])
+    assert problems == []
+    assert doc == parse_press_release(PRESS_RELEASE, name, name)
+    assert not doc.title.startswith("\ufeff")
+
+
+def test_empty_and_binary_files_are_skipped_with_a_warning(tmp_path):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.md").write_bytes(b"  \n\n")
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "ok.txt").write_text(PRESS_RELEASE, encoding="utf-8")
+    docs, problems = read_all([tmp_path])
+    assert [d.id for d in docs] == [f"{tmp_path.name}/ok.txt"]
+    assert [(str(p), p.severity) for p in problems] == [
+        (f"{tmp_path.name}/blank.md: empty file", "skipped"),
+        (f"{tmp_path.name}/empty.txt: empty file", "skipped"),
+        (f"{tmp_path.name}/image.txt: binary file (NUL bytes)", "skipped"),
+    ]
+
+
+VIETNAMESE = (
+    "Quyết định về việc thành lập Ban chỉ đạo\n\n"
+    "Ủy ban nhân dân tỉnh quyết định thành lập ban chỉ đạo phòng chống thiên tai "
+    "và tìm kiếm cứu nạn, gồm các đồng chí lãnh đạo sở, ngành liên quan.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "encode, reason",
+    [
+        (encode_tcvn3, "TCVN3 (ABC) encoding: convert to UTF-8"),
+        (encode_vni, "VNI Windows encoding: convert to UTF-8"),
+    ],
+)
+def test_legacy_vietnamese_encodings_fail_naming_the_encoding(tmp_path, encode, reason):
+    path = tmp_path / "quyet-dinh.txt"
+    path.write_bytes(encode(VIETNAMESE))
+    docs, problems = read_all([path])
+    assert docs == []
+    assert problems == [IngestProblem("quyet-dinh.txt", None, reason, "failed")]
+
+
+def test_latin1_text_is_not_mistaken_for_vietnamese(tmp_path):
+    path = tmp_path / "menu.txt"
+    path.write_bytes("Le café était très bon à côté.".encode("latin-1"))
+    docs, problems = read_all([path])
+    assert docs == []
+    assert [str(p) for p in problems] == [
+        "menu.txt: not UTF-8 or UTF-16 text (invalid byte 0xE9 at offset 6)"
+    ]
+
+
+# --- JSON and JSON Lines --------------------------------------------------------------------
+def test_jsonl_with_a_malformed_line_reports_it_and_reads_the_rest(tmp_path):
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(
+        b'{"id": "a1", "title": "M\xe1\xbb\x99t", "body": "Th\xc3\xa2n b\xc3\xa0i."}\n'
+        b"\n"
+        b'{"id": "a2", "title": "Hai", "body": "broken",\n'
+        b'{"title": "Ba", "content": "Kh\xc3\xb4ng c\xc3\xb3 id."}\n'
+        b"[1, 2]\n"
+    )
+    docs, problems = read_all([path])
+    assert [(d.id, d.title, d.body) for d in docs] == [
+        ("a1", "Một", "Thân bài."),
+        ("feed.jsonl#4", "Ba", "Không có id."),
+    ]
+    assert [(p.path, p.line, p.reason, p.severity) for p in problems] == [
+        ("feed.jsonl", 3, "invalid JSON: unexpected end of data (column 47)", "failed"),
+        ("feed.jsonl", 5, "expected a JSON object, got a list", "failed"),
+    ]
+
+
+def test_jsonl_gz_streams_and_maps_keys_aliases_and_extras(tmp_path):
+    records = [
+        {
+            "id": 7, "title": "Tin 1", "sapo": "Tóm tắt", "content": "Nội dung", "author": "Trần Hà",
+            "date": "03/08/2023 14:05", "tags": "kinh tế, xã hội", "category": None,
+            "source": "baomoi.com", "url": "https://x.vn/1", "views": 12,
+        },
+        {"title": 2024, "body": "Số làm tiêu đề", "tags": ["a", "b", "a"], "date": "2023-08-03T10:00:00+07:00"},
+        {"title": "Tin 3", "summary": "Chiều 3/8, họp năm 2023.", "date": "không rõ"},
+        {"title": {"vi": "x"}, "body": "y"},
+        {"id": "empty", "author": "Ai đó"},
+    ]
+    write_jsonl(tmp_path / "feed.jsonl.gz", records, compress=True)
+    docs, problems = read_all([tmp_path / "feed.jsonl.gz"])
+
+    first, second, third = docs
+    assert (first.id, first.title, first.summary, first.body, first.author) == (
+        "7", "Tin 1", "Tóm tắt", "Nội dung", "Trần Hà",
+    )
+    assert (first.date, first.date_source, first.tags) == ("2023-08-03", "metadata", ["kinh tế", "xã hội"])
+    assert (first.category, first.source, first.url, first.extra) == ("", "baomoi.com", "https://x.vn/1", {"views": 12})
+    assert first.path == "feed.jsonl.gz"
+    assert (second.id, second.title, second.tags, second.date) == ("feed.jsonl.gz#2", "2024", ["a", "b"], "2023-08-03")
+    assert (third.date, third.date_source, third.extra) == ("2023-08-03", "lead", {"date_raw": "không rõ"})
+    assert [str(p) for p in problems] == [
+        "feed.jsonl.gz:4: field 'title' must be text, got an object",
+        "feed.jsonl.gz:5: no text (title, summary or body)",
+    ]
+    assert [p.severity for p in problems] == ["failed", "skipped"]
+
+
+def test_json_file_with_one_object_or_a_list(tmp_path):
+    (tmp_path / "one.json").write_bytes(orjson.dumps({"title": "Một", "body": "x", "captions": "Ảnh chụp"}))
+    (tmp_path / "many.json").write_bytes(orjson.dumps([{"id": "m1", "title": "A"}, {"title": "B"}, "oops"]))
+    (tmp_path / "bad.json").write_bytes(b'{"title": "x",\n "body": }')
+    docs, problems = read_all([tmp_path])
+    root = tmp_path.name
+    assert [(d.id, d.title) for d in docs] == [("m1", "A"), (f"{root}/many.json#2", "B"), (f"{root}/one.json", "Một")]
+    assert docs[2].captions == ["Ảnh chụp"]
+    assert [str(p) for p in problems] == [
+        f"{root}/bad.json:2: invalid JSON: unexpected character (column 10)",
+        f"{root}/many.json: item 3: expected a JSON object, got a string",
+    ]
+
+
+def test_truncated_gzip_keeps_the_documents_before_the_damage(tmp_path):
+    data = gzip.compress(b"".join(orjson.dumps({"title": f"T{i}", "body": "x" * 2000}) + b"\n" for i in range(50)))
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    docs, problems = read_all([tmp_path / "cut.jsonl.gz"])
+    assert docs and len(docs) < 50
+    assert [(p.reason, p.severity) for p in problems] == [("truncated or corrupt gzip data", "failed")]
+    assert problems[0].line == len(docs) + 1
+
+
+# --- Walking folders ------------------------------------------------------------------------
+def test_deep_folder_with_symlink_loop_hidden_files_and_size_limit(tmp_path):
+    root = tmp_path / "corpus"
+    deep = root.joinpath(*[f"d{i}" for i in range(30)])
+    deep.mkdir(parents=True)
+    (deep / "deep.txt").write_text(PRESS_RELEASE, encoding="utf-8")
+    os.symlink(root, deep / "loop")
+    (root / ".git").mkdir()
+    (root / ".git" / "x.txt").write_text("hidden", encoding="utf-8")
+    (root / ".draft.txt").write_text("hidden", encoding="utf-8")
+    (root / "notes.csv").write_text("ignored", encoding="utf-8")
+    big = "Tiêu đề\n\n" + "x" * 5000
+    (root / "big.txt").write_text(big, encoding="utf-8")
+    (root / "a.md").write_text("# Tiêu đề\n\nNội dung.\n", encoding="utf-8")
+
+    found = list(walk_paths([str(root)], max_file_size=4096))
+
+    deep_rel = "corpus/" + "/".join(f"d{i}" for i in range(30))
+    assert [f.rel for f in found if isinstance(f, SourceFile)] == ["corpus/a.md", f"{deep_rel}/deep.txt"]
+    assert [(str(p), p.severity) for p in found if isinstance(p, IngestProblem)] == [
+        ("corpus/.draft.txt: hidden file", "skipped"),
+        ("corpus/.git: hidden folder", "skipped"),
+        (f"corpus/big.txt: file too large ({len(big.encode())} bytes > limit 4096 bytes)", "skipped"),
+        (f"{deep_rel}/loop: symbolic link loop (skipped)", "skipped"),
+    ]
+    [md] = [f for f in found if isinstance(f, SourceFile) and f.rel.endswith(".md")]
+    assert md.path == str(root / "a.md") and md.size == len("# Tiêu đề\n\nNội dung.\n".encode())
+    assert [d.title for d in read_source(md)] == ["Tiêu đề"]
+
+
+def test_ids_are_stable_whichever_way_the_path_is_given(tmp_path, monkeypatch):
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(SEED, tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    rels = [
+        [f.rel for f in walk_paths([given])]
+        for given in ("seeds", "./seeds/", str(tmp_path / "seeds"), "seeds/000_2bc2382ec64f120d.txt")
+    ]
+    assert rels == [["seeds/000_2bc2382ec64f120d.txt"]] * 4
+    assert [f.rel for f in walk_paths(["."])] == ["seeds/000_2bc2382ec64f120d.txt"]
+
+
+def test_missing_paths_unsupported_files_and_duplicates(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("a.txt").write_text("Tiêu đề\n", encoding="utf-8")
+    Path("data.csv").write_text("x", encoding="utf-8")
+    found = list(walk_paths(["nope", "data.csv", "a.txt", "./a.txt"]))
+    assert [str(f) for f in found if isinstance(f, IngestProblem)] == [
+        "nope: no such file or folder",
+        "data.csv: unsupported file type (reads .txt .md .json .json.gz .jsonl .ndjson .jsonl.gz .ndjson.gz)",
+        "a.txt: same file as a.txt",
+    ]
+    assert [f.rel for f in found if isinstance(f, SourceFile)] == ["a.txt"]
+
+
+def test_report_counts_and_exit_codes(tmp_path):
+    (tmp_path / "ok.txt").write_text(PRESS_RELEASE, encoding="utf-8")
+    (tmp_path / "bad.txt").write_bytes(encode_tcvn3(VIETNAMESE))
+    (tmp_path / "bin.txt").write_bytes(b"\x00\x01")
+    report = IngestReport()
+    docs = list(iter_documents([str(tmp_path)], report=report))
+    assert [d.title for d in docs] == ["Đà Nẵng khai mạc lễ hội pháo hoa quốc tế"]
+    assert (report.files, report.documents, report.skipped, report.failed) == (3, 1, 1, 1)
+    assert report.exit_code == 3
+    assert report.summary() == "3 files read, 1 documents, 0 indexed, 1 skipped, 1 failed"
+
+    nothing = IngestReport()
+    assert list(iter_documents([str(tmp_path / "bad.txt")], report=nothing)) == []
+    assert nothing.exit_code == 2
+    assert IngestReport(documents=1).exit_code == 0

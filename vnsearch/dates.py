@@ -1,0 +1,128 @@
+"""Dates in Vietnamese press text: metadata strings, bylines and leads ("Chiều 3/8, ...").
+
+Everything returns an ISO ``YYYY-MM-DD`` string or ``None``. A date that cannot be real
+(31/2, month 13) or whose year cannot be found gives ``None``: no date beats a wrong date.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+#: Years we accept as plausible publication years (anything else is a number, not a year).
+MIN_YEAR = 1900
+MAX_YEAR = 2100
+
+_SEP = r"[/\-.]"
+
+# ISO: 2023-08-03, 2023-08-03T14:05:00+07:00, 2023-08-03 14:05
+_ISO_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+# Vietnamese order: 03/08/2023, 3-8-2023, 03.08.2023 (optionally with a time before or after)
+_DMY_RE = re.compile(r"(?<![\d/.\-])(\d{1,2})" + _SEP + r"(\d{1,2})" + _SEP + r"(\d{4})(?!\d)")
+# "ngày 3 tháng 8 năm 2023"
+_WORDS_RE = re.compile(
+    r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*(?:năm|,)\s*(\d{4}))?(?!\d)", re.IGNORECASE
+)
+_YEAR_RE = re.compile(r"(?<![\d.,/\-])((?:19|20)\d\d)(?![\d.,]\d|\d)")
+
+# The start of a lead: optional dateline ("HÀ NỘI -", "(Chinhphu.vn) -"), an optional time of
+# day, optional "ngày"/"hôm", then day/month[/year] and a comma, space or ")".
+_TIME_OF_DAY = (
+    r"(?:rạng\s+sáng|sáng\s+sớm|sáng\s+nay|sáng|trưa|chiều\s+tối|chiều\s+nay|chiều|"
+    r"tối\s+nay|tối|đêm|khuya|ngày|hôm\s+nay|hôm)"
+)
+_LEAD_RE = re.compile(
+    r"^\s*(?:(?:\([^()\n]{1,60}\)|[^\n,.()\d]{1,40}?)\s*[-–—]\s*)?"  # dateline
+    r"(?:(?P<tod>" + _TIME_OF_DAY + r")(?:\s+(?:ngày|hôm))?\s*\(?\s*)?"
+    r"(?P<d>\d{1,2})\s*(?P<sep>[/\-.])\s*(?P<m>\d{1,2})"
+    r"(?:\s*(?P=sep)\s*(?P<y>\d{4}))?"
+    r"(?P<after>\s*[,:)]|\s+(?=\D))",
+    re.IGNORECASE,
+)
+_LEAD_WORDS_RE = re.compile(
+    r"^\s*(?:(?:\([^()\n]{1,60}\)|[^\n,.()\d]{1,40}?)\s*[-–—]\s*)?"
+    r"(?:" + _TIME_OF_DAY + r"\s+)?(?:ngày\s+)?"
+    r"(?P<d>\d{1,2})\s+tháng\s+(?P<m>\d{1,2})(?:\s*(?:năm|,)?\s*(?P<y>\d{4}))?\s*[,:)]?",
+    re.IGNORECASE,
+)
+
+
+def make_date(year: int, month: int, day: int) -> str | None:
+    """ISO date for a real calendar day in a plausible year, else None."""
+    if not (MIN_YEAR <= year <= MAX_YEAR):
+        return None
+    try:
+        return _dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_date_value(value: object) -> str | None:
+    """Parse a metadata date: ISO, ``dd/mm/yyyy [hh:mm]``, ``hh:mm dd/mm/yyyy``, ``dd-mm-yyyy``,
+    ``ngày 3 tháng 8 năm 2023``, or a Unix timestamp (seconds or milliseconds)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if value > 1e11 else value
+        try:
+            day = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).date()
+        except (OverflowError, OSError, ValueError):
+            return None
+        return make_date(day.year, day.month, day.day)
+    if not isinstance(value, str):
+        return None
+    return find_full_date(value)
+
+
+def find_full_date(text: str) -> str | None:
+    """The first complete date (with a year) written in ``text``, in any supported form."""
+    best: tuple[int, str | None] | None = None
+    for regex, order in ((_ISO_RE, "ymd"), (_DMY_RE, "dmy"), (_WORDS_RE, "dmy")):
+        m = regex.search(text)
+        if not m or (order == "dmy" and regex is _WORDS_RE and not m.group(3)):
+            continue
+        if best is not None and m.start() >= best[0]:
+            continue
+        a, b, c = (int(g) for g in m.groups())
+        iso = make_date(a, b, c) if order == "ymd" else make_date(c, b, a)
+        best = (m.start(), iso)
+    return best[1] if best else None
+
+
+def _years(text: str) -> list[tuple[int, int]]:
+    """(offset, year) of every plausible year, standalone or ending a date (1/6/2023)."""
+    found = [(m.start(), int(m.group(1))) for m in _YEAR_RE.finditer(text)]
+    found += [(m.start(), int(m.group(3))) for m in _DMY_RE.finditer(text)]
+    return sorted(found)
+
+
+def find_year(text: str) -> int | None:
+    """The first plausible year (19xx/20xx) written in ``text``."""
+    years = _years(text)
+    return years[0][1] if years else None
+
+
+def lead_date(lead: str, title: str = "", others: tuple[str, ...] = ()) -> str | None:
+    """The date a lead starts with ("Chiều 3/8, ...", "Sáng 12/5", "Ngày 1/6/2023", "tối 20-11").
+
+    A lead without a year takes the first year written in the lead itself, else in the title,
+    else the year of the rest of the text (``others``) only if all the years there agree: an
+    article citing 1945 and 2015 gives no date rather than a guess.
+    """
+    head = lead[:200]
+    m = _LEAD_RE.match(head)
+    if m is None or (m.group("tod") is None and m.group("after").strip() not in (",", ")")):
+        # A bare "3/8" must be followed by a comma to count as a date ("16/18 huyện" is not).
+        m = _LEAD_WORDS_RE.match(head)
+        if m is None:
+            return None
+    day, month = int(m.group("d")), int(m.group("m"))
+    if m.group("y"):
+        return make_date(int(m.group("y")), month, day)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    year = find_year(lead) or find_year(title)
+    if year is None:
+        years = {y for text in others if text for _, y in _years(text)}
+        year = years.pop() if len(years) == 1 else None
+    return make_date(year, month, day) if year else None

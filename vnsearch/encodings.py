@@ -1,0 +1,214 @@
+"""Decoding input bytes: UTF-8 (BOM or not), UTF-16 with BOM, and recognising the legacy 8-bit
+Vietnamese encodings (TCVN3/ABC, VNI Windows, Windows-1258) that still fill government archives.
+
+Recognition works on whole words: bytes that are not UTF-8 are read through each legacy table
+and we count how many of the resulting words are well-formed Vietnamese syllables. Western
+Latin-1 text ("café", "über") does not turn into syllables under any table, so it is not
+mistaken for Vietnamese.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+#: Bytes we look at when sniffing a file (BOM, NUL bytes).
+SNIFF_SIZE = 8192
+
+
+class DecodeError(ValueError):
+    """The bytes are not text we can read; ``str(err)`` is the one-line reason for users."""
+
+    def __init__(self, reason: str, *, binary: bool = False):
+        super().__init__(reason)
+        self.binary = binary
+
+
+# --- TCVN3 (ABC, TCVN 5712:1993 VN3) --------------------------------------------------------
+# One byte per letter. The ABC fonts have no separate upper-case accented letters (an upper-case
+# font draws the lower-case codes), so only these 7 capitals have codes of their own.
+_TCVN3_LETTERS = {
+    "à": 0xB5, "á": 0xB8, "ả": 0xB6, "ã": 0xB7, "ạ": 0xB9,
+    "ă": 0xA8, "ằ": 0xBB, "ắ": 0xBE, "ẳ": 0xBC, "ẵ": 0xBD, "ặ": 0xC6,
+    "â": 0xA9, "ầ": 0xC7, "ấ": 0xCA, "ẩ": 0xC8, "ẫ": 0xC9, "ậ": 0xCB,
+    "đ": 0xAE,
+    "è": 0xCC, "é": 0xD0, "ẻ": 0xCE, "ẽ": 0xCF, "ẹ": 0xD1,
+    "ê": 0xAA, "ề": 0xD2, "ế": 0xD5, "ể": 0xD3, "ễ": 0xD4, "ệ": 0xD6,
+    "ì": 0xD7, "í": 0xDD, "ỉ": 0xD8, "ĩ": 0xDC, "ị": 0xDE,
+    "ò": 0xDF, "ó": 0xE3, "ỏ": 0xE1, "õ": 0xE2, "ọ": 0xE4,
+    "ô": 0xAB, "ồ": 0xE5, "ố": 0xE8, "ổ": 0xE6, "ỗ": 0xE7, "ộ": 0xE9,
+    "ơ": 0xAC, "ờ": 0xEA, "ớ": 0xED, "ở": 0xEB, "ỡ": 0xEC, "ợ": 0xEE,
+    "ù": 0xEF, "ú": 0xF3, "ủ": 0xF1, "ũ": 0xF2, "ụ": 0xF4,
+    "ư": 0xAD, "ừ": 0xF5, "ứ": 0xF8, "ử": 0xF6, "ữ": 0xF7, "ự": 0xF9,
+    "ỳ": 0xFA, "ý": 0xFD, "ỷ": 0xFB, "ỹ": 0xFC, "ỵ": 0xFE,
+    "Ă": 0xA1, "Â": 0xA2, "Đ": 0xA7, "Ê": 0xA3, "Ô": 0xA4, "Ơ": 0xA5, "Ư": 0xA6,
+}  # fmt: skip
+_TCVN3_DECODE = {byte: ch for ch, byte in _TCVN3_LETTERS.items()}
+
+# --- VNI Windows ------------------------------------------------------------------------------
+# A base letter followed by a mark byte (shown here as its cp1252 character); a few letters
+# (đ, ơ, ư and some i/y forms) have single bytes.
+_VNI_MARKS = {"\u0301": "ù", "\u0300": "ø", "\u0309": "û", "\u0303": "õ", "\u0323": "ï"}
+_VNI_HAT_MARKS = {"": "â", "\u0301": "á", "\u0300": "à", "\u0309": "å", "\u0303": "ã", "\u0323": "ä"}  # â ê ô
+_VNI_BREVE_MARKS = {"": "ê", "\u0301": "é", "\u0300": "è", "\u0309": "ú", "\u0303": "ü", "\u0323": "ë"}  # ă
+_VNI_SINGLE = {
+    "đ": "ñ", "Đ": "Ñ", "ơ": "ô", "Ơ": "Ô", "ư": "ö", "Ư": "Ö",
+    "í": "í", "ì": "ì", "ỉ": "æ", "ĩ": "ó", "ị": "ò",
+    "Í": "Í", "Ì": "Ì", "Ỉ": "Æ", "Ĩ": "Ó", "Ị": "Ò", "ỵ": "î", "Ỵ": "Î",
+}  # fmt: skip
+_TONES = "\u0301\u0300\u0309\u0303\u0323"
+
+
+def _build_vni() -> dict[str, str]:
+    table = dict(_VNI_SINGLE)
+    for base in "aeouyAEOUYơưƠƯ":
+        for tone, mark in _VNI_MARKS.items():
+            letter = unicodedata.normalize("NFC", base + tone)
+            if letter in table:
+                continue
+            prefix = _VNI_SINGLE.get(base, base)
+            table[letter] = prefix + (mark.upper() if base.isupper() else mark)
+    for base, marks in (("a", _VNI_HAT_MARKS), ("e", _VNI_HAT_MARKS), ("o", _VNI_HAT_MARKS),
+                        ("a", _VNI_BREVE_MARKS)):  # fmt: skip
+        shape = "\u0302" if marks is _VNI_HAT_MARKS else "\u0306"
+        for tone, mark in marks.items():
+            for b in (base, base.upper()):
+                letter = unicodedata.normalize("NFC", b + shape + tone)
+                table[letter] = b + (mark.upper() if b.isupper() else mark)
+    return table
+
+
+_VNI_LETTERS = _build_vni()
+_VNI_DECODE = {v: k for k, v in _VNI_LETTERS.items()}
+_VNI_DECODE_RE = re.compile("|".join(sorted(map(re.escape, _VNI_DECODE), key=len, reverse=True)))
+
+
+def encode_tcvn3(text: str) -> bytes:
+    """Encode Unicode Vietnamese as TCVN3 (ABC) bytes; accented capitals become lower-case codes,
+    as in the ABC fonts. Used to build test files and to document the table."""
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        code = _TCVN3_LETTERS.get(ch)
+        if code is None and ch.lower() in _TCVN3_LETTERS and ch not in "ĂÂĐÊÔƠƯ":
+            code = _TCVN3_LETTERS[ch.lower()]
+        out += bytes([code]) if code is not None else ch.encode("latin-1")
+    return bytes(out)
+
+
+def encode_vni(text: str) -> bytes:
+    """Encode Unicode Vietnamese as VNI Windows bytes (cp1252 mark characters)."""
+    mapped = "".join(_VNI_LETTERS.get(ch, ch) for ch in unicodedata.normalize("NFC", text))
+    return mapped.encode("cp1252")
+
+
+def decode_tcvn3(data: bytes) -> str:
+    """TCVN3 bytes to Unicode (capitals drawn by an upper-case font come back lower-case)."""
+    return "".join(_TCVN3_DECODE.get(b) or chr(b) for b in data)
+
+
+def decode_vni(data: bytes) -> str:
+    """VNI Windows bytes to Unicode."""
+    text = data.decode("cp1252", errors="replace")
+    return _VNI_DECODE_RE.sub(lambda m: _VNI_DECODE[m.group(0)], text)
+
+
+# --- Vietnamese syllable shape ----------------------------------------------------------------
+_SYLLABLE_RE = re.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    r"(?:uyê|uya|uây|oai|oay|oao|oeo|yêu|iêu|ươi|ươu|uôi|"
+    r"ia|iê|ya|yê|ua|uô|ưa|ươ|oa|oă|oe|uâ|uê|uy|uơ|"
+    r"ai|ao|au|ay|âu|ây|eo|êu|iu|oi|ôi|ơi|ui|ưi|ưu|"
+    r"[aăâeêioôơuưy])"
+    r"(?:ch|ng|nh|[cmnpt])?"
+)
+_WORD_RE = re.compile(r"[^\s\d.,;:!?()\[\]\"'“”‘’/\\|<>{}=+*&%$#@^~`_–—-]+")
+
+
+def is_vietnamese_syllable(word: str) -> bool:
+    """True if ``word`` is shaped like one Vietnamese syllable with at most one tone mark."""
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tones = sum(decomposed.count(t) for t in _TONES)
+    if tones > 1:
+        return False
+    base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
+    return _SYLLABLE_RE.fullmatch(base) is not None
+
+
+def _syllable_share(text: str) -> tuple[int, int]:
+    """(words with non-ASCII letters that are syllables, words with non-ASCII letters)."""
+    good = total = 0
+    for word in _WORD_RE.findall(text):
+        if word.isascii():
+            continue
+        total += 1
+        good += is_vietnamese_syllable(word)
+    return good, total
+
+
+_LEGACY = (
+    ("TCVN3 (ABC)", decode_tcvn3),
+    ("VNI Windows", decode_vni),
+    ("Windows-1258", lambda data: data.decode("cp1258", errors="replace")),
+)
+
+
+def detect_legacy_encoding(data: bytes, *, min_share: float = 0.6) -> str | None:
+    """Name of the legacy Vietnamese encoding ``data`` is most likely in, or None.
+
+    Call it only on bytes that are not valid UTF-8. Each table is tried; the one under which
+    most accented words are real syllables wins, if at least ``min_share`` of them are.
+    """
+    sample = data[:65536]
+    best_name, best_share = None, 0.0
+    for name, decode in _LEGACY:
+        good, total = _syllable_share(decode(sample))
+        if total and good / total > best_share:
+            best_name, best_share = name, good / total
+    return best_name if best_share >= min_share else None
+
+
+# --- Decoding ---------------------------------------------------------------------------------
+def sniff_encoding(head: bytes) -> str:
+    """Codec for a file that starts with ``head``: 'utf-8-sig', 'utf-16' (BOM) or 'utf-8'.
+
+    Raises DecodeError(binary=True) for NUL bytes without a UTF-16 BOM.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        if _looks_like_bomless_utf16(head):
+            raise DecodeError("UTF-16 without a byte-order mark: save as UTF-8 or UTF-16 with BOM")
+        raise DecodeError("binary file (NUL bytes)", binary=True)
+    return "utf-8"
+
+
+def _looks_like_bomless_utf16(head: bytes) -> bool:
+    even, odd = head[0::2], head[1::2]
+    n = min(len(even), len(odd))
+    if n < 4:
+        return False
+    return odd[:n].count(0) > 0.4 * n and even[:n].count(0) < 0.05 * n or (
+        even[:n].count(0) > 0.4 * n and odd[:n].count(0) < 0.05 * n
+    )
+
+
+def decode_bytes(data: bytes) -> str:
+    """Whole-file decoding with the reasons users need when it fails (see DecodeError)."""
+    codec = sniff_encoding(data[:SNIFF_SIZE])
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError as err:
+        raise DecodeError(undecodable_reason(data, err, codec)) from None
+
+
+def undecodable_reason(data: bytes, err: UnicodeDecodeError, codec: str = "utf-8") -> str:
+    """One-line reason for bytes that failed to decode: the legacy encoding if recognised."""
+    if codec.startswith("utf-16"):
+        return f"invalid UTF-16 at byte {err.start}"
+    legacy = detect_legacy_encoding(data)
+    if legacy:
+        return f"{legacy} encoding: convert to UTF-8"
+    return f"not UTF-8 or UTF-16 text (invalid byte 0x{data[err.start]:02X} at offset {err.start})"
