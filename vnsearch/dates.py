@@ -23,7 +23,8 @@ _DMY_RE = re.compile(r"(?<![\d/.\-])(\d{1,2})" + _SEP + r"(\d{1,2})" + _SEP + r"
 _WORDS_RE = re.compile(
     r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*(?:năm|,)\s*(\d{4}))?(?!\d)", re.IGNORECASE
 )
-_YEAR_RE = re.compile(r"(?<![\d.,/\-])((?:19|20)\d\d)(?![\d.,]\d|\d)")
+# A year standing alone or ending a date ("1/6/2023", "tháng 8/2023"), not part of a number.
+_YEAR_RE = re.compile(r"(?:(?<=\d[/\-.])|(?<![\d.,/\-]))((?:19|20)\d\d)(?![\d.,]\d|\d)")
 
 # The start of a lead: optional dateline ("HÀ NỘI -", "(Chinhphu.vn) -"), an optional time of
 # day, optional "ngày"/"hôm", then day/month[/year] and a comma, space or ")".
@@ -39,6 +40,7 @@ _LEAD_RE = re.compile(
     r"(?P<after>\s*[,:)]|\s+(?=\D))",
     re.IGNORECASE,
 )
+_LEAD_HINT_RE = re.compile(r"\d\s*[/\-.]\s*\d|\d\s+tháng", re.IGNORECASE)  # cheap pre-check
 _LEAD_WORDS_RE = re.compile(
     r"^\s*(?:(?:\([^()\n]{1,60}\)|[^\n,.()\d]{1,40}?)\s*[-–—]\s*)?"
     r"(?:" + _TIME_OF_DAY + r"\s+)?(?:ngày\s+)?"
@@ -89,17 +91,36 @@ def find_full_date(text: str) -> str | None:
     return best[1] if best else None
 
 
-def _years(text: str) -> list[tuple[int, int]]:
-    """(offset, year) of every plausible year, standalone or ending a date (1/6/2023)."""
-    found = [(m.start(), int(m.group(1))) for m in _YEAR_RE.finditer(text)]
-    found += [(m.start(), int(m.group(3))) for m in _DMY_RE.finditer(text)]
-    return sorted(found)
-
-
 def find_year(text: str) -> int | None:
     """The first plausible year (19xx/20xx) written in ``text``."""
-    years = _years(text)
-    return years[0][1] if years else None
+    m = _YEAR_RE.search(text)
+    return int(m.group(1)) if m else None
+
+
+def _only_year(texts: tuple[str, ...]) -> int | None:
+    """The year written in ``texts`` if there is exactly one distinct year, else None."""
+    year = None
+    for text in texts:
+        for m in _YEAR_RE.finditer(text):
+            y = int(m.group(1))
+            if year is not None and y != year:
+                return None
+            year = y
+    return year
+
+
+def lead_day_month(lead: str) -> tuple[int, int, int | None] | None:
+    """(day, month, year or None) when ``lead`` starts with a date, else None."""
+    head = lead[:200]
+    if not _LEAD_HINT_RE.search(head, 0, 80):
+        return None
+    m = _LEAD_RE.match(head)
+    if m is None or (m.group("tod") is None and m.group("after").strip() not in (",", ")")):
+        # A bare "3/8" must be followed by a comma to count as a date ("16/18 huyện" is not).
+        m = _LEAD_WORDS_RE.match(head)
+        if m is None:
+            return None
+    return int(m.group("d")), int(m.group("m")), int(m.group("y")) if m.group("y") else None
 
 
 def lead_date(lead: str, title: str = "", others: tuple[str, ...] = ()) -> str | None:
@@ -109,20 +130,10 @@ def lead_date(lead: str, title: str = "", others: tuple[str, ...] = ()) -> str |
     else the year of the rest of the text (``others``) only if all the years there agree: an
     article citing 1945 and 2015 gives no date rather than a guess.
     """
-    head = lead[:200]
-    m = _LEAD_RE.match(head)
-    if m is None or (m.group("tod") is None and m.group("after").strip() not in (",", ")")):
-        # A bare "3/8" must be followed by a comma to count as a date ("16/18 huyện" is not).
-        m = _LEAD_WORDS_RE.match(head)
-        if m is None:
-            return None
-    day, month = int(m.group("d")), int(m.group("m"))
-    if m.group("y"):
-        return make_date(int(m.group("y")), month, day)
-    if not (1 <= month <= 12 and 1 <= day <= 31):
+    found = lead_day_month(lead)
+    if found is None:
         return None
-    year = find_year(lead) or find_year(title)
+    day, month, year = found
     if year is None:
-        years = {y for text in others if text for _, y in _years(text)}
-        year = years.pop() if len(years) == 1 else None
+        year = find_year(lead) or find_year(title) or _only_year(others)
     return make_date(year, month, day) if year else None

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from vnsearch.dates import find_full_date, lead_date, parse_date_value
+from vnsearch.dates import find_full_date, lead_date, lead_day_month, parse_date_value
 from vnsearch.document import Document
 from vnsearch.encodings import (
     SNIFF_SIZE,
@@ -578,9 +578,9 @@ def record_to_document(record: dict[str, Any], *, fallback_id: str, path: str = 
 
 
 def _date_from_lead(doc: Document, lead: str, others: tuple[str, ...]) -> None:
+    if lead is not doc.body and doc.body and lead_day_month(lead) is None:
+        lead = doc.body  # a summary that is a teaser: the dateline is in the body
     date = lead_date(lead, doc.title, others)
-    if date is None and lead is not doc.body and doc.body:
-        date = lead_date(doc.body, doc.title, others)
     if date:
         doc.date, doc.date_source = date, "lead"
 
