@@ -360,3 +360,19 @@ def test_report_counts_and_exit_codes(tmp_path):
     assert list(iter_documents([str(tmp_path / "bad.txt")], report=nothing)) == []
     assert nothing.exit_code == 2
     assert IngestReport(documents=1).exit_code == 0
+
+
+def test_paragraphs_one_per_line_when_the_file_has_no_blank_lines():
+    text = "Tiêu đề\nPHÒNG BÁO CHÍ |\nNgày 2/9/2024, lễ diễu binh.\nĐoạn hai.\nẢnh 1. Ảnh: TTXVN\nẢnh 1. Ảnh: TTXVN\nĐoạn ba.\n"
+    doc = parse_press_release(text, "x")
+    assert doc.author == "PHÒNG BÁO CHÍ"
+    assert (doc.summary, doc.body) == ("Ngày 2/9/2024, lễ diễu binh.", "Đoạn hai.\n\nĐoạn ba.")
+    assert (doc.captions, doc.extra["photo_credits"]) == (["Ảnh 1."], ["TTXVN"])
+    assert (doc.date, doc.date_source) == ("2024-09-02", "lead")
+
+
+def test_hard_wrapped_paragraphs_keep_their_line_breaks():
+    text = "Tiêu đề\n\nDòng một của đoạn\n  dòng hai thụt lề.\n\nĐoạn sau.\n"
+    doc = parse_press_release(text, "x")
+    assert doc.summary == "Dòng một của đoạn\n  dòng hai thụt lề."
+    assert doc.body == "Đoạn sau."

@@ -675,16 +675,21 @@ def _split_content(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
     captions: list[str] = []
     credits: list[str] = []
     current: list[str] = []
+
+    def close_paragraph() -> None:
+        if current:
+            paragraphs.append("\n".join(current).strip())
+            current.clear()
+
     k, n = 0, len(lines)
     while k < n:
         line = lines[k].strip()
         if not line:
-            if current:
-                paragraphs.append("\n".join(current))
-                current = []
+            close_paragraph()
             k += 1
             continue
         if k + 1 < n and lines[k + 1].strip() == line:
+            close_paragraph()
             while k < n and lines[k].strip() == line:
                 k += 1
             caption, credit = _split_credit(line)
@@ -693,10 +698,13 @@ def _split_content(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
             if credit and credit not in credits:
                 credits.append(credit)
             continue
-        current.append(line)
+        current.append(lines[k])
         k += 1
-    if current:
-        paragraphs.append("\n".join(current))
+    close_paragraph()
+    filled = [bool(line.strip()) for line in lines]
+    if True in filled and all(filled[filled.index(True) : len(filled) - filled[::-1].index(True)]):
+        # No blank line inside the text: one paragraph per line, as many exports write them.
+        paragraphs = [line.strip() for p in paragraphs for line in p.split("\n") if line.strip()]
     return paragraphs, captions, credits
 
 
