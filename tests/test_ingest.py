@@ -376,3 +376,24 @@ def test_hard_wrapped_paragraphs_keep_their_line_breaks():
     doc = parse_press_release(text, "x")
     assert doc.summary == "Dòng một của đoạn\n  dòng hai thụt lề."
     assert doc.body == "Đoạn sau."
+
+
+def test_markdown_front_matter_is_metadata(tmp_path):
+    path = tmp_path / "thong-cao.md"
+    path.write_text(
+        "---\ntitle: \"Thông cáo báo chí số 12\"\ndate: 2024-03-05\nauthor: Văn phòng UBND\n"
+        "tags: [đầu tư, hạ tầng]\nlang: vi\n---\n\n# Thông cáo báo chí số 12\n\n"
+        "Sáng 4/3/2024, UBND tỉnh họp.\n\nĐoạn hai.\n",
+        encoding="utf-8",
+    )
+    [doc], problems = read_all([path])
+    assert problems == []
+    assert (doc.title, doc.author, doc.tags) == ("Thông cáo báo chí số 12", "Văn phòng UBND", ["đầu tư", "hạ tầng"])
+    assert (doc.date, doc.date_source) == ("2024-03-05", "metadata")  # metadata beats the lead
+    assert (doc.summary, doc.body, doc.extra) == ("Sáng 4/3/2024, UBND tỉnh họp.", "Đoạn hai.", {"lang": "vi"})
+
+
+def test_a_dashed_rule_that_is_not_front_matter_is_text():
+    doc = parse_press_release("---\nKhông phải: siêu dữ liệu vì\ncâu này không có dấu hai chấm\n---\n", "x")
+    assert doc.title == "---"
+    assert doc.date_source == "none" and doc.extra == {}

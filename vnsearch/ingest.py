@@ -617,19 +617,20 @@ def parse_press_release(text: str, doc_id: str, path: str = "") -> Document:
     captions written twice in a row (kept once in ``captions``, without the ``Ảnh: credit``,
     which goes to ``extra['photo_credits']``), optional trailing ``TAGS`` section (one per line
     or comma-separated). The first paragraph is the lead and becomes ``summary``; the others
-    form ``body``, separated by blank lines. Date: byline, else the lead, else none.
+    form ``body``, separated by blank lines. A Markdown front matter block (``---`` /
+    ``key: value`` / ``---``) at the top gives metadata that wins over the layout.
+    Date: metadata, else byline, else the lead, else none.
     """
     text = _newlines(text.lstrip("\ufeff"))
     lines = text.split("\n")
     n = len(lines)
-    i = 0
+    doc = Document(id=doc_id, path=path)
+    meta, i = _front_matter(lines)
     while i < n and not lines[i].strip():
         i += 1
-    doc = Document(id=doc_id, path=path)
-    if i == n:
-        return doc
-    doc.title = _HEADING_RE.sub("", lines[i].strip())
-    i += 1
+    if i < n and (not meta.get("title") or _HEADING_RE.match(lines[i])):
+        doc.title = _HEADING_RE.sub("", lines[i].strip())
+        i += 1
 
     j = i
     while j < n and not lines[j].strip():
@@ -661,11 +662,73 @@ def parse_press_release(text: str, doc_id: str, path: str = "") -> Document:
         doc.summary = paragraphs[0]
         doc.body = "\n\n".join(paragraphs[1:])
 
-    if byline_date:
+    if meta:
+        _apply_front_matter(doc, meta)
+    if doc.date is None and byline_date:
         doc.date, doc.date_source = byline_date, "byline"
-    else:
+    if doc.date is None:
         _date_from_lead(doc, doc.summary, (doc.body, *captions))
     return doc
+
+
+_FRONT_KEY_RE = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:\s*(?P<value>.*?)\s*$")
+_FRONT_ITEM_RE = re.compile(r"^\s+-\s+(?P<value>.*?)\s*$|^-\s+(?P<top>.*?)\s*$")
+
+
+def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int]:
+    """``key: value`` metadata between ``---`` lines at the top of a file (Markdown front
+    matter), with ``- item`` lists and ``[a, b]`` inline lists; ({}, 0) when there is none."""
+    if not lines or lines[0].strip() != "---":
+        return {}, 0
+    meta: dict[str, Any] = {}
+    key = None
+    for k in range(1, min(len(lines), 200)):
+        line = lines[k]
+        if line.strip() in ("---", "..."):
+            return meta, k + 1
+        item = _FRONT_ITEM_RE.match(line)
+        if item and key is not None:
+            value = _unquote(item.group("value") if item.group("value") is not None else item.group("top"))
+            meta[key] = [*(meta[key] if isinstance(meta[key], list) else []), value]
+            continue
+        m = _FRONT_KEY_RE.match(line)
+        if m is None:
+            if line.strip():
+                return {}, 0  # not front matter after all: read the file as plain text
+            continue
+        key, value = m.group("key").lower(), m.group("value")
+        if value.startswith("[") and value.endswith("]"):
+            meta[key] = [_unquote(v.strip()) for v in value[1:-1].split(",") if v.strip()]
+        else:
+            meta[key] = _unquote(value) if value else []
+    return {}, 0
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _apply_front_matter(doc: Document, meta: dict[str, Any]) -> None:
+    """Front-matter values win over what the text layout suggested (they are metadata)."""
+    for name, keys in FIELD_KEYS.items():
+        key = next((k for k in keys if meta.get(k) not in (None, "", [])), None)
+        if key is None:
+            continue
+        value = meta[key]
+        if name == "date":
+            doc.date = parse_date_value(value if isinstance(value, str) else None)
+            if doc.date:
+                doc.date_source = "metadata"
+            else:
+                doc.extra["date_raw"] = value
+        elif name in ("tags", "captions"):
+            setattr(doc, name, _as_list(key, value, _TAG_SPLIT_RE if name == "tags" else None))
+        else:
+            setattr(doc, name, _as_text(key, value, ", ").strip())
+    known = {k for keys in FIELD_KEYS.values() for k in keys}
+    doc.extra.update({k: v for k, v in meta.items() if k not in known and k != "id" and v not in ("", [])})
 
 
 def _split_content(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
