@@ -397,3 +397,38 @@ def test_a_dashed_rule_that_is_not_front_matter_is_text():
     doc = parse_press_release("---\nKhông phải: siêu dữ liệu vì\ncâu này không có dấu hai chấm\n---\n", "x")
     assert doc.title == "---"
     assert doc.date_source == "none" and doc.extra == {}
+
+
+@pytest.mark.parametrize(
+    "name, encode",
+    [
+        ("bom.jsonl", lambda t: codecs.BOM_UTF8 + t.encode("utf-8")),
+        ("utf16.ndjson", lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le")),
+        ("lines.json", lambda t: t.encode("utf-8")),  # JSON Lines saved as .json
+    ],
+)
+def test_json_lines_with_bom_utf16_or_a_json_extension(tmp_path, name, encode):
+    text = '{"title": "Tin một", "tags": "a"}\r\n{"title": "Tin hai"}\r\n'
+    (tmp_path / name).write_bytes(encode(text))
+    docs, problems = read_all([tmp_path / name])
+    assert problems == []
+    assert [(d.id, d.title) for d in docs] == [(f"{name}#1", "Tin một"), (f"{name}#2", "Tin hai")]
+
+
+def test_a_file_of_bad_lines_lists_twenty_and_counts_the_rest(tmp_path):
+    lines = [b'{"title": "ok"}'] + [b"title,body"] * 30 + [b'{"title": "still read"}']
+    (tmp_path / "data.jsonl").write_bytes(b"\n".join(lines))
+    docs, problems = read_all([tmp_path / "data.jsonl"])
+    assert [d.title for d in docs] == ["ok", "still read"]
+    assert len(problems) == 21
+    assert str(problems[0]) == "data.jsonl:2: invalid JSON: invalid literal (column 1)"
+    assert problems[19].line == 21
+    assert str(problems[20]) == "data.jsonl: 10 more bad lines not listed (30 in all)"
+
+
+def test_tcvn3_json_lines_name_the_encoding_per_line(tmp_path):
+    line = orjson.dumps({"title": "x"}).replace(b'"x"', b'"' + encode_tcvn3("Quyết định thành lập Ủy ban") + b'"')
+    (tmp_path / "old.jsonl").write_bytes(line + b"\n")
+    docs, problems = read_all([tmp_path / "old.jsonl"])
+    assert docs == []
+    assert [str(p) for p in problems] == ["old.jsonl:1: TCVN3 (ABC) encoding: convert to UTF-8"]

@@ -398,8 +398,8 @@ def _records_from_lines(
     lineno = 0
     try:
         for lineno, raw in numbered:
-            if lineno == 1:
-                raw = raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw.lstrip("\ufeff") if isinstance(raw, str) else raw
+            if lineno == 1 and raw[:3] == b"\xef\xbb\xbf":  # UTF-8 BOM (the UTF-16 codec eats its own)
+                raw = raw[3:]
             raw = raw.strip()
             if not raw:
                 continue
