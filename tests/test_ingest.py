@@ -313,7 +313,7 @@ def test_deep_folder_with_symlink_loop_hidden_files_and_size_limit(tmp_path):
         ("corpus/.draft.txt: hidden file", "skipped"),
         ("corpus/.git: hidden folder", "skipped"),
         (f"corpus/big.txt: file too large ({len(big.encode())} bytes > limit 4096 bytes)", "skipped"),
-        (f"{deep_rel}/loop: symbolic link loop (skipped)", "skipped"),
+        (f"{deep_rel}/loop: symbolic link loop", "skipped"),
     ]
     [md] = [f for f in found if isinstance(f, SourceFile) and f.rel.endswith(".md")]
     assert md.path == str(root / "a.md") and md.size == len("# Tiêu đề\n\nNội dung.\n".encode())
@@ -432,3 +432,42 @@ def test_tcvn3_json_lines_name_the_encoding_per_line(tmp_path):
     docs, problems = read_all([tmp_path / "old.jsonl"])
     assert docs == []
     assert [str(p) for p in problems] == ["old.jsonl:1: TCVN3 (ABC) encoding: convert to UTF-8"]
+
+
+def test_hidden_files_named_directly_are_read_and_folders_are_walked_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("press").mkdir()
+    Path("press/.draft.txt").write_text("Bản nháp\n", encoding="utf-8")
+    Path("press/a.txt").write_text("Tin A\n", encoding="utf-8")
+    os.symlink("press", "alias")
+    found = list(walk_paths(["press/.draft.txt", "press", "alias", "press"]))
+    assert [f.rel if isinstance(f, SourceFile) else str(f) for f in found] == [
+        "press/.draft.txt",
+        "press/.draft.txt: hidden file",
+        "press/a.txt",
+        "alias: folder already walked as press",
+        "press: folder already walked as press",
+    ]
+
+
+@pytest.mark.parametrize(
+    "byline, author, date",
+    [
+        ("NGUYÊN ĐOAN |", "NGUYÊN ĐOAN", None),
+        ("TRẦN HÀ | 14:05 03/08/2023", "TRẦN HÀ", "2023-08-03"),
+        ("Lê Văn Bình | 03/08/2023 14:05", "Lê Văn Bình", "2023-08-03"),
+        ("PV | Thứ Năm, 2023-08-03 | 09:00", "PV", "2023-08-03"),
+        ("HOÀNG MAI - PHƯƠNG LINH | 31/02/2023", "HOÀNG MAI - PHƯƠNG LINH", None),
+    ],
+)
+def test_byline_forms(byline, author, date):
+    doc = parse_press_release(f"Tiêu đề\n\n{byline}\n\nNội dung không có ngày.\n", "x")
+    assert (doc.author, doc.date) == (author, date)
+    assert doc.date_source == ("byline" if date else "none")
+    assert doc.summary == "Nội dung không có ngày."
+
+
+def test_a_paragraph_with_a_bar_is_not_a_byline():
+    doc = parse_press_release("Tiêu đề\n\nTheo báo cáo, chỉ tiêu A | B đã đạt được trong năm nay.\n", "x")
+    assert doc.author == ""
+    assert doc.summary.startswith("Theo báo cáo")

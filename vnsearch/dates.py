@@ -16,7 +16,7 @@ MAX_YEAR = 2100
 _SEP = r"[/\-.]"
 
 # ISO: 2023-08-03, 2023-08-03T14:05:00+07:00, 2023-08-03 14:05
-_ISO_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_ISO_RE = re.compile(r"(?<!\d)(\d{4})([\-/.])(\d{1,2})\2(\d{1,2})(?!\d)")  # 2023-08-03, 2023/08/03
 # Vietnamese order: 03/08/2023, 3-8-2023, 03.08.2023 (optionally with a time before or after)
 _DMY_RE = re.compile(r"(?<![\d/.\-])(\d{1,2})" + _SEP + r"(\d{1,2})" + _SEP + r"(\d{4})(?!\d)")
 # "ngày 3 tháng 8 năm 2023"
@@ -78,17 +78,18 @@ def parse_date_value(value: object) -> str | None:
 
 def find_full_date(text: str) -> str | None:
     """The first complete date (with a year) written in ``text``, in any supported form."""
-    best: tuple[int, str | None] | None = None
-    for regex, order in ((_ISO_RE, "ymd"), (_DMY_RE, "dmy"), (_WORDS_RE, "dmy")):
+    candidates = []
+    m = _ISO_RE.search(text)
+    if m:
+        candidates.append((m.start(), m.group(1), m.group(3), m.group(4)))
+    for regex in (_DMY_RE, _WORDS_RE):
         m = regex.search(text)
-        if not m or (order == "dmy" and regex is _WORDS_RE and not m.group(3)):
-            continue
-        if best is not None and m.start() >= best[0]:
-            continue
-        a, b, c = (int(g) for g in m.groups())
-        iso = make_date(a, b, c) if order == "ymd" else make_date(c, b, a)
-        best = (m.start(), iso)
-    return best[1] if best else None
+        if m and m.group(3):
+            candidates.append((m.start(), m.group(3), m.group(2), m.group(1)))
+    if not candidates:
+        return None
+    _, year, month, day = min(candidates)
+    return make_date(int(year), int(month), int(day))
 
 
 def find_year(text: str) -> int | None:

@@ -261,7 +261,7 @@ def _walk_dir(
         key = (st.st_dev, st.st_ino)
         if is_dir:
             if any(key == k for _, _, k in stack):
-                yield IngestProblem(rel, None, "symbolic link loop (skipped)", SKIPPED)
+                yield IngestProblem(rel, None, "symbolic link loop", SKIPPED)
                 continue
             if key in seen_dirs:
                 yield IngestProblem(rel, None, f"folder already walked as {seen_dirs[key] or '.'}", SKIPPED)
@@ -588,7 +588,7 @@ def _date_from_lead(doc: Document, lead: str, others: tuple[str, ...]) -> None:
 # --------------------------------------------------------------------------------------------
 # The press-release text format
 # --------------------------------------------------------------------------------------------
-_BYLINE_RE = re.compile(r"^\s*(?P<name>[^|\d\n]{1,80}?)\s*\|\s*(?P<rest>[^|\n]*?)\s*$")
+_BYLINE_RE = re.compile(r"^\s*(?P<name>[^|\d\n]{1,80}?)\s*\|\s*(?P<rest>[^\n]*?)\s*$")
 _TAGS_RE = re.compile(
     r"^\s*(?:tags?|từ\s+khóa|từ\s+khoá)(?:\s*:\s*(?P<inline>.*?))?\s*$", re.IGNORECASE
 )
@@ -599,13 +599,20 @@ _CREDIT_RE = re.compile(
 _HEADING_RE = re.compile(r"^#{1,6}\s+")
 
 
+_NAME_SPLIT_RE = re.compile(r"[\s,&/\-–]+")
+
+
 def _is_byline(line: str) -> re.Match | None:
     m = _BYLINE_RE.match(line)
     if m is None:
         return None
     name = m.group("name")
-    words = name.split()
-    if not words or len(words) > 10 or name.rstrip().endswith((".", ":", "?", "!", ";")):
+    words = [w.strip("()[]'\".") for w in _NAME_SPLIT_RE.split(name)]
+    words = [w for w in words if w]
+    if not words or len(words) > 10 or name.rstrip().endswith((":", "?", "!", ";")):
+        return None
+    # Names: every word capitalised ("NGUYÊN ĐOAN", "Lê Văn Bình", "HOÀNG MAI - PHƯƠNG LINH").
+    if not all(w[0].isupper() or w in ("và", "cùng") for w in words):
         return None
     return m
 
