@@ -471,3 +471,30 @@ def test_a_paragraph_with_a_bar_is_not_a_byline():
     doc = parse_press_release("Tiêu đề\n\nTheo báo cáo, chỉ tiêu A | B đã đạt được trong năm nay.\n", "x")
     assert doc.author == ""
     assert doc.summary.startswith("Theo báo cáo")
+
+
+@pytest.mark.parametrize(
+    "to_text, reason",
+    [
+        (lambda t: encode_tcvn3(t).decode("latin-1"), "TCVN3 (ABC) text saved as UTF-8: convert to Unicode"),
+        (lambda t: encode_vni(t).decode("cp1252"), "VNI Windows text saved as UTF-8: convert to Unicode"),
+        (
+            lambda t: "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in t.encode()),
+            "UTF-8 text decoded as Windows-1252 and saved again: convert to Unicode",
+        ),
+    ],
+)
+def test_legacy_text_resaved_as_utf8_is_caught_not_indexed_as_gibberish(tmp_path, to_text, reason):
+    path = tmp_path / "cu.txt"
+    path.write_text(to_text(VIETNAMESE), encoding="utf-8")  # valid UTF-8, wrong letters
+    docs, problems = read_all([path])
+    assert docs == []
+    assert problems == [IngestProblem("cu.txt", None, reason, "failed")]
+
+
+def test_french_and_short_vietnamese_in_utf8_are_left_alone(tmp_path):
+    (tmp_path / "fr.txt").write_text("Le café était très bon à côté, où est la crème brûlée? Déjà vu.\n", encoding="utf-8")
+    (tmp_path / "vi.txt").write_text("Tôi là ai\n", encoding="utf-8")
+    docs, problems = read_all([tmp_path])
+    assert problems == []
+    assert [d.title for d in docs] == ["Le café était très bon à côté, où est la crème brûlée? Déjà vu.", "Tôi là ai"]

@@ -168,6 +168,51 @@ def detect_legacy_encoding(data: bytes, *, min_share: float = 0.6) -> str | None
     return best_name if best_share >= min_share else None
 
 
+# --- Legacy text that was re-saved as UTF-8 (valid UTF-8, wrong letters) ----------------------
+# Letters only Vietnamese uses (â ê ô and the plain accents are in Latin-1 too, so they prove
+# nothing); a real Vietnamese text of any length is full of them.
+_VIETNAMESE_ONLY_RE = re.compile("[ăđơưĂĐƠƯ\u1ea0-\u1ef9]")
+_LATIN1_ACCENTS_RE = re.compile("[\u00a0-\u00ff\u2013-\u2122\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]")
+_MIN_ACCENTED_WORDS = 10
+
+
+def detect_misdecoded(text: str) -> str | None:
+    """What happened to Unicode text that reads as gibberish Vietnamese, or None.
+
+    Two common accidents: a TCVN3/VNI file opened as Windows-1252 and saved as UTF-8
+    ("ViÖt Nam"), and UTF-8 read as Windows-1252 and saved again ("Viá»‡t Nam"). Flagged only
+    when at least 10 accented words are mostly *not* Vietnamese syllables as they stand and
+    mostly *are* once the accident is undone, so real Vietnamese or French text is never hit.
+    """
+    sample = text[:16384]
+    if _VIETNAMESE_ONLY_RE.search(sample) or len(_LATIN1_ACCENTS_RE.findall(sample, 0, 4096)) < 5:
+        return None  # real Vietnamese letters (neither accident produces them), or plain ASCII
+    good, total = _syllable_share(sample)
+    if total < _MIN_ACCENTED_WORDS or good / total >= 0.3:
+        return None
+    data = _as_cp1252(sample)
+    repaired = data.decode("utf-8", errors="replace")
+    good, total = _syllable_share(repaired)
+    if total and good / total >= 0.6 and _VIETNAMESE_ONLY_RE.search(repaired):
+        return "UTF-8 text decoded as Windows-1252 and saved again"
+    legacy = detect_legacy_encoding(data)
+    return f"{legacy} text saved as UTF-8" if legacy else None
+
+
+def _as_cp1252(text: str) -> bytes:
+    """The bytes a Windows-1252 editor read ``text`` from (its 5 unused bytes as Latin-1)."""
+    try:
+        return text.encode("cp1252")
+    except UnicodeEncodeError:
+        out = bytearray()
+        for ch in text:
+            try:
+                out += ch.encode("cp1252")
+            except UnicodeEncodeError:
+                out += ch.encode("latin-1") if ord(ch) < 256 else b"?"
+        return bytes(out)
+
+
 # --- Decoding ---------------------------------------------------------------------------------
 def sniff_encoding(head: bytes) -> str:
     """Codec for a file that starts with ``head``: 'utf-8-sig', 'utf-16' (BOM) or 'utf-8'.

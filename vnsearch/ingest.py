@@ -33,6 +33,7 @@ from vnsearch.encodings import (
     SNIFF_SIZE,
     DecodeError,
     decode_bytes,
+    detect_misdecoded,
     sniff_encoding,
     undecodable_reason,
 )
@@ -335,6 +336,9 @@ def _read_whole(src: SourceFile) -> str | IngestProblem:
         return IngestProblem(src.rel, None, str(err), SKIPPED if err.binary else FAILED)
     if not text.strip():
         return IngestProblem(src.rel, None, "empty file", SKIPPED)
+    accident = detect_misdecoded(text)
+    if accident:
+        return IngestProblem(src.rel, None, f"{accident}: convert to Unicode", FAILED)
     return text
 
 
