@@ -24,6 +24,7 @@ from vnsearch.ingest import (
     iter_documents,
     parse_press_release,
     read_source,
+    record_to_document,
     walk_paths,
 )
 
@@ -498,3 +499,26 @@ def test_french_and_short_vietnamese_in_utf8_are_left_alone(tmp_path):
     docs, problems = read_all([tmp_path])
     assert problems == []
     assert [d.title for d in docs] == ["Le café était très bon à côté, où est la crème brûlée? Déjà vu.", "Tôi là ai"]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2023-08-03", "2023-08-03"),
+        ("2023-08-03T23:30:00-05:00", "2023-08-03"),  # the day as written
+        ("03/08/2023 14:05", "2023-08-03"),
+        ("14:05 3-8-2023", "2023-08-03"),
+        ("2023/08/03", "2023-08-03"),
+        (1691082000, "2023-08-04"),  # 2023-08-03 17:00 UTC is already the 4th in Vietnam
+        (1691082000000, "2023-08-04"),  # milliseconds
+        (2023, None),  # a year is not a day
+        ("08/2023", None),
+        ("31/02/2023", None),
+        (True, None),
+    ],
+)
+def test_metadata_date_values(tmp_path, value, expected):
+    doc = record_to_document({"title": "x", "date": value}, fallback_id="x")
+    assert doc.date == expected
+    assert doc.date_source == ("metadata" if expected else "none")
+    assert doc.extra == ({} if expected else {"date_raw": value})

@@ -13,6 +13,9 @@ import re
 MIN_YEAR = 1900
 MAX_YEAR = 2100
 
+#: Unix timestamps are turned into the calendar day in Vietnam (UTC+7), where the news is.
+VIETNAM_TIME = _dt.timezone(_dt.timedelta(hours=7))
+
 _SEP = r"[/\-.]"
 
 # ISO: 2023-08-03, 2023-08-03T14:05:00+07:00, 2023-08-03 14:05
@@ -61,13 +64,16 @@ def make_date(year: int, month: int, day: int) -> str | None:
 
 def parse_date_value(value: object) -> str | None:
     """Parse a metadata date: ISO, ``dd/mm/yyyy [hh:mm]``, ``hh:mm dd/mm/yyyy``, ``dd-mm-yyyy``,
-    ``ngày 3 tháng 8 năm 2023``, or a Unix timestamp (seconds or milliseconds)."""
+    ``ngày 3 tháng 8 năm 2023``, or a Unix timestamp (seconds or milliseconds, read in Vietnam
+    time)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
+        if value < 1e8:  # a year (2023) or a small number is not a point in time
+            return None
         seconds = value / 1000 if value > 1e11 else value
         try:
-            day = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).date()
+            day = _dt.datetime.fromtimestamp(seconds, tz=VIETNAM_TIME).date()
         except (OverflowError, OSError, ValueError):
             return None
         return make_date(day.year, day.month, day.day)
