@@ -23,7 +23,10 @@ import orjson  # noqa: E402
 from vnsearch.ingest import IngestReport, iter_documents  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
-DEFAULT_FILES = [os.path.join(DATA, "baomoi-35k.jsonl.gz"), os.path.join(DATA, "dev", "docs.jsonl.gz")]
+DEFAULT_FILES = [
+    os.path.join(DATA, "baomoi-35k.jsonl.gz"),
+    os.path.join(DATA, "dev", "docs.jsonl.gz"),
+]
 
 
 def floor_rate(path: str) -> tuple[int, float]:
@@ -56,7 +59,9 @@ def main(paths: list[str]) -> int:
         print(f"{os.path.basename(path)}: {report.summary()}")
         print(f"  dates: {dict(sources)}")
         print(f"  floor (gunzip + orjson): {n / floor:,.0f} records/s")
-        print(f"  vnsearch.ingest:         {report.documents / ours:,.0f} docs/s  ({ours / floor:.2f}x the floor)")
+        print(
+            f"  vnsearch.ingest:         {report.documents / ours:,.0f} docs/s  ({ours / floor:.2f}x the floor)"
+        )
         for problem in report.problems[:10]:
             print(f"  {problem}")
     return 0

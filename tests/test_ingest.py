@@ -240,11 +240,24 @@ def test_jsonl_with_a_malformed_line_reports_it_and_reads_the_rest(tmp_path):
 def test_jsonl_gz_streams_and_maps_keys_aliases_and_extras(tmp_path):
     records = [
         {
-            "id": 7, "title": "Tin 1", "sapo": "Tóm tắt", "content": "Nội dung", "author": "Trần Hà",
-            "date": "03/08/2023 14:05", "tags": "kinh tế, xã hội", "category": None,
-            "source": "baomoi.com", "url": "https://x.vn/1", "views": 12,
+            "id": 7,
+            "title": "Tin 1",
+            "sapo": "Tóm tắt",
+            "content": "Nội dung",
+            "author": "Trần Hà",
+            "date": "03/08/2023 14:05",
+            "tags": "kinh tế, xã hội",
+            "category": None,
+            "source": "baomoi.com",
+            "url": "https://x.vn/1",
+            "views": 12,
         },
-        {"title": 2024, "body": "Số làm tiêu đề", "tags": ["a", "b", "a"], "date": "2023-08-03T10:00:00+07:00"},
+        {
+            "title": 2024,
+            "body": "Số làm tiêu đề",
+            "tags": ["a", "b", "a"],
+            "date": "2023-08-03T10:00:00+07:00",
+        },
         {"title": "Tin 3", "summary": "Chiều 3/8, họp năm 2023.", "date": "không rõ"},
         {"title": {"vi": "x"}, "body": "y"},
         {"id": "empty", "author": "Ai đó"},
@@ -254,13 +267,35 @@ def test_jsonl_gz_streams_and_maps_keys_aliases_and_extras(tmp_path):
 
     first, second, third = docs
     assert (first.id, first.title, first.summary, first.body, first.author) == (
-        "7", "Tin 1", "Tóm tắt", "Nội dung", "Trần Hà",
+        "7",
+        "Tin 1",
+        "Tóm tắt",
+        "Nội dung",
+        "Trần Hà",
     )
-    assert (first.date, first.date_source, first.tags) == ("2023-08-03", "metadata", ["kinh tế", "xã hội"])
-    assert (first.category, first.source, first.url, first.extra) == ("", "baomoi.com", "https://x.vn/1", {"views": 12})
+    assert (first.date, first.date_source, first.tags) == (
+        "2023-08-03",
+        "metadata",
+        ["kinh tế", "xã hội"],
+    )
+    assert (first.category, first.source, first.url, first.extra) == (
+        "",
+        "baomoi.com",
+        "https://x.vn/1",
+        {"views": 12},
+    )
     assert first.path == "feed.jsonl.gz"
-    assert (second.id, second.title, second.tags, second.date) == ("feed.jsonl.gz#2", "2024", ["a", "b"], "2023-08-03")
-    assert (third.date, third.date_source, third.extra) == ("2023-08-03", "lead", {"date_raw": "không rõ"})
+    assert (second.id, second.title, second.tags, second.date) == (
+        "feed.jsonl.gz#2",
+        "2024",
+        ["a", "b"],
+        "2023-08-03",
+    )
+    assert (third.date, third.date_source, third.extra) == (
+        "2023-08-03",
+        "lead",
+        {"date_raw": "không rõ"},
+    )
     assert [str(p) for p in problems] == [
         "feed.jsonl.gz:4: field 'title' must be text, got an object",
         "feed.jsonl.gz:5: no text (title, summary or body)",
@@ -269,12 +304,20 @@ def test_jsonl_gz_streams_and_maps_keys_aliases_and_extras(tmp_path):
 
 
 def test_json_file_with_one_object_or_a_list(tmp_path):
-    (tmp_path / "one.json").write_bytes(orjson.dumps({"title": "Một", "body": "x", "captions": "Ảnh chụp"}))
-    (tmp_path / "many.json").write_bytes(orjson.dumps([{"id": "m1", "title": "A"}, {"title": "B"}, "oops"]))
+    (tmp_path / "one.json").write_bytes(
+        orjson.dumps({"title": "Một", "body": "x", "captions": "Ảnh chụp"})
+    )
+    (tmp_path / "many.json").write_bytes(
+        orjson.dumps([{"id": "m1", "title": "A"}, {"title": "B"}, "oops"])
+    )
     (tmp_path / "bad.json").write_bytes(b'{"title": "x",\n "body": }')
     docs, problems = read_all([tmp_path])
     root = tmp_path.name
-    assert [(d.id, d.title) for d in docs] == [("m1", "A"), (f"{root}/many.json#2", "B"), (f"{root}/one.json", "Một")]
+    assert [(d.id, d.title) for d in docs] == [
+        ("m1", "A"),
+        (f"{root}/many.json#2", "B"),
+        (f"{root}/one.json", "Một"),
+    ]
     assert docs[2].captions == ["Ảnh chụp"]
     assert [str(p) for p in problems] == [
         f"{root}/bad.json:2: invalid JSON: unexpected character (column 10)",
@@ -283,11 +326,15 @@ def test_json_file_with_one_object_or_a_list(tmp_path):
 
 
 def test_truncated_gzip_keeps_the_documents_before_the_damage(tmp_path):
-    data = gzip.compress(b"".join(orjson.dumps({"title": f"T{i}", "body": "x" * 2000}) + b"\n" for i in range(50)))
+    data = gzip.compress(
+        b"".join(orjson.dumps({"title": f"T{i}", "body": "x" * 2000}) + b"\n" for i in range(50))
+    )
     (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
     docs, problems = read_all([tmp_path / "cut.jsonl.gz"])
     assert docs and len(docs) < 50
-    assert [(p.reason, p.severity) for p in problems] == [("truncated or corrupt gzip data", "failed")]
+    assert [(p.reason, p.severity) for p in problems] == [
+        ("truncated or corrupt gzip data", "failed")
+    ]
     assert problems[0].line == len(docs) + 1
 
 
@@ -309,11 +356,17 @@ def test_deep_folder_with_symlink_loop_hidden_files_and_size_limit(tmp_path):
     found = list(walk_paths([str(root)], max_file_size=4096))
 
     deep_rel = "corpus/" + "/".join(f"d{i}" for i in range(30))
-    assert [f.rel for f in found if isinstance(f, SourceFile)] == ["corpus/a.md", f"{deep_rel}/deep.txt"]
+    assert [f.rel for f in found if isinstance(f, SourceFile)] == [
+        "corpus/a.md",
+        f"{deep_rel}/deep.txt",
+    ]
     assert [(str(p), p.severity) for p in found if isinstance(p, IngestProblem)] == [
         ("corpus/.draft.txt: hidden file", "skipped"),
         ("corpus/.git: hidden folder", "skipped"),
-        (f"corpus/big.txt: file too large ({len(big.encode())} bytes > limit 4096 bytes)", "skipped"),
+        (
+            f"corpus/big.txt: file too large ({len(big.encode())} bytes > limit 4096 bytes)",
+            "skipped",
+        ),
         (f"{deep_rel}/loop: symbolic link loop", "skipped"),
     ]
     [md] = [f for f in found if isinstance(f, SourceFile) and f.rel.endswith(".md")]
@@ -327,7 +380,12 @@ def test_ids_are_stable_whichever_way_the_path_is_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rels = [
         [f.rel for f in walk_paths([given])]
-        for given in ("seeds", "./seeds/", str(tmp_path / "seeds"), "seeds/000_2bc2382ec64f120d.txt")
+        for given in (
+            "seeds",
+            "./seeds/",
+            str(tmp_path / "seeds"),
+            "seeds/000_2bc2382ec64f120d.txt",
+        )
     ]
     assert rels == [["seeds/000_2bc2382ec64f120d.txt"]] * 4
     assert [f.rel for f in walk_paths(["."])] == ["seeds/000_2bc2382ec64f120d.txt"]
@@ -382,20 +440,30 @@ def test_hard_wrapped_paragraphs_keep_their_line_breaks():
 def test_markdown_front_matter_is_metadata(tmp_path):
     path = tmp_path / "thong-cao.md"
     path.write_text(
-        "---\ntitle: \"Thông cáo báo chí số 12\"\ndate: 2024-03-05\nauthor: Văn phòng UBND\n"
+        '---\ntitle: "Thông cáo báo chí số 12"\ndate: 2024-03-05\nauthor: Văn phòng UBND\n'
         "tags: [đầu tư, hạ tầng]\nlang: vi\n---\n\n# Thông cáo báo chí số 12\n\n"
         "Sáng 4/3/2024, UBND tỉnh họp.\n\nĐoạn hai.\n",
         encoding="utf-8",
     )
     [doc], problems = read_all([path])
     assert problems == []
-    assert (doc.title, doc.author, doc.tags) == ("Thông cáo báo chí số 12", "Văn phòng UBND", ["đầu tư", "hạ tầng"])
+    assert (doc.title, doc.author, doc.tags) == (
+        "Thông cáo báo chí số 12",
+        "Văn phòng UBND",
+        ["đầu tư", "hạ tầng"],
+    )
     assert (doc.date, doc.date_source) == ("2024-03-05", "metadata")  # metadata beats the lead
-    assert (doc.summary, doc.body, doc.extra) == ("Sáng 4/3/2024, UBND tỉnh họp.", "Đoạn hai.", {"lang": "vi"})
+    assert (doc.summary, doc.body, doc.extra) == (
+        "Sáng 4/3/2024, UBND tỉnh họp.",
+        "Đoạn hai.",
+        {"lang": "vi"},
+    )
 
 
 def test_a_dashed_rule_that_is_not_front_matter_is_text():
-    doc = parse_press_release("---\nKhông phải: siêu dữ liệu vì\ncâu này không có dấu hai chấm\n---\n", "x")
+    doc = parse_press_release(
+        "---\nKhông phải: siêu dữ liệu vì\ncâu này không có dấu hai chấm\n---\n", "x"
+    )
     assert doc.title == "---"
     assert doc.date_source == "none" and doc.extra == {}
 
@@ -428,7 +496,9 @@ def test_a_file_of_bad_lines_lists_twenty_and_counts_the_rest(tmp_path):
 
 
 def test_tcvn3_json_lines_name_the_encoding_per_line(tmp_path):
-    line = orjson.dumps({"title": "x"}).replace(b'"x"', b'"' + encode_tcvn3("Quyết định thành lập Ủy ban") + b'"')
+    line = orjson.dumps({"title": "x"}).replace(
+        b'"x"', b'"' + encode_tcvn3("Quyết định thành lập Ủy ban") + b'"'
+    )
     (tmp_path / "old.jsonl").write_bytes(line + b"\n")
     docs, problems = read_all([tmp_path / "old.jsonl"])
     assert docs == []
@@ -469,7 +539,9 @@ def test_byline_forms(byline, author, date):
 
 
 def test_a_paragraph_with_a_bar_is_not_a_byline():
-    doc = parse_press_release("Tiêu đề\n\nTheo báo cáo, chỉ tiêu A | B đã đạt được trong năm nay.\n", "x")
+    doc = parse_press_release(
+        "Tiêu đề\n\nTheo báo cáo, chỉ tiêu A | B đã đạt được trong năm nay.\n", "x"
+    )
     assert doc.author == ""
     assert doc.summary.startswith("Theo báo cáo")
 
@@ -477,10 +549,18 @@ def test_a_paragraph_with_a_bar_is_not_a_byline():
 @pytest.mark.parametrize(
     "to_text, reason",
     [
-        (lambda t: encode_tcvn3(t).decode("latin-1"), "TCVN3 (ABC) text saved as UTF-8: convert to Unicode"),
-        (lambda t: encode_vni(t).decode("cp1252"), "VNI Windows text saved as UTF-8: convert to Unicode"),
         (
-            lambda t: "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in t.encode()),
+            lambda t: encode_tcvn3(t).decode("latin-1"),
+            "TCVN3 (ABC) text saved as UTF-8: convert to Unicode",
+        ),
+        (
+            lambda t: encode_vni(t).decode("cp1252"),
+            "VNI Windows text saved as UTF-8: convert to Unicode",
+        ),
+        (
+            lambda t: "".join(
+                bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in t.encode()
+            ),
             "UTF-8 text decoded as Windows-1252 and saved again: convert to Unicode",
         ),
     ],
@@ -494,11 +574,16 @@ def test_legacy_text_resaved_as_utf8_is_caught_not_indexed_as_gibberish(tmp_path
 
 
 def test_french_and_short_vietnamese_in_utf8_are_left_alone(tmp_path):
-    (tmp_path / "fr.txt").write_text("Le café était très bon à côté, où est la crème brûlée? Déjà vu.\n", encoding="utf-8")
+    (tmp_path / "fr.txt").write_text(
+        "Le café était très bon à côté, où est la crème brûlée? Déjà vu.\n", encoding="utf-8"
+    )
     (tmp_path / "vi.txt").write_text("Tôi là ai\n", encoding="utf-8")
     docs, problems = read_all([tmp_path])
     assert problems == []
-    assert [d.title for d in docs] == ["Le café était très bon à côté, où est la crème brûlée? Déjà vu.", "Tôi là ai"]
+    assert [d.title for d in docs] == [
+        "Le café était très bon à côté, où est la crème brûlée? Déjà vu.",
+        "Tôi là ai",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from vnsearch.dates import lead_date, parse_date_value
 from vnsearch.document import Document
-from vnsearch.encodings import decode_tcvn3, decode_vni, encode_tcvn3, encode_vni, is_vietnamese_syllable
+from vnsearch.encodings import (
+    decode_tcvn3,
+    decode_vni,
+    encode_tcvn3,
+    encode_vni,
+    is_vietnamese_syllable,
+)
 from vnsearch.ingest import (
     IngestProblem,
     RecordError,
@@ -22,7 +28,9 @@ from vnsearch.ingest import (
 
 LINES = st.lists(
     st.one_of(
-        st.sampled_from(["", "TAGS", "Tags: a, b", "NGUYỄN VĂN A |", "Chiều 3/8, họp.", "Ảnh: X", "năm 2023"]),
+        st.sampled_from(
+            ["", "TAGS", "Tags: a, b", "NGUYỄN VĂN A |", "Chiều 3/8, họp.", "Ảnh: X", "năm 2023"]
+        ),
         st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40),
     ),
     max_size=15,
@@ -34,7 +42,14 @@ LINES = st.lists(
 def test_press_release_fields_are_pieces_of_the_input(lines):
     text = "\n".join(lines)
     doc = parse_press_release(text, "x")
-    for piece in [doc.title, doc.author, doc.summary, *doc.body.split("\n\n"), *doc.captions, *doc.tags]:
+    for piece in [
+        doc.title,
+        doc.author,
+        doc.summary,
+        *doc.body.split("\n\n"),
+        *doc.captions,
+        *doc.tags,
+    ]:
         assert piece in text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     assert doc.date is None or len(doc.date) == 10
     assert doc.date_source in ("byline", "lead", "none")
@@ -42,7 +57,8 @@ def test_press_release_fields_are_pieces_of_the_input(lines):
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=5), children, max_size=3),
     max_leaves=8,
 )
 KEYS = st.sampled_from(

@@ -52,7 +52,11 @@ def test_every_document_is_found_with_its_metadata(index):
     seed = index.get("press/000_2bc2382ec64f120d.txt")
     assert (seed.author, seed.date, seed.date_source) == ("NGUYÊN ĐOAN", "2023-08-03", "lead")
     bridge = index.get("press/cau-vuot.txt")
-    assert (bridge.author, bridge.date, bridge.tags) == ("TRẦN HÀ", "2024-01-15", ["giao thông", "hạ tầng"])
+    assert (bridge.author, bridge.date, bridge.tags) == (
+        "TRẦN HÀ",
+        "2024-01-15",
+        ["giao thông", "hạ tầng"],
+    )
     assert index.get("j2").date == "2023-06-01"
 
 

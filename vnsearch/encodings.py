@@ -50,8 +50,22 @@ _TCVN3_DECODE = {byte: ch for ch, byte in _TCVN3_LETTERS.items()}
 # A base letter followed by a mark byte (shown here as its cp1252 character); a few letters
 # (đ, ơ, ư and some i/y forms) have single bytes.
 _VNI_MARKS = {"\u0301": "ù", "\u0300": "ø", "\u0309": "û", "\u0303": "õ", "\u0323": "ï"}
-_VNI_HAT_MARKS = {"": "â", "\u0301": "á", "\u0300": "à", "\u0309": "å", "\u0303": "ã", "\u0323": "ä"}  # â ê ô
-_VNI_BREVE_MARKS = {"": "ê", "\u0301": "é", "\u0300": "è", "\u0309": "ú", "\u0303": "ü", "\u0323": "ë"}  # ă
+_VNI_HAT_MARKS = {
+    "": "â",
+    "\u0301": "á",
+    "\u0300": "à",
+    "\u0309": "å",
+    "\u0303": "ã",
+    "\u0323": "ä",
+}  # â ê ô
+_VNI_BREVE_MARKS = {
+    "": "ê",
+    "\u0301": "é",
+    "\u0300": "è",
+    "\u0309": "ú",
+    "\u0303": "ü",
+    "\u0323": "ë",
+}  # ă
 _VNI_SINGLE = {
     "đ": "ñ", "Đ": "Ñ", "ơ": "ô", "Ơ": "Ô", "ư": "ö", "Ư": "Ö",
     "í": "í", "ì": "ì", "ỉ": "æ", "ĩ": "ó", "ị": "ò",
@@ -172,7 +186,9 @@ def detect_legacy_encoding(data: bytes, *, min_share: float = 0.6) -> str | None
 # Letters only Vietnamese uses (â ê ô and the plain accents are in Latin-1 too, so they prove
 # nothing); a real Vietnamese text of any length is full of them.
 _VIETNAMESE_ONLY_RE = re.compile("[ăđơưĂĐƠƯ\u1ea0-\u1ef9]")
-_LATIN1_ACCENTS_RE = re.compile("[\u00a0-\u00ff\u2013-\u2122\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]")
+_LATIN1_ACCENTS_RE = re.compile(
+    "[\u00a0-\u00ff\u2013-\u2122\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc]"
+)
 _MIN_ACCENTED_WORDS = 10
 
 
@@ -235,8 +251,10 @@ def _looks_like_bomless_utf16(head: bytes) -> bool:
     n = min(len(even), len(odd))
     if n < 4:
         return False
-    return odd[:n].count(0) > 0.4 * n and even[:n].count(0) < 0.05 * n or (
-        even[:n].count(0) > 0.4 * n and odd[:n].count(0) < 0.05 * n
+    return (
+        odd[:n].count(0) > 0.4 * n
+        and even[:n].count(0) < 0.05 * n
+        or (even[:n].count(0) > 0.4 * n and odd[:n].count(0) < 0.05 * n)
     )
 
 

@@ -181,7 +181,9 @@ def walk_paths(
             yield IngestProblem(given, None, f"cannot open: {err.strerror or err}", FAILED)
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_dir(os.path.abspath(given), rel, st, seen_dirs, seen_files, max_file_size)
+            yield from _walk_dir(
+                os.path.abspath(given), rel, st, seen_dirs, seen_files, max_file_size
+            )
         elif stat.S_ISREG(st.st_mode):
             if file_kind(given) is None:
                 yield IngestProblem(
@@ -213,14 +215,23 @@ def _mb(size: int) -> str:
 
 
 def _walk_dir(
-    root: str, root_rel: str, root_st: os.stat_result, seen_dirs: dict, seen_files: dict,
+    root: str,
+    root_rel: str,
+    root_st: os.stat_result,
+    seen_dirs: dict,
+    seen_files: dict,
     max_file_size: int,
 ) -> Iterator[SourceFile | IngestProblem]:
     # Iterative depth-first walk (deep trees must not hit the recursion limit); the stack holds
     # the folders being listed, so a link back to one of them is a loop.
     root_key = (root_st.st_dev, root_st.st_ino)
     if root_key in seen_dirs:
-        yield IngestProblem(root_rel or root, None, f"folder already walked as {seen_dirs[root_key] or '.'}", SKIPPED)
+        yield IngestProblem(
+            root_rel or root,
+            None,
+            f"folder already walked as {seen_dirs[root_key] or '.'}",
+            SKIPPED,
+        )
         return
     seen_dirs[root_key] = root_rel
     stack: list[tuple[Iterator[os.DirEntry], str, tuple[int, int]]] = []
@@ -265,7 +276,9 @@ def _walk_dir(
                 yield IngestProblem(rel, None, "symbolic link loop", SKIPPED)
                 continue
             if key in seen_dirs:
-                yield IngestProblem(rel, None, f"folder already walked as {seen_dirs[key] or '.'}", SKIPPED)
+                yield IngestProblem(
+                    rel, None, f"folder already walked as {seen_dirs[key] or '.'}", SKIPPED
+                )
                 continue
             seen_dirs[key] = rel
             listing = _list_dir(entry.path, rel)
@@ -282,7 +295,9 @@ def _list_dir(path: str, rel: str) -> Iterator[os.DirEntry] | IngestProblem:
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as err:
-        return IngestProblem(rel or path, None, f"cannot list folder: {err.strerror or err}", FAILED)
+        return IngestProblem(
+            rel or path, None, f"cannot list folder: {err.strerror or err}", FAILED
+        )
     return iter(entries)
 
 
@@ -363,7 +378,9 @@ def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
             # JSON Lines saved as .json: read it as such.
             yield from _records_from_lines(src, enumerate(text.split("\n"), 1))
             return
-        yield IngestProblem(src.rel, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})", FAILED)
+        yield IngestProblem(
+            src.rel, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})", FAILED
+        )
         return
     if isinstance(value, dict):
         yield _record_or_problem(value, src, src.rel, None, "")
@@ -372,7 +389,10 @@ def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
             yield _record_or_problem(item, src, f"{src.rel}#{number}", None, f"item {number}: ")
     else:
         yield IngestProblem(
-            src.rel, None, f"expected a JSON object or a list of objects, got {_json_type(value)}", FAILED
+            src.rel,
+            None,
+            f"expected a JSON object or a list of objects, got {_json_type(value)}",
+            FAILED,
         )
 
 
@@ -402,7 +422,9 @@ def _records_from_lines(
     lineno = 0
     try:
         for lineno, raw in numbered:
-            if lineno == 1 and raw[:3] == b"\xef\xbb\xbf":  # UTF-8 BOM (the UTF-16 codec eats its own)
+            if (
+                lineno == 1 and raw[:3] == b"\xef\xbb\xbf"
+            ):  # UTF-8 BOM (the UTF-16 codec eats its own)
                 raw = raw[3:]
             raw = raw.strip()
             if not raw:
@@ -410,7 +432,9 @@ def _records_from_lines(
             try:
                 value = orjson.loads(raw)
             except orjson.JSONDecodeError as err:
-                item: Document | IngestProblem = IngestProblem(src.rel, lineno, _line_error(raw, err), FAILED)
+                item: Document | IngestProblem = IngestProblem(
+                    src.rel, lineno, _line_error(raw, err), FAILED
+                )
             else:
                 item = _record_or_problem(value, src, f"{src.rel}#{lineno}", lineno, "")
             if isinstance(item, IngestProblem) and item.severity == FAILED:
@@ -424,7 +448,10 @@ def _records_from_lines(
         yield IngestProblem(src.rel, lineno + 1, f"invalid UTF-16: {err.reason}", FAILED)
     if bad > MAX_LINE_PROBLEMS:
         yield IngestProblem(
-            src.rel, None, f"{bad - MAX_LINE_PROBLEMS} more bad lines not listed ({bad} in all)", FAILED
+            src.rel,
+            None,
+            f"{bad - MAX_LINE_PROBLEMS} more bad lines not listed ({bad} in all)",
+            FAILED,
         )
 
 
@@ -447,7 +474,9 @@ def _record_or_problem(
     value: Any, src: SourceFile, fallback_id: str, line: int | None, prefix: str
 ) -> Document | IngestProblem:
     if not isinstance(value, dict):
-        return IngestProblem(src.rel, line, f"{prefix}expected a JSON object, got {_json_type(value)}", FAILED)
+        return IngestProblem(
+            src.rel, line, f"{prefix}expected a JSON object, got {_json_type(value)}", FAILED
+        )
     try:
         return record_to_document(value, fallback_id=fallback_id, path=src.rel)
     except RecordError as err:
@@ -490,7 +519,9 @@ def _as_text(key: str, value: Any, joiner: str = "\n\n") -> str:
     raise RecordError(f"field '{key}' must be text, got {_json_type(value)}")
 
 
-def _as_list(key: str, value: Any, split: re.Pattern | None, *, fold_case: bool = True) -> list[str]:
+def _as_list(
+    key: str, value: Any, split: re.Pattern | None, *, fold_case: bool = True
+) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -699,7 +730,9 @@ def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int]:
             return meta, k + 1
         item = _FRONT_ITEM_RE.match(line)
         if item and key is not None:
-            value = _unquote(item.group("value") if item.group("value") is not None else item.group("top"))
+            value = _unquote(
+                item.group("value") if item.group("value") is not None else item.group("top")
+            )
             meta[key] = [*(meta[key] if isinstance(meta[key], list) else []), value]
             continue
         m = _FRONT_KEY_RE.match(line)
@@ -739,7 +772,9 @@ def _apply_front_matter(doc: Document, meta: dict[str, Any]) -> None:
         else:
             setattr(doc, name, _as_text(key, value, ", ").strip())
     known = {k for keys in FIELD_KEYS.values() for k in keys}
-    doc.extra.update({k: v for k, v in meta.items() if k not in known and k != "id" and v not in ("", [])})
+    doc.extra.update(
+        {k: v for k, v in meta.items() if k not in known and k != "id" and v not in ("", [])}
+    )
 
 
 def _split_content(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
