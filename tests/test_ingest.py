@@ -607,3 +607,14 @@ def test_metadata_date_values(tmp_path, value, expected):
     assert doc.date == expected
     assert doc.date_source == ("metadata" if expected else "none")
     assert doc.extra == ({} if expected else {"date_raw": value})
+
+
+def test_single_captions_with_a_credit_and_repeated_rules():
+    text = (
+        "Tiêu đề\n\nNgày 2/9/2024, lễ kỷ niệm.\n\n***\n***\n\n"
+        "Lễ diễu binh trên quảng trường. (Ảnh: TTXVN)\n\nĐoạn cuối.\n"
+    )
+    doc = parse_press_release(text, "x")
+    assert doc.captions == ["Lễ diễu binh trên quảng trường."]
+    assert doc.extra["photo_credits"] == ["TTXVN"]
+    assert doc.body == "***\n***\n\nĐoạn cuối."  # a repeated rule is not a caption

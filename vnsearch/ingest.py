@@ -48,6 +48,9 @@ JSON_EXTENSIONS = (".json", ".json.gz")
 JSONL_EXTENSIONS = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 EXTENSIONS = TEXT_EXTENSIONS + JSON_EXTENSIONS + JSONL_EXTENSIONS
 
+#: A one-line paragraph ending in a photo credit and no longer than this is a caption.
+MAX_CAPTION_LENGTH = 300
+
 #: Bad lines of one JSONL file reported one by one; the rest are summed up in one problem.
 MAX_LINE_PROBLEMS = 20
 
@@ -778,18 +781,38 @@ def _apply_front_matter(doc: Document, meta: dict[str, Any]) -> None:
 
 
 def _split_content(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """(paragraphs, distinct captions, distinct credits): a line repeated on the next line is a
-    photo caption; blank lines separate paragraphs."""
+    """(paragraphs, distinct captions, distinct credits).
+
+    Blank lines separate paragraphs; in a text with no blank line inside, every line is a
+    paragraph. A line repeated on the next line is a photo caption, and so is a one-line
+    paragraph ending in a photo credit (``... Ảnh: TTXVN``).
+    """
     paragraphs: list[str] = []
     captions: list[str] = []
     credits: list[str] = []
     current: list[str] = []
 
-    def close_paragraph() -> None:
-        if current:
-            paragraphs.append("\n".join(current).strip())
-            current.clear()
+    def add_caption(line: str) -> None:
+        caption, credit = _split_credit(line)
+        if caption not in captions:
+            captions.append(caption)
+        if credit and credit not in credits:
+            credits.append(credit)
 
+    def close_paragraph() -> None:
+        if not current:
+            return
+        text = "\n".join(current).strip()
+        current.clear()
+        if "\n" not in text and len(text) <= MAX_CAPTION_LENGTH and _split_credit(text)[1]:
+            add_caption(text)
+        else:
+            paragraphs.append(text)
+
+    filled = [bool(line.strip()) for line in lines]
+    one_per_line = True in filled and all(
+        filled[filled.index(True) : len(filled) - filled[::-1].index(True)]
+    )
     k, n = 0, len(lines)
     while k < n:
         line = lines[k].strip()
@@ -797,23 +820,17 @@ def _split_content(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
             close_paragraph()
             k += 1
             continue
-        if k + 1 < n and lines[k + 1].strip() == line:
+        if k + 1 < n and lines[k + 1].strip() == line and any(c.isalpha() for c in line):
             close_paragraph()
             while k < n and lines[k].strip() == line:
                 k += 1
-            caption, credit = _split_credit(line)
-            if caption not in captions:
-                captions.append(caption)
-            if credit and credit not in credits:
-                credits.append(credit)
+            add_caption(line)
             continue
         current.append(lines[k])
         k += 1
+        if one_per_line:
+            close_paragraph()
     close_paragraph()
-    filled = [bool(line.strip()) for line in lines]
-    if True in filled and all(filled[filled.index(True) : len(filled) - filled[::-1].index(True)]):
-        # No blank line inside the text: one paragraph per line, as many exports write them.
-        paragraphs = [line.strip() for p in paragraphs for line in p.split("\n") if line.strip()]
     return paragraphs, captions, credits
 
 
