@@ -40,7 +40,7 @@ from vnsearch.encodings import (
 from vnsearch.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 
 #: Files larger than this (bytes on disk, compressed size for .gz) are skipped with a warning.
-DEFAULT_MAX_FILE_SIZE = 64 * 1024 * 1024
+DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024  # "50 MB" in `vnsearch index --help`
 
 #: Extensions read, by kind. Matching is case-insensitive; longest suffix wins.
 TEXT_EXTENSIONS = (".txt", ".md")
