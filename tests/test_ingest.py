@@ -618,3 +618,16 @@ def test_single_captions_with_a_credit_and_repeated_rules():
     assert doc.captions == ["Lễ diễu binh trên quảng trường."]
     assert doc.extra["photo_credits"] == ["TTXVN"]
     assert doc.body == "***\n***\n\nĐoạn cuối."  # a repeated rule is not a caption
+
+
+def test_json_gz_is_read_and_a_gzip_bomb_is_not(tmp_path, monkeypatch):
+    import vnsearch.ingest as ingest
+
+    (tmp_path / "a.json.gz").write_bytes(gzip.compress(orjson.dumps([{"title": "Nén"}])))
+    (tmp_path / "bomb.json.gz").write_bytes(gzip.compress(b" " * 5000 + b"{}"))
+    monkeypatch.setattr(ingest, "MAX_WHOLE_FILE_BYTES", 4096)
+    docs, problems = read_all([tmp_path])
+    assert [(d.id, d.title) for d in docs] == [(f"{tmp_path.name}/a.json.gz#1", "Nén")]
+    assert [str(p) for p in problems] == [
+        f"{tmp_path.name}/bomb.json.gz: over 4096 bytes once decompressed: use JSON Lines (.jsonl.gz)"
+    ]

@@ -48,6 +48,9 @@ JSON_EXTENSIONS = (".json", ".json.gz")
 JSONL_EXTENSIONS = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 EXTENSIONS = TEXT_EXTENSIONS + JSON_EXTENSIONS + JSONL_EXTENSIONS
 
+#: A .json.gz is parsed whole; past this many bytes decompressed it is skipped (gzip bombs).
+MAX_WHOLE_FILE_BYTES = 512 * 1024 * 1024
+
 #: A one-line paragraph ending in a photo credit and no longer than this is a caption.
 MAX_CAPTION_LENGTH = 300
 
@@ -345,7 +348,12 @@ def read_source(src: SourceFile) -> Iterator[Document | IngestProblem]:
 
 def _read_whole(src: SourceFile) -> str | IngestProblem:
     with _open_bytes(src.path) as f:
-        data = f.read()
+        data = f.read(MAX_WHOLE_FILE_BYTES + 1)
+    if len(data) > MAX_WHOLE_FILE_BYTES:
+        limit = _mb(MAX_WHOLE_FILE_BYTES)
+        return IngestProblem(
+            src.rel, None, f"over {limit} once decompressed: use JSON Lines (.jsonl.gz)", SKIPPED
+        )
     if not data.strip():
         return IngestProblem(src.rel, None, "empty file", SKIPPED)
     try:
