@@ -631,3 +631,14 @@ def test_json_gz_is_read_and_a_gzip_bomb_is_not(tmp_path, monkeypatch):
     assert [str(p) for p in problems] == [
         f"{tmp_path.name}/bomb.json.gz: over 4096 bytes once decompressed: use JSON Lines (.jsonl.gz)"
     ]
+
+
+def test_an_overlong_json_lines_record_is_skipped_and_the_next_is_read(tmp_path, monkeypatch):
+    import vnsearch.ingest as ingest
+
+    monkeypatch.setattr(ingest, "MAX_RECORD_BYTES", 100)
+    records = [{"title": "ngắn"}, {"title": "dài", "body": "x" * 500}, {"title": "sau"}]
+    write_jsonl(tmp_path / "big.jsonl.gz", records, compress=True)
+    docs, problems = read_all([tmp_path / "big.jsonl.gz"])
+    assert [d.title for d in docs] == ["ngắn", "sau"]
+    assert [str(p) for p in problems] == ["big.jsonl.gz:2: record over 100 bytes"]

@@ -51,6 +51,9 @@ EXTENSIONS = TEXT_EXTENSIONS + JSON_EXTENSIONS + JSONL_EXTENSIONS
 #: A .json.gz is parsed whole; past this many bytes decompressed it is skipped (gzip bombs).
 MAX_WHOLE_FILE_BYTES = 512 * 1024 * 1024
 
+#: A JSON Lines record longer than this is reported and skipped without being loaded.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+
 #: A one-line paragraph ending in a photo credit and no longer than this is a caption.
 MAX_CAPTION_LENGTH = 300
 
@@ -419,35 +422,35 @@ def _read_jsonl(src: SourceFile) -> Iterator[Document | IngestProblem]:
             yield IngestProblem(src.rel, None, str(err), SKIPPED if err.binary else FAILED)
             return
         f.seek(0)
-        if codec == "utf-16":
-            lines: Iterable[bytes | str] = io.TextIOWrapper(f, encoding="utf-16", newline="\n")
-        else:
-            lines = f
-        yield from _records_from_lines(src, enumerate(lines, 1))
+        stream = io.TextIOWrapper(f, encoding="utf-16", newline="\n") if codec == "utf-16" else f
+        yield from _records_from_lines(src, enumerate(_bounded_lines(stream), 1))
+
+
+def _bounded_lines(stream) -> Iterator[bytes | str | None]:
+    """The lines of ``stream``; None for a line over MAX_RECORD_BYTES, which is skipped
+    without being held in memory (a .gz may hide one huge line)."""
+    while True:
+        line = stream.readline(MAX_RECORD_BYTES + 1)
+        if len(line) <= MAX_RECORD_BYTES or line[-1:] in (b"\n", "\n"):
+            if not line:
+                return
+            yield line
+            continue
+        while line and line[-1:] not in (b"\n", "\n"):
+            line = stream.readline(1 << 20)
+        yield None
 
 
 def _records_from_lines(
-    src: SourceFile, numbered: Iterable[tuple[int, bytes | str]]
+    src: SourceFile, numbered: Iterable[tuple[int, bytes | str | None]]
 ) -> Iterator[Document | IngestProblem]:
     bad = 0
     lineno = 0
     try:
         for lineno, raw in numbered:
-            if (
-                lineno == 1 and raw[:3] == b"\xef\xbb\xbf"
-            ):  # UTF-8 BOM (the UTF-16 codec eats its own)
-                raw = raw[3:]
-            raw = raw.strip()
-            if not raw:
+            item = _record_from_line(src, lineno, raw)
+            if item is None:
                 continue
-            try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError as err:
-                item: Document | IngestProblem = IngestProblem(
-                    src.rel, lineno, _line_error(raw, err), FAILED
-                )
-            else:
-                item = _record_or_problem(value, src, f"{src.rel}#{lineno}", lineno, "")
             if isinstance(item, IngestProblem) and item.severity == FAILED:
                 bad += 1
                 if bad > MAX_LINE_PROBLEMS:
@@ -464,6 +467,24 @@ def _records_from_lines(
             f"{bad - MAX_LINE_PROBLEMS} more bad lines not listed ({bad} in all)",
             FAILED,
         )
+
+
+def _record_from_line(
+    src: SourceFile, lineno: int, raw: bytes | str | None
+) -> Document | IngestProblem | None:
+    """The document on one JSON Lines line, its problem, or None for a blank line."""
+    if raw is None:
+        return IngestProblem(src.rel, lineno, f"record over {_mb(MAX_RECORD_BYTES)}", FAILED)
+    if lineno == 1 and raw[:3] == b"\xef\xbb\xbf":  # UTF-8 BOM (the UTF-16 codec eats its own)
+        raw = raw[3:]
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        return IngestProblem(src.rel, lineno, _line_error(raw, err), FAILED)
+    return _record_or_problem(value, src, f"{src.rel}#{lineno}", lineno, "")
 
 
 def _line_error(raw: bytes | str, err: orjson.JSONDecodeError) -> str:
