@@ -125,6 +125,13 @@ def test_signatures_ignore_case_and_unicode_composition():
     assert np.array_equal(hasher.signature(text), hasher.signature(decomposed))
 
 
+def test_signatures_ignore_tone_placement_and_invisible_junk():
+    hasher = MinHasher()
+    new_style = "Hoà Vang khoẻ mạnh, thuỷ lợi Quảng Nam"
+    old_style = "Hòa Vang kh\u00adỏe mạnh, th\u200bủy lợi Quảng Nam"
+    assert np.array_equal(hasher.signature(new_style), hasher.signature(old_style))
+
+
 def test_signatures_are_stable_across_processes_and_hashers():
     # Signatures are persisted: they must not depend on Python's per-process hash seed.
     text = "Chiều 3/8, Ban Tổ chức Tỉnh ủy tổ chức hội nghị đánh giá tình hình"

@@ -71,12 +71,8 @@ def signature_text(doc: "Document") -> str:
 
 def _normalize(text: str) -> str:
     # Shared normaliser (NFC, one tone-placement convention, junk removed), then lower case.
-    try:
-        from .normalize import normalize
-    except ImportError:  # TEMPORARY until vnsearch.normalize lands on main
-        import unicodedata
+    from .normalize import normalize
 
-        return unicodedata.normalize("NFC", text).casefold()
     return normalize(text).lower()
 
 
