@@ -66,7 +66,8 @@ def _get_parser():
 
         p = qparser.QueryParser("text", _parse_schema(), group=qparser.OrGroup)
         p.add_plugin(qparser.FuzzyTermPlugin())
-        p.add_plugin(qparser.PlusMinusPlugin())
+        # '+'/'-' only at the start of a word: COVID-19, 2023-08 and 18-NQ/TW stay whole.
+        p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
         p.remove_plugin_class(qparser.BoostPlugin)  # '^' is rare in news text, keep it literal
         p.add_plugin(qparser.GtLtPlugin())
         _parser = p
@@ -133,6 +134,8 @@ class _Builder:
         if isinstance(node, (q.TermRange, q.NumericRange)):
             return self._range(node)
         if isinstance(node, q.Term):
+            if _is_quoted_phrase(node):
+                return self._phrase(node.fieldname, str(node.text), 1)
             return self._text(node.fieldname, str(node.text), node.boost)
         if node is q.NullQuery or isinstance(node, q.Every):
             return None
@@ -155,7 +158,11 @@ class _Builder:
             run, run_field = [], None
 
         for child in node.subqueries:
-            plain = type(child) is q.Term and child.fieldname in ("text", "title")
+            plain = (
+                type(child) is q.Term
+                and child.fieldname in ("text", "title")
+                and not _is_quoted_phrase(child)
+            )
             if plain and isinstance(node, q.Or) and (run_field in (None, child.fieldname)):
                 run.append(str(child.text))
                 run_field = child.fieldname
@@ -215,11 +222,13 @@ class _Builder:
             subs += [q.Term(sec + "_fb", p, boost=sb * PAIR_BOOST) for p in pairs]
         if fieldname != "title":
             subs += [q.Term("tags", f, boost=TAG_BOOST) for f in folded]
-        if len(tokens) == 1 and len(tokens[0].syllables) > 1 and fieldname in ("text", "title"):
+        one_typed_word = len(text.split()) == 1
+        if one_typed_word and len(tokens[0].syllables) > 1 and fieldname in ("text", "title"):
             # One typed "word" that analysis split (COVID-19, 1/6/2023, 18-NQ/TW): the parts
             # must appear together, as a phrase.
+            # (q.And, not q.Require: whoosh's RequireMatcher.skip_to_quality trips an assertion.)
             phrase = self._phrase(fieldname, text, 1)
-            return q.Require(phrase, q.Or(subs)) if phrase is not None else None
+            return q.And([q.Or(subs, boost=boost), phrase]) if phrase is not None else None
         return q.Or(subs, boost=boost, scale=COORDINATION if len(tokens) > 1 else None)
 
     def _phrase(self, fieldname: str, text: str, slop: int = 1):
@@ -334,6 +343,11 @@ class _Builder:
         start = _date_bound(node.start, low=True) if node.start else None
         end = _date_bound(node.end, low=False) if node.end else None
         return q.TermRange("date", start, end, startexcl=node.startexcl, endexcl=node.endexcl)
+
+
+def _is_quoted_phrase(node) -> bool:
+    """The parse schema keeps a quoted phrase whole, as one Term with spaces in it."""
+    return len(str(node.text).split()) > 1
 
 
 def fieldname_is_meta(name: str) -> bool:
