@@ -100,6 +100,7 @@ class _Builder:
     def __init__(self, sections: tuple[str, ...]):
         self.sections = sections
         self.terms = QueryTerms()
+        self.negated = False  # inside NOT / -word: match what was typed, not its folded form
 
     # -- tree walk -------------------------------------------------------------------------
     def convert(self, node):
@@ -108,10 +109,10 @@ class _Builder:
         if isinstance(node, (q.And, q.Or, q.DisjunctionMax)):
             return self._compound(node)
         if isinstance(node, q.Not):
-            inner = self.convert(node.query)
+            inner = self._negative(node.query)
             return q.Not(inner) if inner is not None else None
         if isinstance(node, q.AndNot):
-            a, b = self.convert(node.a), self.convert(node.b)
+            a, b = self.convert(node.a), self._negative(node.b)
             if a is None:
                 return None
             return q.AndNot(a, b) if b is not None else a
@@ -140,6 +141,15 @@ class _Builder:
         if node is q.NullQuery or isinstance(node, q.Every):
             return None
         raise QueryError(f"unsupported query part: {node!r}")
+
+    def _negative(self, node):
+        was, self.negated = self.negated, True
+        seen = len(self.terms.syllables)
+        try:
+            return self.convert(node)
+        finally:
+            self.negated = was
+            del self.terms.syllables[seen:]  # excluded words are not highlighted or corrected
 
     def _compound(self, node):
         """Merge runs of plain free-text words so they are segmented together."""
@@ -179,6 +189,14 @@ class _Builder:
         flush()
         if not out:
             return None
+        if isinstance(node, q.Or):
+            # "vàng NOT bạc" means vàng without bạc (as in Lucene), not "vàng, or anything
+            # without bạc".
+            banned = [s.query for s in out if isinstance(s, q.Not)]
+            kept = [s for s in out if not isinstance(s, q.Not)]
+            if banned and kept:
+                pos = kept[0] if len(kept) == 1 else q.Or(kept, scale=COORDINATION)
+                return q.AndNot(pos, banned[0] if len(banned) == 1 else q.Or(banned))
         if len(out) == 1:
             return out[0]
         if isinstance(node, q.And):
@@ -218,16 +236,20 @@ class _Builder:
             sb = SECTION_BOOST[sec]
             subs += [q.Term(sec + "_w", w, boost=sb * WORD_BOOST) for w in words]
             subs += [q.Term(sec, s, boost=sb * SYLLABLE_BOOST) for s in syllables]
+            if self.negated and not ascii_only:
+                continue  # "-đá" must not exclude "Đà Nẵng"
             subs += [q.Term(sec + "_f", f, boost=sb * fboost) for f in folded]
             subs += [q.Term(sec + "_fb", p, boost=sb * PAIR_BOOST) for p in pairs]
         if fieldname != "title":
             subs += [q.Term("tags", f, boost=TAG_BOOST) for f in folded]
         one_typed_word = len(text.split()) == 1
-        if one_typed_word and len(tokens[0].syllables) > 1 and fieldname in ("text", "title"):
+        if one_typed_word and len(syllables) > 1 and fieldname in ("text", "title"):
             # One typed "word" that analysis split (COVID-19, 1/6/2023, 18-NQ/TW): the parts
             # must appear together, as a phrase.
             # (q.And, not q.Require: whoosh's RequireMatcher.skip_to_quality trips an assertion.)
+            seen = len(self.terms.syllables)
             phrase = self._phrase(fieldname, text, 1)
+            del self.terms.syllables[seen:]  # already recorded above
             return q.And([q.Or(subs, boost=boost), phrase]) if phrase is not None else None
         return q.Or(subs, boost=boost, scale=COORDINATION if len(tokens) > 1 else None)
 

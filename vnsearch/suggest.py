@@ -79,7 +79,9 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
     changed = False
     out = []
     for s in syllables:
-        if any(reader.doc_frequency(f, s) for f in ("body", "title", "summary")):
+        if not s.isalpha() or any(
+            reader.doc_frequency(f, s) for f in ("body", "title", "summary")
+        ):  # numbers and codes are not misspellings
             out.append(s)
             continue
         best = None

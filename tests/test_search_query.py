@@ -1,0 +1,172 @@
+"""The query language and the matching policy, through the Python API.
+
+Every test runs against the small corpus of conftest.py; see the documents there to read why a
+result is expected.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ids
+
+from vnsearch import QueryError
+from vnsearch.query import MAX_QUERY_CHARS
+
+
+def found(index, query, **options) -> set[str]:
+    return set(ids(index.search(query, limit=100, **options)))
+
+
+# -- words, phrases, boolean operators --------------------------------------------------------
+def test_a_word_finds_every_document_containing_it(corpus):
+    assert found(corpus, "bạc") == {"d03", "d04"}
+
+
+def test_multi_word_queries_rank_documents_with_all_words_first_but_keep_the_others(corpus):
+    results = corpus.search("vàng bạc")
+    assert ids(results)[0] == "d04"  # the only document with both words
+    assert {"d02", "d03", "d12"} <= set(ids(results)[1:])  # one word missing is not excluded
+    assert results.total == len(results.hits) == 4
+
+
+def test_a_phrase_matches_adjacent_syllables_only(corpus):
+    assert found(corpus, '"chủ nhà"') == {"d12"}
+    assert found(corpus, '"nhà chủ"') == set()
+    assert found(corpus, '"vàng bạc"') == {"d04"}
+
+
+def test_a_phrase_matches_across_pyvi_word_boundaries(seeds_index):
+    # pyvi segments "Nguyễn_Chín chủ_trì": the phrase spans two words and still matches.
+    assert len(seeds_index.search('"Chín chủ trì"').hits) == 1
+    assert len(seeds_index.search('"Tỉnh ủy Nguyễn"').hits) == 1
+
+
+def test_a_phrase_is_found_whatever_pyvi_made_of_it_in_context(corpus):
+    # In context pyvi joins "xây_dựng"; alone it may not: phrases are matched on syllables.
+    for phrase in ('"dựng Đảng"', '"công tác tổ"', '"đông khách dịp"'):
+        assert found(corpus, phrase), phrase
+
+
+def test_and_or_not_minus_and_parentheses(corpus):
+    assert found(corpus, "vàng AND bạc") == {"d04"}
+    assert found(corpus, "bạc OR bình") == {"d03", "d04", "d05"}
+    assert found(corpus, "vàng NOT bạc") == {"d02", "d12"}
+    assert found(corpus, "vàng -bạc") == {"d02", "d12"}
+    assert found(corpus, "(bạc OR bình) -sôi") == {"d03", "d05"}
+    assert found(corpus, "(vàng OR bạc) AND sôi") == {"d04"}
+
+
+def test_an_excluded_word_is_matched_as_typed(corpus):
+    # "-đá" drops "vàng bạc đá quý" (d04) but not "Đà Nẵng" (d05), which only folds like it;
+    # typed without diacritics it drops every reading.
+    assert found(corpus, "(bạc OR bình) -đá") == {"d03", "d05"}
+    assert found(corpus, "(bạc OR bình) -da") == {"d03"}
+
+
+def test_a_hyphen_inside_a_word_is_not_a_negation(tmp_path):
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="covid", body="Tỉnh ghi nhận thêm ca COVID-19 mới."),
+        Document(id="other", body="Tỉnh ghi nhận 19 ca sốt xuất huyết."),
+    ])  # fmt: skip
+    assert ids(ix.search("COVID-19")) == ["covid"]
+
+
+# -- fields -------------------------------------------------------------------------------------
+def test_title_field_searches_titles_only(corpus):
+    assert found(corpus, "vàng") == {"d02", "d04", "d12"}
+    assert found(corpus, "title:vàng") == {"d02", "d04"}
+    assert found(corpus, 'title:"vàng bạc"') == {"d04"}
+
+
+def test_author_field_ignores_case_and_diacritics(corpus):
+    expected = {"d02", "d03", "d04"}
+    assert found(corpus, 'author:"Trần Thị Bình"') == expected
+    assert found(corpus, 'author:"tran thi binh"') == expected
+    assert found(corpus, "author:hoàng") == {"d05", "d10", "d12"}
+
+
+def test_tag_field_matches_whole_tags(corpus):
+    assert found(corpus, 'tag:"kinh tế"') == {"d02", "d03", "d04"}
+    assert found(corpus, 'tag:"xây dựng đảng"') == {"d01", "d09"}
+    assert found(corpus, "tag:kinh") == set()
+
+
+def test_date_field_day_month_year_and_ranges(corpus):
+    assert found(corpus, "date:2023-07-15") == {"d02", "d03"}
+    assert found(corpus, "date:2023-07") == {"d02", "d03"}
+    assert found(corpus, "date:2024") == {"d08", "d09", "d11"}
+    assert found(corpus, "date:[2023-01-01 TO 2023-08-31]") == {
+        "d01", "d02", "d03", "d04", "d06", "d07", "d12",
+    }  # fmt: skip
+    assert found(corpus, "date:[2024-01-11 TO 2024-12-31]") == {"d11"}
+
+
+def test_fields_combine_with_words(corpus):
+    assert found(corpus, "bạc date:2023-06") == {"d03", "d04", "d12"}  # OR by default
+    assert found(corpus, "vàng AND date:2023-06") == {"d04", "d12"}
+    assert found(corpus, 'giá AND author:"tran thi binh"') == {"d02", "d03"}
+
+
+# -- wildcards and fuzzy ------------------------------------------------------------------------
+def test_wildcards_match_syllable_prefixes(corpus):
+    assert {"d06", "d07", "d11"} <= found(corpus, "chuy*")
+    assert found(corpus, "hộ*") == {"d01", "d02", "d05", "d12"}  # hội nghị, Hiệp hội, hội thảo
+    assert found(corpus, "hoi*") == found(corpus, "hộ*")  # typed without diacritics
+    with pytest.raises(QueryError):
+        corpus.search("*")
+
+
+def test_fuzzy_matches_a_misspelt_syllable(corpus):
+    assert "d02" in found(corpus, "vàmg~")
+    assert found(corpus, "vàmg") == set()
+
+
+# -- errors and caps ----------------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["date:abc", "date:[2023-01-01 TO abc]", "title:[a TO b]", "*"])
+def test_bad_queries_raise_query_error_with_one_line(corpus, query):
+    with pytest.raises(QueryError) as e:
+        corpus.search(query)
+    assert "\n" not in str(e.value) and str(e.value)
+
+
+def test_queries_longer_than_the_cap_are_refused(corpus):
+    with pytest.raises(QueryError, match=str(MAX_QUERY_CHARS)):
+        corpus.search("vàng " * (MAX_QUERY_CHARS // 5 + 1))
+    corpus.search(("vàng " * (MAX_QUERY_CHARS // 5))[:MAX_QUERY_CHARS])  # at the cap: fine
+
+
+# -- matching policy ----------------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["Tổ chức", "tổ chức", "to chuc", "TỔ CHỨC", "To Chuc"])
+def test_case_and_diacritics_do_not_hide_a_document(corpus, query):
+    assert ids(corpus.search(query))[0] == "d01"
+
+
+@pytest.mark.parametrize("query", ["hoà bình", "hòa bình", "HOÀ BÌNH", "hoa binh"])
+def test_old_and_new_tone_placement_are_the_same_word(corpus, query):
+    assert ids(corpus.search(query))[0] == "d05"  # the document spells it "Hòa bình"
+
+
+@pytest.mark.parametrize(
+    "query, exact, confusable",
+    [("má", "d06", "d07"), ("mà", "d07", "d06"), ("đang", "d08", "d09"), ("đảng", "d09", "d08")],
+)
+def test_the_exact_diacritics_rank_above_a_word_that_only_folds_the_same(
+    corpus, query, exact, confusable
+):
+    order = ids(corpus.search(query, limit=100))
+    assert order.index(exact) < order.index(confusable)
+
+
+def test_a_diacritic_free_query_finds_both_folded_readings(corpus):
+    assert {"d06", "d07"} <= found(corpus, "ma")
+
+
+def test_a_document_with_the_pyvi_word_ranks_above_one_with_the_syllables_apart(corpus):
+    # d01 and d11 say "xây dựng"; d10 has "dựng lều" and "xây bếp".
+    order = ids(corpus.search("xây dựng", limit=100))
+    assert "d10" in order
+    assert order.index("d10") > max(order.index("d01"), order.index("d11"))
