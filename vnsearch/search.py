@@ -123,7 +123,8 @@ def _sortedby(sort: str):
         return None
     if sort not in SORTS:
         raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
-    return sorting.FieldFacet("date", reverse=(sort == "-date"))
+    # Same date: by id, whichever way the dates go (stable across runs and index merges).
+    return [sorting.FieldFacet("date", reverse=(sort == "-date")), sorting.FieldFacet("id")]
 
 
 def search(
@@ -184,8 +185,12 @@ def search(
         from .highlight import query_sets
 
         exact, folded = query_sets(terms.syllables)
+    scores = _relevance_scores(searcher, wq, ordered) if sortedby is not None else None
     for i, r in enumerate(ordered):
-        hits.append(_hit(r, offset + i + 1, exact, folded, snippets and terms is not None))
+        score = scores.get(r.docnum, 0.0) if scores is not None else float(r.score or 0.0)
+        hits.append(
+            _hit(r, offset + i + 1, exact, folded, snippets and terms is not None, score)
+        )
     facet_counts = _facet_counts(results, facets) if facets else {}
     suggestion = None
     if suggest and terms is not None and total < 3:
@@ -202,6 +207,16 @@ def search(
         suggestion=suggestion,
         facets=facet_counts,
     )
+
+
+def _relevance_scores(searcher, wq, hits) -> dict[int, float]:
+    """Relevance scores of ``hits`` found under a date sort (whose ``score`` is the sort key)."""
+    from whoosh import query as q
+
+    if not hits:
+        return {}
+    only = q.Or([q.Term("id", r["id"]) for r in hits])
+    return {r.docnum: float(r.score or 0.0) for r in searcher.search(wq, filter=only, limit=len(hits))}
 
 
 def _tie_break(hits, sort: str):
@@ -221,7 +236,9 @@ def _neg(s: str) -> tuple:
     return tuple(-ord(c) for c in s)
 
 
-def _hit(r, rank: int, exact: set[str], folded: set[str], with_snippets: bool) -> Hit:
+def _hit(
+    r, rank: int, exact: set[str], folded: set[str], with_snippets: bool, score: float | None = None
+) -> Hit:
     import orjson
 
     from .highlight import clean_for_display, highlight_field
@@ -248,7 +265,7 @@ def _hit(r, rank: int, exact: set[str], folded: set[str], with_snippets: bool) -
     return Hit(
         id=doc["id"],
         rank=rank,
-        score=float(r.score or 0.0),
+        score=float(r.score or 0.0) if score is None else score,
         title=clean_for_display(doc.get("title") or ""),
         author=doc.get("author") or "",
         date=doc.get("date"),
