@@ -115,13 +115,15 @@ def _split_csv(value):
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True)
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
+@click.option("--collapse", is_flag=True,
+              help="One hit per group of near-identical copies; JSON lists the others.")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, allow_dash=True),
               help="Batch: JSONL {qid, query} or one query per line; one output line each.")
 @click.option("--format", "batch_format", type=click.Choice(["jsonl", "trec"]), default="jsonl",
               show_default=True, help="Batch output format.")
 @handle_errors
 def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until, facets, fields,
-               as_json, as_jsonl, color, no_snippets, queries_file, batch_format):
+               as_json, as_jsonl, color, no_snippets, collapse, queries_file, batch_format):
     """Search the index. QUERY supports "phrases", AND/OR/NOT, -word, title:/author:/tag:/date:,
     date:[2023-01-01 TO 2023-08-31], wildcards* and fuzzy~."""
     from .output import dumps, format_results, use_color
@@ -132,6 +134,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     options = dict(
         limit=limit, offset=offset, sort=sort, author=list(author) or None,
         tag=list(tag) or None, since=since, until=until, facets=_split_csv(facets),
+        collapse=collapse,
     )
     if queries_file:
         from .batch import run_batch
@@ -197,12 +200,36 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
     """Articles like DOC_ID (more like this)."""
     from .output import format_results, use_color
 
-    results = _open_index(index_dir).similar(doc_id, limit=limit)
+    from .dedup import format_copies, similar_split
+
+    copies, results = similar_split(_open_index(index_dir), doc_id, limit)
     if as_json:
-        _echo_json(results.to_dict())
+        _echo_json({"copies": copies, **results.to_dict()})
     else:
+        if copies is not None:
+            click.echo(format_copies(copies) + "\n\nRelated articles:\n")
         click.echo(format_results(results, use_color(color)))
-    if not results.hits:
+    if not results.hits and not copies:
+        sys.exit(EXIT_NO_RESULTS)
+
+
+@cli.command("duplicates")
+@index_option
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="Estimated Jaccard similarity of copies (default: the index's).")
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def duplicates_cmd(index_dir, threshold, min_size, as_json):
+    """List groups of near-identical copies (syndicated articles)."""
+    from .dedup import format_groups, group_report
+
+    groups = group_report(_open_index(index_dir), threshold=threshold, min_size=min_size)
+    if as_json:
+        _echo_json({"schema_version": 1, "groups": groups})
+    else:
+        click.echo(format_groups(groups))
+    if not groups:
         sys.exit(EXIT_NO_RESULTS)
 
 

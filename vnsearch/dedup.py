@@ -292,7 +292,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     doc_id TEXT PRIMARY KEY,
     group_id INTEGER NOT NULL,
-    sig BLOB                       -- uint32 MinHash values, NULL when the text is empty
+    sig BLOB,                      -- uint32 MinHash values, NULL when the text is empty
+    version TEXT                   -- caller's content hash, to resync with the index
 );
 CREATE INDEX IF NOT EXISTS docs_group ON docs(group_id);
 CREATE TABLE IF NOT EXISTS bands (
@@ -423,6 +424,12 @@ class DuplicateStore:
         if self._depth == 0:
             self._db.execute("COMMIT")
 
+    def checkpoint(self) -> None:
+        """Inside :meth:`transaction`: commit what is done so far and carry on."""
+        if self._depth > 0:
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+
     # -- helpers
 
     def _sig_from_blob(self, blob: bytes | None) -> "np.ndarray | None":
@@ -466,20 +473,32 @@ class DuplicateStore:
             for doc_id, text in items:
                 self.add(doc_id, text)
 
-    def add_signature(self, doc_id: str, sig: "np.ndarray | None") -> int:
-        """Add or replace ``doc_id`` from a precomputed signature (e.g. from a worker process)."""
+    def add_signature(
+        self, doc_id: str, sig: "np.ndarray | bytes | None", version: str | None = None
+    ) -> int:
+        """Add or replace ``doc_id`` from a precomputed signature (e.g. from a worker process).
+
+        ``version`` (e.g. the index's content hash) lets :func:`sync_with_index` spot stale rows.
+        """
+        import numpy as np
+
+        if isinstance(sig, bytes):
+            sig = np.frombuffer(sig, dtype="<u4")
         with self.transaction():
             old = self._db.execute(
                 "SELECT group_id, sig FROM docs WHERE doc_id=?", (doc_id,)
             ).fetchone()
             blob = None if sig is None else sig.astype("<u4").tobytes()
             if old is not None:
-                if old[1] == blob:
-                    return int(old[0])  # unchanged text: nothing to do
+                if old[1] == blob:  # unchanged text: the group stays right
+                    self._db.execute("UPDATE docs SET version=? WHERE doc_id=?", (version, doc_id))
+                    return int(old[0])
                 self._remove(doc_id, int(old[0]))
             if sig is None:
                 gid = self._new_group()
-                self._db.execute("INSERT INTO docs VALUES (?, ?, NULL)", (doc_id, gid))
+                self._db.execute(
+                    "INSERT INTO docs VALUES (?, ?, NULL, ?)", (doc_id, gid, version)
+                )
                 return gid
             near = self._neighbours(sig)
             if near:
@@ -495,7 +514,7 @@ class DuplicateStore:
                     self._db.execute("UPDATE docs SET group_id=? WHERE group_id=?", (gid, other))
             else:
                 gid = self._new_group()
-            self._db.execute("INSERT INTO docs VALUES (?, ?, ?)", (doc_id, gid, blob))
+            self._db.execute("INSERT INTO docs VALUES (?, ?, ?, ?)", (doc_id, gid, blob, version))
             self._db.executemany(
                 "INSERT OR IGNORE INTO bands VALUES (?, ?)",
                 [(k, doc_id) for k in band_keys(sig, self.bands, self.rows).tolist()],
@@ -586,6 +605,10 @@ class DuplicateStore:
         """Every document the store knows (to reconcile with the index)."""
         return {d for (d,) in self._db.execute("SELECT doc_id FROM docs")}
 
+    def versions(self) -> dict[str, str | None]:
+        """doc_id → the ``version`` given when it was added."""
+        return dict(self._db.execute("SELECT doc_id, version FROM docs"))
+
     def group_of(self, doc_id: str) -> int:
         """Group id of ``doc_id`` (every document has one; most groups are singletons)."""
         row = self._db.execute("SELECT group_id FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
@@ -670,3 +693,199 @@ class DuplicateStore:
             used.add(gid)
             out.append(DuplicateGroup(gid, comp))
         return out
+
+
+# --------------------------------------------------------------------------- index integration
+
+_worker_hasher: MinHasher | None = None
+
+
+def document_signature(doc: "Document") -> bytes | None:
+    """Signature of a document as bytes (cheap to send from an analysis worker process)."""
+    global _worker_hasher
+    if _worker_hasher is None:
+        _worker_hasher = MinHasher()
+    sig = _worker_hasher.signature(signature_text(doc))
+    return None if sig is None else sig.astype("<u4").tobytes()
+
+
+def store_path(index_dir: str | os.PathLike) -> str:
+    return os.path.join(os.fspath(index_dir), STORE_FILENAME)
+
+
+def sync_with_index(store: DuplicateStore, ix, hashes: dict[str, str]) -> int:
+    """Make the store match the index: drop ids the index lost, (re)sign missing or stale ids.
+
+    ``hashes`` maps every indexed id to its content hash. Needed after a crash between the
+    index commit and the store commit, and for indexes built before duplicate detection.
+    Returns how many documents were changed.
+    """
+    from .document import Document
+
+    known = store.versions()
+    gone = [d for d in known if d not in hashes]
+    stale = [d for d, h in hashes.items() if known.get(d, "\0") != h]
+    if not gone and not stale:
+        return 0
+    import orjson
+
+    with store.transaction():
+        store.remove_many(gone)
+        if stale:
+            with ix.searcher() as searcher:
+                for doc_id in stale:
+                    fields = searcher.document(id=doc_id)
+                    if fields is None:
+                        continue
+                    doc = Document(**orjson.loads(fields["doc"]))
+                    store.add_signature(doc_id, document_signature(doc), version=hashes[doc_id])
+    return len(gone) + len(stale)
+
+
+def open_readonly(index_dir: str | os.PathLike) -> DuplicateStore:
+    """The duplicate data of an index, for reading; a clear error when there is none."""
+    path = store_path(index_dir)
+    if not os.path.exists(path):
+        raise DuplicateStoreError(
+            f"no duplicate data in {os.fspath(index_dir)}: run `vnsearch index` to build it"
+        )
+    return DuplicateStore(path, readonly=True)
+
+
+def collapse(ranked_ids: list[str], group_of: dict[str, int]) -> list[tuple[str, list[str]]]:
+    """One entry per duplicate group, in rank order: (best-ranked id, the other ids, ranked).
+
+    Ids missing from ``group_of`` (not in the duplicate data) are their own group.
+    """
+    kept: dict[object, tuple[str, list[str]]] = {}
+    for doc_id in ranked_ids:
+        key = group_of.get(doc_id, ("single", doc_id))
+        if key in kept:
+            kept[key][1].append(doc_id)
+        else:
+            kept[key] = (doc_id, [])
+    return list(kept.values())
+
+
+def collapse_results(searcher, run, offset: int, want: int, store: DuplicateStore):
+    """Collapsed page of a Whoosh search: ``run(limit)`` searches with that limit.
+
+    Returns (whoosh hits for ranks offset..want of the collapsed list, {id: duplicate ids}).
+    Searches deeper until the page is full or the results are exhausted; each kept hit's
+    duplicates are all matching members of its group, however deep they rank.
+    """
+    limit = max(want * 3, 30)
+    while True:
+        results = run(limit)
+        hits = list(results)
+        ids = [h["id"] for h in hits]
+        groups = store.groups_of(ids)
+        entries = collapse(ids, groups)
+        if len(entries) >= want or len(hits) < limit:
+            break
+        limit *= 4
+    page = entries[offset:want]
+    by_id = {h["id"]: h for h in hits}
+    matched = None
+    dups: dict[str, list[str]] = {}
+    for best, others in page:
+        gid = groups.get(best)
+        if gid is not None and len(hits) >= limit:
+            # Copies ranked beyond what we fetched still count if they match the query.
+            members = [m for m in store.members(gid) if m != best and m not in others]
+            if members:
+                if matched is None:
+                    matched = set(results.docs())
+                for m in members:
+                    num = searcher.document_number(id=m)
+                    if num is not None and num in matched:
+                        others.append(m)
+        dups[best] = others
+    return [by_id[best] for best, _ in page], dups
+
+
+def group_report(index, threshold: float | None = None, min_size: int = 2) -> list[dict]:
+    """Duplicate groups of an index with each member's title and date, largest first."""
+    with open_readonly(index.path) as store:
+        groups = store.groups(min_size=min_size, threshold=threshold)
+        used = store.threshold if threshold is None else threshold
+    out = []
+    for g in groups:
+        members = []
+        for doc_id in g.members:
+            try:
+                doc = index.get(doc_id)
+            except DocumentNotFoundError:  # store ahead of the index: skip until resynced
+                continue
+            members.append({"id": doc_id, "title": doc.title, "date": doc.date,
+                            "source": doc.source})
+        if len(members) >= min_size:
+            members.sort(key=lambda m: (m["date"] or "9999", m["id"]))  # first publication first
+            out.append({"group": g.id, "size": len(members), "threshold": used,
+                        "members": members})
+    return out
+
+
+def near_copies(index, doc_id: str) -> list[dict]:
+    """Near-identical copies of ``doc_id`` (its duplicate group), with estimated similarity."""
+    with open_readonly(index.path) as store:
+        group = store.copies_of(doc_id)
+        direct = dict(store.similar(doc_id))
+        hasher_sigs = {d: direct.get(d) for d in group}
+    out = []
+    for d in group:
+        try:
+            doc = index.get(d)
+        except DocumentNotFoundError:
+            continue
+        out.append({"id": d, "title": doc.title, "date": doc.date,
+                    "similarity": hasher_sigs[d]})  # None: a copy of a copy (same group)
+    out.sort(key=lambda c: (-(c["similarity"] or 0.0), c["id"]))
+    return out
+
+
+def similar_split(index, doc_id: str, limit: int = 10):
+    """``vnsearch similar``: (near-identical copies, related articles without those copies).
+
+    Copies is None when the index has no duplicate data.
+    """
+    try:
+        copies = near_copies(index, doc_id)
+    except DuplicateStoreError:
+        copies = None
+    except DocumentNotFoundError:  # indexed, but not in the duplicate data yet
+        copies = []
+    skip = {c["id"] for c in copies or []}
+    results = index.similar(doc_id, limit=limit + len(skip))
+    results.hits = [h for h in results.hits if h.id not in skip][:limit]
+    for rank, hit in enumerate(results.hits, 1):
+        hit.rank = rank
+    results.total = max(results.total - len(skip), len(results.hits))
+    results.limit = limit
+    return copies, results
+
+
+def format_groups(groups: list[dict]) -> str:
+    """Terminal text for :func:`group_report`."""
+    from .highlight import clean_for_display
+
+    lines = []
+    for g in groups:
+        lines.append(f"group {g['group']}: {g['size']} copies")
+        for m in g["members"]:
+            lines.append(f"  {m['date'] or '----------'}  {m['id']}  {clean_for_display(m['title'])}")
+        lines.append("")
+    total = sum(g["size"] for g in groups)
+    lines.append(f"{len(groups)} groups, {total} documents")
+    return "\n".join(lines)
+
+
+def format_copies(copies: list[dict]) -> str:
+    from .highlight import clean_for_display
+
+    lines = ["Near-identical copies:"] if copies else ["No near-identical copies."]
+    for c in copies:
+        sim = "  (copy of a copy)" if c["similarity"] is None else f"  ({c['similarity']:.2f})"
+        lines.append(f"  {c['date'] or '----------'}  {c['id']}  {clean_for_display(c['title'])}"
+                     + sim)
+    return "\n".join(lines)

@@ -155,7 +155,8 @@ class Index:
         from . import indexer
 
         t0 = time.perf_counter()
-        report = indexer.write(self._ix, documents, jobs=jobs)
+        with self._duplicates() as dup:
+            report = indexer.write(self._ix, documents, jobs=jobs, duplicates=dup)
         report.seconds = time.perf_counter() - t0
         self._touch()
         return report
@@ -182,7 +183,8 @@ class Index:
                         yield rec
 
         t0 = time.perf_counter()
-        indexer.write(self._ix, documents(), jobs=jobs, report=report)
+        with self._duplicates() as dup:
+            indexer.write(self._ix, documents(), jobs=jobs, report=report, duplicates=dup)
         report.seconds = time.perf_counter() - t0
         self._touch()
         return report
@@ -190,6 +192,7 @@ class Index:
     def delete(self, ids: Iterable[str]) -> int:
         """Delete documents by id; returns how many were removed."""
         n = 0
+        ids = list(ids)
         w = self._ix.writer()
         try:
             for i in ids:
@@ -198,8 +201,24 @@ class Index:
         except BaseException:
             w.cancel()
             raise
+        with self._duplicates() as dup:
+            if dup is not None:
+                dup.remove_many(ids)
         self._touch()
         return n
+
+    #: Keep near-duplicate signatures and groups (``duplicates.sqlite``) while indexing.
+    track_duplicates = True
+
+    def _duplicates(self):
+        """The writable duplicate store (a context manager), or a null one when not tracked."""
+        import contextlib
+
+        if not self.track_duplicates:
+            return contextlib.nullcontext()
+        from .dedup import DuplicateStore, store_path
+
+        return DuplicateStore(store_path(self.path))
 
     # -- reading ---------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -17,6 +17,7 @@ from .document import Document
 __all__ = ["IndexReport", "prepare", "analyzed_fields", "default_jobs"]
 
 DEFAULT_BATCH_SIZE = 2000
+SIGNATURE_KEY = "_duplicate_signature"
 
 
 def default_jobs() -> int:
@@ -73,11 +74,19 @@ def content_hash(doc: Document) -> str:
     return hashlib.blake2b(orjson.dumps(doc.to_dict()), digest_size=12).hexdigest()
 
 
-def prepare(doc: Document) -> dict:
-    """Analyse one document into Whoosh field values (runs in a worker process)."""
+def prepare(doc: Document, signatures: bool = False) -> dict:
+    """Analyse one document into Whoosh field values (runs in a worker process).
+
+    ``signatures`` adds the near-duplicate signature under ``SIGNATURE_KEY`` (not a field).
+    """
     from .schema import document_fields
 
-    return document_fields(doc, content_hash(doc))
+    values = document_fields(doc, content_hash(doc))
+    if signatures:
+        from .dedup import document_signature
+
+        values[SIGNATURE_KEY] = document_signature(doc)
+    return values
 
 
 def _init_worker() -> None:
@@ -89,13 +98,16 @@ def _init_worker() -> None:
 
 
 def analyzed_fields(
-    docs: Iterable[Document], jobs: int | None = None, chunksize: int = 8
+    docs: Iterable[Document], jobs: int | None = None, chunksize: int = 8,
+    signatures: bool = False,
 ) -> Iterator[dict]:
     """Yield :func:`prepare` of each document, in order, using ``jobs`` processes."""
+    import functools
+
     jobs = default_jobs() if jobs is None else max(1, jobs)
     if jobs == 1:
         for d in docs:
-            yield prepare(d)
+            yield prepare(d, signatures)
         return
     import multiprocessing as mp
 
@@ -104,7 +116,9 @@ def analyzed_fields(
     load_model()  # before fork: workers share the loaded model
     ctx = mp.get_context("fork")
     with ctx.Pool(jobs, initializer=_init_worker) as pool:
-        yield from pool.imap(prepare, docs, chunksize=chunksize)
+        yield from pool.imap(
+            functools.partial(prepare, signatures=signatures), docs, chunksize=chunksize
+        )
 
 
 def write(
@@ -116,10 +130,20 @@ def write(
     replace: bool = True,
     report: IndexReport | None = None,
     on_batch: Callable[[int], None] | None = None,
+    duplicates=None,
 ) -> IndexReport:
-    """Add or replace ``docs`` in the Whoosh index ``ix``, committing every ``batch_size``."""
+    """Add or replace ``docs`` in the Whoosh index ``ix``, committing every ``batch_size``.
+
+    ``duplicates`` (a :class:`vnsearch.dedup.DuplicateStore`) is kept in step with the index.
+    """
+    import contextlib
+
     report = report or IndexReport()
     existing = _existing_hashes(ix) if replace else {}
+    if duplicates is not None and replace:
+        from .dedup import sync_with_index
+
+        sync_with_index(duplicates, ix, existing)  # after a crash, or an index built without
     writer = None
     pending = 0
 
@@ -128,34 +152,41 @@ def write(
             report.read += 1
             yield d
 
-    try:
-        for values in analyzed_fields(todo(), jobs):
-            doc_id = values["id"]
-            old = existing.get(doc_id)
-            if old is not None and old == values["content_hash"]:
-                report.unchanged += 1
-                continue
-            if writer is None:
-                writer = ix.writer(limitmb=256)
-            if old is not None:
-                writer.update_document(**values)
-                report.updated += 1
-            else:
-                writer.add_document(**values)
-                report.added += 1
-            existing[doc_id] = values["content_hash"]
-            pending += 1
-            if pending >= batch_size:
+    in_step = duplicates.transaction() if duplicates is not None else contextlib.nullcontext()
+    with in_step:
+        try:
+            for values in analyzed_fields(todo(), jobs, signatures=duplicates is not None):
+                signature = values.pop(SIGNATURE_KEY, None)
+                doc_id = values["id"]
+                old = existing.get(doc_id)
+                if old is not None and old == values["content_hash"]:
+                    report.unchanged += 1
+                    continue
+                if writer is None:
+                    writer = ix.writer(limitmb=256)
+                if old is not None:
+                    writer.update_document(**values)
+                    report.updated += 1
+                else:
+                    writer.add_document(**values)
+                    report.added += 1
+                existing[doc_id] = values["content_hash"]
+                if duplicates is not None:
+                    duplicates.add_signature(doc_id, signature, version=values["content_hash"])
+                pending += 1
+                if pending >= batch_size:
+                    writer.commit()
+                    writer, pending = None, 0
+                    if duplicates is not None:
+                        duplicates.checkpoint()
+                    if on_batch:
+                        on_batch(report.indexed)
+            if writer is not None:
                 writer.commit()
-                writer, pending = None, 0
-                if on_batch:
-                    on_batch(report.indexed)
-        if writer is not None:
-            writer.commit()
-            writer = None
-    finally:
-        if writer is not None:
-            writer.cancel()
+                writer = None
+        finally:
+            if writer is not None:
+                writer.cancel()
     return report
 
 

@@ -142,8 +142,13 @@ def search(
     snippets: bool = True,
     sections: tuple[str, ...] | None = None,
     suggest: bool = True,
+    collapse: bool = False,
 ) -> Results:
-    """Search ``index``. An empty ``query`` with filters lists the filtered documents."""
+    """Search ``index``. An empty ``query`` with filters lists the filtered documents.
+
+    ``collapse``: one hit per near-duplicate group (the best ranked); ``Hit.duplicates`` lists
+    the other matching copies. ``total`` still counts documents.
+    """
     from whoosh import query as q
 
     from .query import parse
@@ -177,7 +182,19 @@ def search(
     # Exact, not estimated_length(): that is an upper bound (13 for a query matching 2 of 13
     # documents), and the contract's total and exit code 1 depend on it.
     total = len(results)
-    hits_raw = list(results)[offset:want]
+    dups: dict[str, list[str]] = {}
+    if collapse:
+        from .dedup import collapse_results, open_readonly
+
+        if sortedby is not None:
+            kwargs["sortedby"] = sortedby
+        kwargs.pop("groupedby", None)
+        with open_readonly(index.path) as store:
+            hits_raw, dups = collapse_results(
+                searcher, lambda n: searcher.search(wq, limit=n, **kwargs), offset, want, store
+            )
+    else:
+        hits_raw = list(results)[offset:want]
     ordered = _tie_break(hits_raw, sort)
     hits = []
     exact, folded = (set(), set())
@@ -191,6 +208,7 @@ def search(
         hits.append(
             _hit(r, offset + i + 1, exact, folded, snippets and terms is not None, score)
         )
+        hits[-1].duplicates = dups.get(hits[-1].id, [])
     facet_counts = _facet_counts(results, facets) if facets else {}
     suggestion = None
     if suggest and terms is not None and total < 3:
