@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = ["Normalized", "normalize", "normalize_with_map", "fold", "fold_char_preserving"]
 
@@ -27,7 +28,7 @@ _LOOKALIKE = {"\u00d0": "\u0110", "\u00f0": "\u0111", "\u0189": "\u0110"}
 _TONES = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
 
 
-def _compose(base: str, tone: str) -> str:
+def _with_tone(base: str, tone: str) -> str:
     return unicodedata.normalize("NFC", base + tone)
 
 
@@ -39,19 +40,27 @@ def _tone_table() -> dict[str, str]:
                 a = first.upper() if up1 else first
                 b = second.upper() if up2 else second
                 for tone in _TONES:
-                    table[_compose(a, tone) + b] = a + _compose(b, tone)
+                    table[_with_tone(a, tone) + b] = a + _with_tone(b, tone)
     return table
 
 
 _TONE_MAP = _tone_table()
+# An old-style pair at the end of a syllable (not followed by a letter or digit; ``_`` ends a
+# syllable too, as in analysis). The character classes are a cheap pre-filter; the table
+# decides (``ủa`` is not an old-style pair).
 _OLD_TONE_RE = re.compile(
-    "(?<![qQ])(" + "|".join(sorted(map(re.escape, _TONE_MAP), key=len, reverse=True)) + r")(?!\w)"
+    "(?<![qQ])([\u00f2\u00f3\u1ecf\u00f5\u1ecd\u00d2\u00d3\u1ece\u00d5\u1ecc][aAeE]"
+    "|[\u00f9\u00fa\u1ee7\u0169\u1ee5\u00d9\u00da\u1ee6\u0168\u1ee4][yY])(?![^\\W_])"
 )
-# Characters that make a string need more than the fast path.
-_NEEDS_WORK_RE = re.compile(
+# Characters that are removed or replaced one by one: controls (``\r`` included), zero-width
+# characters, BOM, soft hyphen, bidi marks, look-alikes, and lone surrogates (from undecodable
+# bytes; they cannot be encoded to UTF-8, so they become U+FFFD).
+_SPECIAL_RE = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u00d0\u00f0\u0189\u200b-\u200f\u2060"
-    "\u202a-\u202e\ufeff\u0300-\u036f\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+    "\u202a-\u202e\ufeff\ud800-\udfff]"
 )
+# A run of non-ASCII characters with the character before it: the only places NFC can change.
+_NON_ASCII_RUN_RE = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+", re.S)
 
 
 @dataclass(frozen=True)
@@ -68,69 +77,190 @@ class Normalized:
     offsets: list[int] | None
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
-        """Map a ``[start, end)`` span of :attr:`text` to the original string."""
+        """Map a ``[start, end)`` span of :attr:`text` to the original string.
+
+        The span covers every original character that produced ``text[start:end]`` (a whole
+        NFD cluster, both characters of ``\\r\\n``), but not removed characters (zero-width
+        spaces, soft hyphens) that merely follow it."""
         if self.offsets is None:
             return start, end
         o = self.offsets
         if end <= start:
             return o[start], o[start]
-        # The end maps to just past the original char that produced text[end - 1].
-        return o[start], _next_boundary(o, end)
-
-
-def _next_boundary(o: list[int], end: int) -> int:
-    last = o[end - 1]
-    j = end
-    while j < len(o) - 1 and o[j] == last:
-        j += 1
-    return o[j] if o[j] > last else last + 1
+        last = o[end - 1]
+        j = end
+        while j < len(o) - 1 and o[j] == last:
+            j += 1
+        stop = o[j] if o[j] > last else last + 1
+        original = self.original
+        while stop - 1 > last and original[stop - 1] in _DELETE:
+            stop -= 1
+        return o[start], stop
 
 
 def _fix_tones(text: str) -> str:
     # Same-length replacement: alignment is untouched.
-    return _OLD_TONE_RE.sub(lambda m: _TONE_MAP[m.group(1)], text)
+    return _OLD_TONE_RE.sub(lambda m: _TONE_MAP.get(m.group(1), m.group(1)), text)
+
+
+def _replacement(ch: str) -> str:
+    if ch in _DELETE:
+        return ""
+    if ch in _LOOKALIKE:
+        return _LOOKALIKE[ch]
+    if "\ud800" <= ch <= "\udfff":
+        return "\ufffd"
+    return " "  # any other control character
+
+
+def _clean(text: str) -> tuple[str, list[int]]:
+    """Step 1: one-for-one replacements and removals, ``\\r\\n`` → ``\\n``, with the map."""
+    pieces: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    n = len(text)
+    for m in _SPECIAL_RE.finditer(text):
+        i = m.start()
+        if i < pos:  # the \n of a \r\n pair is never matched, but be safe
+            continue
+        pieces.append(text[pos:i])
+        offsets.extend(range(pos, i))
+        ch = text[i]
+        pos = i + 1
+        if ch == "\r":
+            pieces.append("\n")
+            offsets.append(i)
+            if pos < n and text[pos] == "\n":
+                pos += 1
+            continue
+        rep = _replacement(ch)
+        if rep:
+            pieces.append(rep)
+            offsets.append(i)
+    pieces.append(text[pos:])
+    offsets.extend(range(pos, n))
+    return "".join(pieces), offsets
+
+
+def _starts_cluster(prev: str, ch: str) -> bool:
+    """Whether ``ch`` begins a new NFC cluster after ``prev`` (it neither is a combining mark
+    nor composes with ``prev``, as Hangul jamo do)."""
+    if unicodedata.combining(ch):
+        return False
+    return unicodedata.is_normalized("NFC", prev + ch) or not unicodedata.is_normalized("NFC", ch)
+
+
+def _compose_exact(text: str, src: list[int]) -> tuple[str, list[int]]:
+    """NFC cluster by cluster, checking every character (any script; slow)."""
+    pieces: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    for m in _NON_ASCII_RUN_RE.finditer(text):
+        a, b = m.span()
+        pieces.append(text[pos:a])
+        offsets.extend(src[pos:a])
+        k = a
+        while k < b:
+            j = k + 1
+            while j < b and not _starts_cluster(text[j - 1], text[j]):
+                j += 1
+            cluster = text[k:j]
+            out = unicodedata.normalize("NFC", cluster)
+            pieces.append(out)
+            _map_cluster(cluster, out, src, k, offsets)
+            k = j
+        pos = b
+    pieces.append(text[pos:])
+    offsets.extend(src[pos:])
+    return "".join(pieces), offsets
+
+
+def _map_cluster(cluster: str, out: str, src, a: int, offsets: list[int]) -> None:
+    """Offsets of ``out`` = NFC(``cluster``), the cluster starting at ``a`` in ``src``'s text.
+
+    Characters composed with the base point at the cluster's start; a base that composed with
+    nothing keeps its own position (a newline followed by stray marks stays a newline), and
+    marks left over at the end keep theirs."""
+    if out == cluster:
+        offsets.extend(src[a : a + len(cluster)])
+        return
+    m = 0
+    limit = min(len(out), len(cluster)) - 1
+    while m < limit and out[-1 - m] == cluster[-1 - m]:
+        m += 1
+    head = len(out) - m
+    if out[0] == cluster[0]:  # only the marks after the base were reordered
+        offsets.append(src[a])
+        offsets.extend([src[a + 1]] * (head - 1))
+    else:
+        offsets.extend([src[a]] * head)
+    if m:
+        b = a + len(cluster)
+        offsets.extend(src[b - m : b])
+
+
+@lru_cache(maxsize=1)
+def _cluster_re() -> re.Pattern:
+    """ASCII runs not followed by a combining mark, or one character with its combining marks.
+
+    Built on first use (a scan of the Unicode planes that have combining marks)."""
+    ranges: list[str] = []
+    first = last = -2
+    for c in range(0x300, 0x20000):
+        if unicodedata.combining(chr(c)):
+            if c != last + 1:
+                if first >= 0:
+                    ranges.append(f"{re.escape(chr(first))}-{re.escape(chr(last))}")
+                first = c
+            last = c
+    ranges.append(f"{re.escape(chr(first))}-{re.escape(chr(last))}")
+    cls = "[" + "".join(ranges) + "]"
+    return re.compile(f"[\\x00-\\x7f]+(?!{cls})|.{cls}*", re.S)
+
+
+def _compose(text: str, src) -> tuple[str, list[int]]:
+    """Step 2: NFC, one base character and its combining marks at a time, so every output
+    character knows its source (``src[i]`` is the original index of ``text[i]``). Falls back
+    to :func:`_compose_exact` for the rare compositions without combining marks (Hangul jamo,
+    some Indic vowel signs)."""
+    pieces: list[str] = []
+    offsets: list[int] = []
+    cache: dict[str, str] = {}
+    nfc = unicodedata.normalize
+    a = 0
+    for chunk in _cluster_re().findall(text):
+        b = a + len(chunk)
+        if chunk.isascii():
+            pieces.append(chunk)
+            offsets.extend(src[a:b])
+        else:
+            out = cache.get(chunk)
+            if out is None:
+                out = cache[chunk] = nfc("NFC", chunk)
+            pieces.append(out)
+            _map_cluster(chunk, out, src, a, offsets)
+        a = b
+    result = "".join(pieces)
+    if not unicodedata.is_normalized("NFC", result):
+        return _compose_exact(text, list(src))
+    return result, offsets
 
 
 def normalize_with_map(text: str) -> Normalized:
     """Normalise ``text`` (see module doc) and keep the map back to it."""
-    if (
-        "\r" not in text
-        and not _NEEDS_WORK_RE.search(text)
-        and unicodedata.is_normalized("NFC", text)
-    ):
+    needs_cleaning = _SPECIAL_RE.search(text) is not None
+    if not needs_cleaning and unicodedata.is_normalized("NFC", text):
         # Fast path: only same-length tone rewrites can apply, so the map is the identity.
         return Normalized(text, _fix_tones(text), None)
-    out: list[str] = []
-    offsets: list[int] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\r":
-            out.append("\n")
-            offsets.append(i)
-            i += 2 if i + 1 < n and text[i + 1] == "\n" else 1
-            continue
-        if ch in _DELETE:
-            i += 1
-            continue
-        if ch in _LOOKALIKE:
-            ch = _LOOKALIKE[ch]
-        elif ch != "\n" and ch != "\t" and unicodedata.category(ch) == "Cc":
-            ch = " "
-        # A base character with its following combining marks is composed as one cluster.
-        j = i + 1
-        while j < n and unicodedata.combining(text[j]):
-            j += 1
-        if j - i > 1 or unicodedata.combining(ch):
-            cluster = unicodedata.normalize("NFC", ch + text[i + 1 : j])
-        else:
-            cluster = unicodedata.normalize("NFC", ch) if ord(ch) > 0x7F else ch
-        for c in cluster:
-            out.append(c)
-            offsets.append(i)
-        i = j
-    offsets.append(n)
-    return Normalized(text, _fix_tones("".join(out)), offsets)
+    if needs_cleaning:
+        clean, offsets = _clean(text)
+    else:
+        clean, offsets = text, range(len(text))
+    if not unicodedata.is_normalized("NFC", clean):
+        clean, offsets = _compose(clean, offsets)
+    offsets = list(offsets)
+    offsets.append(len(text))
+    return Normalized(text, _fix_tones(clean), offsets)
 
 
 def normalize(text: str) -> str:
