@@ -170,12 +170,41 @@ def segment(text: str) -> list[list[tuple[int, int]]]:
     toks = [text[s:e] for s, e in spans]
     m = _model()
     words = [[spans[0]]]
-    for i, joined in enumerate(_joins(toks, _tag(_features(toks, m), m)), start=1):
+    for i, joined in enumerate(_joins(toks, _labels(toks, m)), start=1):
         if joined:
             words[-1].append(spans[i])
         else:
             words.append([spans[i]])
     return words
+
+
+# Longest pre-token sequence given to the CRF at once. pyvi tags a whole input as one sequence;
+# a paragraph is far shorter than this, but a megabyte without a newline would need hundreds of
+# megabytes of feature strings, so such a line is tagged in pieces cut after a sentence end.
+MAX_SEQUENCE = 4000
+_SENTENCE_END = frozenset(".!?;")
+
+
+def _labels(toks: list[str], m: _Model) -> list[str]:
+    """B_W/I_W for every pre-token, tagging at most :data:`MAX_SEQUENCE` at a time. Features
+    at a cut still see their neighbours across it, as in one sequence."""
+    n = len(toks)
+    if n <= MAX_SEQUENCE:
+        return _tag(_features(toks, m), m)
+    labels: list[str] = []
+    a = 0
+    while a < n:
+        b = min(n, a + MAX_SEQUENCE)
+        if b < n:
+            for k in range(b - 1, a + MAX_SEQUENCE // 2, -1):
+                if toks[k] in _SENTENCE_END:
+                    b = k + 1
+                    break
+        lo = max(0, a - 2)
+        feats = _features(toks[lo : b + 2], m)[a - lo : a - lo + (b - a)]
+        labels.extend(_tag(feats, m))
+        a = b
+    return labels
 
 
 def _tag(feats: list[list[str]], m: _Model) -> list[str]:
@@ -210,5 +239,5 @@ def tokenize_like_pyvi(text: str) -> str:
     # pyvi runs one sequence over the whole input, newlines included as tokens.
     toks = [nfc[s:e] for s, e in spans]
     m = _model()
-    joins = _joins(toks, _tag(_features(toks, m), m))
+    joins = _joins(toks, _tag(_features(toks, m), m))  # one sequence, however long, like pyvi
     return toks[0] + "".join(("_" if j else " ") + t for j, t in zip(joins, toks[1:]))
