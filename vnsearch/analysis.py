@@ -23,6 +23,13 @@ __all__ = ["Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerm
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,_]\d+)+")
 _SYLLABLE_RE = re.compile(r"[^\W_]+")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (undecodable input bytes) as U+FFFD: same length, so
+    offsets stay valid, and JSON/UTF-8 output cannot fail."""
+    return _SURROGATE_RE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class Token:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["text"] = _encodable(self.text)
         d["syllables"] = [s.text for s in self.syllables]
         return d
 
@@ -63,7 +71,7 @@ class Analysis:
 
     def to_dict(self) -> dict:
         return {
-            "text": self.text,
+            "text": _encodable(self.text),
             "normalized": self.normalized,
             "tokens": [t.to_dict() for t in self.tokens],
         }
