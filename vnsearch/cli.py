@@ -23,6 +23,12 @@ def _echo_json(obj) -> None:
     click.echo(dumps(obj))
 
 
+def _echo_text(text: str, color: bool) -> None:
+    # color=True: click would otherwise strip our codes when stdout is not a terminal,
+    # and --color always is for exactly that case (less -R, tests).
+    click.echo(text, color=color or None)
+
+
 def handle_errors(fn):
     """One line on stderr (and a JSON error object under --json), never a traceback."""
 
@@ -153,7 +159,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
         for h in results.hits:
             click.echo(dumps(h.to_dict(keys)))
     else:
-        click.echo(format_results(results, use_color(color)))
+        _echo_text(format_results(results, use_color(color)), use_color(color))
     if results.total == 0:
         sys.exit(EXIT_NO_RESULTS)
 
@@ -208,7 +214,7 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
     else:
         if copies is not None:
             click.echo(format_copies(copies) + "\n\nRelated articles:\n")
-        click.echo(format_results(results, use_color(color)))
+        _echo_text(format_results(results, use_color(color)), use_color(color))
     if not results.hits and not copies:
         sys.exit(EXIT_NO_RESULTS)
 

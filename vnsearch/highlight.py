@@ -129,7 +129,7 @@ def highlight_field(field: str, text: str, syllables: set[str], folded: set[str]
     pos = 0
     passages = best_passages(text, spans)
     for k, (start, end, inside) in enumerate(passages):
-        prefix = "… " if (k == 0 and start > 0) or k > 0 else ""
+        prefix = " … " if k > 0 else ("… " if start > 0 else "")
         piece = text[start:end]
         parts.append(prefix + piece)
         offset = pos + len(prefix) - start

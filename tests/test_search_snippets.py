@@ -1,0 +1,145 @@
+"""Snippets: the best passages, every match highlighted, spans in code points, nothing cut.
+
+A snippet is one or more passages of the stored text joined by " … "; each passage must start
+and end at whitespace (or the text's ends) so no word or number (1.000.000, 60,52%) is cut.
+"""
+
+from __future__ import annotations
+
+import re
+
+from conftest import CORPUS_BY_ID
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vnsearch.highlight import SNIPPET_CHARS, highlight_field, query_sets, syllable_spans
+from vnsearch.normalize import fold
+
+ELLIPSIS = re.compile(r"^… | … | …$")
+
+
+def passages(snippet: str) -> list[str]:
+    return [p for p in ELLIPSIS.split(snippet) if p]
+
+
+def assert_passages_are_whole(snippet: str, original: str) -> None:
+    """Every passage is a piece of ``original`` (newlines shown as spaces) cut at whitespace."""
+    flat = original.replace("\n", " ")
+    for piece in passages(snippet):
+        at = flat.find(piece)
+        assert at >= 0, (piece, flat)
+        end = at + len(piece)
+        assert at == 0 or flat[at - 1].isspace() or piece[0].isspace(), (piece, flat[at - 1 : end])
+        assert end == len(flat) or flat[end].isspace() or piece[-1].isspace(), (piece, flat[at:end + 1])
+
+
+def assert_every_match_is_highlighted(highlight, query_syllables: set[str]) -> None:
+    """Spans cover exactly the syllables of the text that match the query (exactly or folded)."""
+    exact, folded = query_sets(sorted(query_syllables))
+    covered = set()
+    for a, b in highlight.spans:
+        covered.update(range(a, b))
+    for s, e, syl in syllable_spans(highlight.text):
+        matches = syl in exact or fold(syl) in folded
+        inside = all(i in covered for i in range(s, e))
+        assert matches == inside, (highlight.text[s:e], highlight.text)
+
+
+# -- on the corpus ------------------------------------------------------------------------------
+def test_spans_are_code_point_offsets_of_the_matched_words(corpus):
+    hit = corpus.search("vàng").hits[0]
+    assert hit.id == "d02"
+    for h in hit.highlights:
+        assert [h.text[a:b].lower() for a, b in h.spans] == ["vàng"] * len(h.spans)
+        assert_every_match_is_highlighted(h, {"vàng"})
+
+
+def test_adjacent_matches_form_one_span(corpus):
+    body = next(h for h in corpus.search("mua vàng tích trữ").hits[0].highlights if h.field == "body")
+    assert "mua vàng tích trữ" in [body.text[a:b] for a, b in body.spans]
+
+
+def test_a_long_body_gives_passages_cut_at_whitespace(corpus):
+    doc = CORPUS_BY_ID["d02"]
+    assert len(doc.body) > 2 * SNIPPET_CHARS
+    for query in ("vàng", "1.000.000", "60,52%", "thế giới", "đồng", "năm qua", "lãi suất"):
+        hit = next(h for h in corpus.search(query).hits if h.id == "d02")
+        body = next(h for h in hit.highlights if h.field == "body")
+        assert len(body.text) < len(doc.body)
+        assert_passages_are_whole(body.text, doc.body)
+
+
+def test_numbers_are_matched_and_shown_whole(corpus):
+    for query, number in (("1.000.000", "1.000.000"), ("60,52%", "60,52"), ("12,5%", "12,5")):
+        hit = corpus.search(query).hits[0]
+        body = next(h for h in hit.highlights if h.field == "body")
+        assert [body.text[a:b] for a, b in body.spans] == [number], query
+
+
+def test_the_snippet_is_the_best_passage_not_the_first(corpus):
+    # "thế giới" only occurs at the end of a long body.
+    hit = corpus.search("thế giới").hits[0]
+    assert hit.snippet.startswith("… ") and "Giá vàng thế giới" in hit.snippet
+    assert "Theo Hiệp hội" not in hit.snippet
+
+
+def test_passages_are_joined_by_a_spaced_ellipsis(corpus):
+    snippet = corpus.search("vàng").hits[0].snippet
+    assert snippet.count("…") >= 1
+    assert all(m.group() in (" … ", "… ", " …") for m in re.finditer(r"\s?…\s?", snippet))
+
+
+def test_a_short_field_is_shown_whole(corpus):
+    hit = corpus.search("bạc").hits[0]
+    assert hit.id == "d03" and hit.snippet == CORPUS_BY_ID["d03"].body
+
+
+def test_a_diacritic_free_query_highlights_the_accented_words(corpus):
+    hit = corpus.search("to chuc").hits[0]
+    title = next(h for h in hit.highlights if h.field == "title")
+    assert [title.text[a:b] for a, b in title.spans] == ["tổ chức"]
+
+
+def test_an_exact_query_does_not_highlight_other_words_that_fold_the_same(corpus):
+    hit = corpus.search("đảng").hits[0]
+    for h in hit.highlights:
+        assert {h.text[a:b].lower() for a, b in h.spans} == {"đảng"}, h
+
+
+def test_control_characters_from_documents_never_reach_the_snippet(corpus):
+    hit = corpus.search("mưa lũ").hits[0]
+    assert hit.id == "d13"
+    for text in [hit.snippet, hit.title] + [h.text for h in hit.highlights]:
+        assert not re.search("[\x00-\x1f\x7f-\x9f]", text), repr(text)
+    # Replaced one for one, so spans still point at the words.
+    title = next(h for h in hit.highlights if h.field == "title")
+    assert [title.text[a:b] for a, b in title.spans] == ["mưa lũ"]
+
+
+def test_no_snippets_when_asked_for_none(corpus):
+    hit = corpus.search("vàng", snippets=False).hits[0]
+    assert hit.highlights == [] and hit.snippet  # still a lead for display
+
+
+# -- property: any text, any query syllables ----------------------------------------------------
+WORDS = ["vàng", "giá", "tăng", "Đảng", "đang", "hòa", "hoà", "1.000.000", "60,52%", "12,5",
+         "3/8", "COVID-19", "UBND.", "người", "mua", "“trích dẫn”", "(ghi chú)", "Ảnh:", "—"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=160),
+    seps=st.lists(st.sampled_from([" ", " ", " ", ", ", ". ", "\n", "  "]), min_size=160, max_size=160),
+    query=st.sets(st.sampled_from(["vàng", "đảng", "hoà", "1.000.000", "60,52", "mua", "dang"]), min_size=1),
+)  # fmt: skip
+def test_any_text_gives_whole_passages_and_exact_spans(words, seps, query):
+    text = "".join(w + s for w, s in zip(words, seps)).strip()
+    exact, folded = query_sets(sorted(query))
+    h = highlight_field("body", text, exact, folded)
+    if h is None:
+        assert not any(syl in exact or fold(syl) in folded for _, _, syl in syllable_spans(text))
+        return
+    assert h.spans and all(0 <= a < b <= len(h.text) for a, b in h.spans)
+    assert h.spans == sorted(h.spans)
+    assert_passages_are_whole(h.text, text)
+    assert_every_match_is_highlighted(h, query)
