@@ -170,3 +170,11 @@ def test_a_document_with_the_pyvi_word_ranks_above_one_with_the_syllables_apart(
     order = ids(corpus.search("xây dựng", limit=100))
     assert "d10" in order
     assert order.index("d10") > max(order.index("d01"), order.index("d11"))
+
+
+def test_excluded_documents_are_neither_counted_nor_faceted(corpus):
+    # d05 has "hòa" and "tổ chức": whoosh3's AndNotMatcher let it through unoptimised searches.
+    results = corpus.search("hoà NOT tổ", facets=["year"])
+    assert ids(results) == ["d12"] and results.total == 1
+    assert results.facets == {"year": {"2023": 1}}
+    assert corpus.search("hoà -tổ", limit=100).total == 1

@@ -135,7 +135,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     from .output import dumps, format_results, use_color
 
     if as_json and as_jsonl:
-        raise click.UsageError("--json and --jsonl are exclusive")
+        raise VnsearchError("--json and --jsonl are exclusive")
     ix = _open_or_bootstrap(index_dir)
     options = dict(
         limit=limit, offset=offset, sort=sort, author=list(author) or None,
@@ -148,7 +148,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
         run_batch(ix, queries_file, batch_format, options, click.echo)
         return
     if not query.strip() and not (author or tag or since or until):
-        raise click.UsageError("give a QUERY (or --queries FILE, or a filter)")
+        raise VnsearchError("give a QUERY (or --queries FILE, or a filter)")
     results = ix.search(query, snippets=not no_snippets, **options)
     if results.suggestion:
         click.echo(f"vnsearch: did you mean: {results.suggestion}", err=True)

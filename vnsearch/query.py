@@ -306,7 +306,9 @@ class _Builder:
 
         from .normalize import fold, normalize
 
-        word = normalize(str(node.text)).lower()
+        word = normalize(str(node.text)).lower().strip()
+        if not word:  # "\u200b~": nothing left to be fuzzy about (whoosh would crash)
+            return None
         folded = fold(word)
         self.terms.syllables.append(word)
         subs = []

@@ -151,8 +151,10 @@ def search(
     """
     from whoosh import query as q
 
+    from . import _whoosh_fixes
     from .query import parse
 
+    _whoosh_fixes.apply()
     t0 = time.perf_counter()
     if limit < 0 or offset < 0:
         raise QueryError("--limit and --offset must not be negative")

@@ -1,0 +1,99 @@
+"""Batch mode: `vnsearch search --queries FILE [--format jsonl|trec] [--limit N]`."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from click.testing import CliRunner
+from conftest import ids
+
+from vnsearch.cli import cli
+
+QUERIES_JSONL = (
+    '{"qid": "q1", "query": "vàng bạc"}\n'
+    "\n"
+    '{"qid": 7, "query": "tổ chức"}\n'
+    '{"qid": "bad", "query": "date:abc"}\n'
+    '{"qid": "none", "query": "từkhôngcótrongvănbản"}\n'
+)
+
+
+def batch(index_dir, tmp_path, content: str, *args, name="queries.jsonl"):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return CliRunner().invoke(
+        cli, ["search", "--queries", str(path), "--index", str(index_dir), *args]
+    )
+
+
+def test_jsonl_queries_give_one_json_line_each_in_order(corpus, corpus_dir, tmp_path):
+    result = batch(corpus_dir, tmp_path, QUERIES_JSONL)
+    assert result.exit_code == 0, result.output
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [line["qid"] for line in lines] == ["q1", "7", "bad", "none"]
+    first = lines[0]
+    assert set(first) == {"qid", "query", "total", "hits"} and first["query"] == "vàng bạc"
+    assert first["total"] == corpus.search("vàng bạc").total
+    assert [h["id"] for h in first["hits"]] == ids(corpus.search("vàng bạc"))
+    assert [h["rank"] for h in first["hits"]] == list(range(1, len(first["hits"]) + 1))
+    assert set(lines[2]) == {"qid", "query", "error"} and "abc" in lines[2]["error"]
+    assert (lines[3]["total"], lines[3]["hits"]) == (0, [])
+    assert b"\\u" not in result.stdout_bytes
+
+
+def test_plain_lines_are_queries_numbered_by_line(corpus_dir, tmp_path):
+    result = batch(corpus_dir, tmp_path, "vàng bạc\n\ntổ chức\n", name="queries.txt")
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["qid"], line["query"]) for line in lines] == [("1", "vàng bạc"), ("3", "tổ chức")]
+
+
+def test_limit_applies_to_each_query(corpus_dir, tmp_path):
+    result = batch(corpus_dir, tmp_path, QUERIES_JSONL, "--limit", "1")
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [len(line.get("hits", [])) for line in lines] == [1, 1, 0, 0]
+    assert lines[0]["total"] == 4  # the total is not cut by the limit
+
+
+def test_trec_format_lines(corpus, corpus_dir, tmp_path):
+    result = batch(corpus_dir, tmp_path, QUERIES_JSONL, "--format", "trec", "-n", "2")
+    assert result.exit_code == 0
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert all(len(r) == 6 and r[1] == "Q0" and r[5] == "vnsearch" for r in rows)
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("q1", ids(corpus.search("vàng bạc"))[0], "1"),
+        ("q1", ids(corpus.search("vàng bạc"))[1], "2"),
+        ("7", ids(corpus.search("tổ chức"))[0], "1"),
+        ("7", ids(corpus.search("tổ chức"))[1], "2"),
+    ]
+    scores = [float(r[4]) for r in rows if r[0] == "q1"]
+    assert scores == sorted(scores, reverse=True)
+    # A bad query is reported on stderr and leaves no line in the run.
+    assert "bad" in result.stderr and "abc" in result.stderr
+
+
+def test_filters_apply_to_every_query(corpus_dir, tmp_path):
+    result = batch(corpus_dir, tmp_path, "vàng\nbạc\n", "--since", "2023-07-01", name="q.txt")
+    lines = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert [[h["id"] for h in line["hits"]] for line in lines] == [["d02"], ["d03"]]
+
+
+def test_queries_from_stdin(corpus_dir):
+    result = CliRunner().invoke(
+        cli, ["search", "--queries", "-", "--index", str(corpus_dir)], input="bạc\n"
+    )
+    assert result.exit_code == 0
+    assert {h["id"] for h in orjson.loads(result.stdout)["hits"]} == {"d03", "d04"}
+
+
+@pytest.mark.parametrize("content", ['{"qid": "x"}\n', "{not json\n"])
+def test_a_malformed_jsonl_line_is_a_one_line_error_naming_the_line(corpus_dir, tmp_path, content):
+    result = batch(corpus_dir, tmp_path, "vàng\n" + content)
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and ":2:" in result.stderr
+
+
+def test_a_missing_queries_file_is_an_error(corpus_dir, tmp_path):
+    result = CliRunner().invoke(
+        cli, ["search", "--queries", str(tmp_path / "none.txt"), "--index", str(corpus_dir)]
+    )
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
