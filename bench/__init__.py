@@ -1,0 +1,1 @@
+"""Benchmarks (quality, latency, peers). Not part of the installed package."""
