@@ -293,11 +293,17 @@ def dir_size_bytes(path: Path) -> int:
 _WORDISH = re.compile(r"\w")
 
 
+@functools.lru_cache(maxsize=1)
 def _segmenter() -> tuple[str, Callable[[str], str]]:
-    """(name, tokenize): pyvi's ViTokenizer.tokenize, one line at a time."""
-    from pyvi import ViTokenizer
+    """(name, tokenize): the package's re-implementation of pyvi's ViTokenizer.tokenize when
+    present (same output, ~2x faster: model loaded straight into python-crfsuite), else pyvi."""
+    try:
+        from vnsearch.segmenter import tokenize_like_pyvi
+    except ImportError:
+        from pyvi import ViTokenizer
 
-    return "pyvi.ViTokenizer", ViTokenizer.tokenize
+        return "pyvi.ViTokenizer", ViTokenizer.tokenize
+    return "vnsearch.segmenter.tokenize_like_pyvi", tokenize_like_pyvi
 
 
 def segment_text(text: str, tokenize: Callable[[str], str] | None = None) -> str:
