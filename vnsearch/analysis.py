@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from .normalize import Normalized, fold, normalize_with_map
 
@@ -88,16 +89,56 @@ def _pretoken_syllables(tok: str) -> list[tuple[int, int]]:
 
 
 def _words(norm: str):
-    """Yield (syllable spans in ``norm``) for each pyvi word that has any syllable."""
-    from .segmenter import segment
+    """Yield the syllable spans in ``norm`` of each pyvi word that has any syllable."""
+    from .segmenter import segment_line
 
-    for word in segment(norm):
-        spans = []
-        for s, e in word:
-            for a, b in _pretoken_syllables(norm[s:e]):
-                spans.append((s + a, s + b))
-        if spans:
-            yield spans
+    pos = 0
+    for line in norm.split("\n"):
+        toks, spans, joins = segment_line(line)
+        word: list[tuple[int, int]] = []
+        for i, (tok, (s, _)) in enumerate(zip(toks, spans)):
+            if i and not joins[i - 1] and word:
+                yield word
+                word = []
+            s += pos
+            if tok.isalnum():
+                word.append((s, s + len(tok)))
+            else:
+                word.extend((s + a, s + b) for a, b in _pretoken_syllables(tok))
+        if word:
+            yield word
+        pos += len(line) + 1
+
+
+def _line_words(line: str) -> list[list[str]]:
+    """The lower-cased syllables of each pyvi word of one line (the indexing fast path)."""
+    from .segmenter import segment_line
+
+    toks, _, joins = segment_line(line)
+    if not toks:
+        return []
+    # A pre-token of letters/digits is one syllable; others (punctuation, codes, e-mails, URLs)
+    # are expanded below.
+    lows = [t.lower() if t.isalnum() else None for t in toks]
+    bounds = [0, *(i for i, glued in enumerate(joins, 1) if not glued), len(toks)]
+    words: list[list[str]] = []
+    for a, b in zip(bounds, bounds[1:]):
+        syls = lows[a:b]
+        if None in syls:
+            syls = []
+            for k in range(a, b):
+                tok = toks[k]
+                if lows[k] is not None:
+                    syls.append(lows[k])
+                else:
+                    syls.extend(tok[x:y].lower() for x, y in _pretoken_syllables(tok))
+            if not syls:
+                continue
+        words.append(syls)
+    return words
+
+
+_fold_syllable = lru_cache(maxsize=65536)(fold)
 
 
 def analyze(text: str) -> Analysis:
@@ -110,10 +151,11 @@ def analyze(text: str) -> Analysis:
         for s, e in spans:
             low = norm[s:e].lower()
             os_, oe = nm.to_original(s, e)
-            syls.append(Syllable(low, os_, oe, fold(low)))
+            syls.append(Syllable(low, os_, oe, _fold_syllable(low)))
         start, end = syls[0].start, syls[-1].end
         word = "_".join(s.text for s in syls)
-        tokens.append(Token(text[start:end], start, end, word, tuple(syls), fold(word)))
+        folded = "_".join(s.folded for s in syls)  # == fold(word): folding is per character
+        tokens.append(Token(text[start:end], start, end, word, tuple(syls), folded))
     return Analysis(text, norm, tokens)
 
 
@@ -140,8 +182,7 @@ def index_terms(text: str) -> IndexTerms:
             continue
         if syllables:
             breaks.append(len(syllables))
-        for spans in _words(line):
-            syls = [line[s:e].lower() for s, e in spans]
+        for syls in _line_words(line):
             syllables.extend(syls)
             words.append("_".join(syls))
     return IndexTerms(words, syllables, breaks)
