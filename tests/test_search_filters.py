@@ -178,3 +178,8 @@ def test_fields_keep_only_the_named_keys_of_each_hit(corpus_dir):
     assert [orjson.loads(line) for line in result.stdout.splitlines()] == [
         {"id": h["id"]} for h in out["hits"]
     ]
+
+
+def test_limit_0_gives_counts_and_facets_only(corpus_dir):
+    out = cli_json(corpus_dir, "vàng", "-n", "0", "--facets", "year")
+    assert (out["hits"], out["total"], out["facets"]) == ([], 3, {"year": {"2023": 3}})

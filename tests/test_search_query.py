@@ -41,6 +41,16 @@ def test_a_phrase_matches_across_pyvi_word_boundaries(seeds_index):
     assert len(seeds_index.search('"Tỉnh ủy Nguyễn"').hits) == 1
 
 
+def test_a_name_segmented_differently_in_context_is_still_found(seeds_index):
+    from vnsearch.analysis import analyze
+
+    # Alone pyvi reads one word "nguyễn_chín"; in the seed it reads "nguyễn", "chín chủ_trì".
+    assert [t.word for t in analyze("Nguyễn Chín").tokens] == ["nguyễn_chín"]
+    assert [t.word for t in analyze("Nguyễn Chín chủ trì").tokens][:2] == ["nguyễn", "chín"]
+    assert len(seeds_index.search('"Nguyễn Chín"').hits) == 1
+    assert len(seeds_index.search("Nguyễn Chín").hits) == 1
+
+
 def test_a_phrase_is_found_whatever_pyvi_made_of_it_in_context(corpus):
     # In context pyvi joins "xây_dựng"; alone it may not: phrases are matched on syllables.
     for phrase in ('"dựng Đảng"', '"công tác tổ"', '"đông khách dịp"'):

@@ -28,8 +28,15 @@ class Highlight:
         return {"field": self.field, "text": self.text, "spans": [list(s) for s in self.spans]}
 
 
+# Whole terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte ESC x), so
+# no "[31m" debris is left once the ESC itself is gone.
+_ESCAPE_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -~]?)")
+
+
 def clean_for_display(text: str) -> str:
-    """Replace control characters (ANSI escapes included) by spaces, keeping offsets."""
+    """Replace control characters and whole ANSI escape sequences by spaces, keeping offsets."""
+    if "\x1b" in text:
+        text = _ESCAPE_RE.sub(lambda m: " " * len(m.group()), text)
     return _CONTROL_RE.sub(" ", text)
 
 
