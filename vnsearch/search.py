@@ -171,6 +171,9 @@ def search(
     else:
         raise QueryError("empty query")
     searcher = index.searcher()
+    # A listing (filters, no words) scores every document the same: newest first, then id.
+    if terms is None and sort == "relevance":
+        sort = "-date"
     sortedby = _sortedby(sort)
     groupedby = _facet_spec(facets)
     want = offset + limit
@@ -180,7 +183,7 @@ def search(
     if sortedby is not None:
         results = searcher.search(wq, limit=max(want, 1), sortedby=sortedby, **kwargs)
     else:
-        results = searcher.search(wq, limit=max(want, 1), **kwargs)
+        results = _top_with_ties(lambda n: searcher.search(wq, limit=n, **kwargs), want)
     # Exact, not estimated_length(): that is an upper bound (13 for a query matching 2 of 13
     # documents), and the contract's total and exit code 1 depend on it.
     total = len(results)
@@ -196,7 +199,7 @@ def search(
                 searcher, lambda n: searcher.search(wq, limit=n, **kwargs), offset, want, store
             )
     else:
-        hits_raw = list(results)[offset:want]
+        hits_raw = _tie_break(list(results), sort)[offset:want]
     ordered = _tie_break(hits_raw, sort)
     hits = []
     exact, folded = (set(), set())
@@ -237,6 +240,19 @@ def _relevance_scores(searcher, wq, hits) -> dict[int, float]:
         return {}
     only = q.Or([q.Term("id", r["id"]) for r in hits])
     return {r.docnum: float(r.score or 0.0) for r in searcher.search(wq, filter=only, limit=len(hits))}
+
+
+def _top_with_ties(run, want: int):
+    """``run(n)``'s top hits, extended until they hold every hit tied with the ``want``-th, so
+    the tie-break orders each page exactly as it orders the whole list."""
+    edge = max(want, 1) - 1
+    n = edge + 2
+    while True:
+        results = run(n)
+        got = results.scored_length()
+        if got < n or round(results.score(got - 1), 6) != round(results.score(edge), 6):
+            return results
+        n *= 2
 
 
 def _tie_break(hits, sort: str):
