@@ -180,13 +180,18 @@ def search(
     kwargs: dict = {"filter": flt} if flt is not None else {}
     if groupedby:
         kwargs["groupedby"] = groupedby
+    asked = 0
     if sortedby is not None:
         results = searcher.search(wq, limit=max(want, 1), sortedby=sortedby, **kwargs)
     else:
-        results = _top_with_ties(lambda n: searcher.search(wq, limit=n, **kwargs), want)
+        results, asked = _top_with_ties(lambda n: searcher.search(wq, limit=n, **kwargs), want)
     # Exact, not estimated_length(): that is an upper bound (13 for a query matching 2 of 13
-    # documents), and the contract's total and exit code 1 depend on it.
-    total = len(results)
+    # documents), and the contract's total and exit code 1 depend on it. Fewer hits than asked
+    # for means nothing was skipped: they are the total, no second pass needed.
+    if sortedby is None and not results.has_exact_length() and results.scored_length() < asked:
+        total = results.scored_length()
+    else:
+        total = len(results)
     dups: dict[str, list[str]] = {}
     if collapse:
         from .dedup import collapse_results, open_readonly
@@ -244,14 +249,14 @@ def _relevance_scores(searcher, wq, hits) -> dict[int, float]:
 
 def _top_with_ties(run, want: int):
     """``run(n)``'s top hits, extended until they hold every hit tied with the ``want``-th, so
-    the tie-break orders each page exactly as it orders the whole list."""
+    the tie-break orders each page exactly as it orders the whole list; and the ``n`` used."""
     edge = max(want, 1) - 1
     n = edge + 2
     while True:
         results = run(n)
         got = results.scored_length()
         if got < n or round(results.score(got - 1), 6) != round(results.score(edge), 6):
-            return results
+            return results, n
         n *= 2
 
 
