@@ -251,6 +251,11 @@ def test_a_misspelt_word_gets_a_correction(corpus_dir):
     assert "did you mean: vàng" in result.stderr
 
 
+def test_a_word_the_index_lacks_is_not_corrected_into_a_different_word(seeds_index):
+    # "vàng" (gold) is two edits from "đảng", which the seed is full of: no suggestion.
+    assert seeds_index.search("vàng").suggestion is None
+
+
 def test_a_query_that_finds_plenty_needs_no_suggestion(corpus):
     assert corpus.search("vàng bạc").suggestion is None
     assert corpus.search("tổ chức").suggestion is None

@@ -64,6 +64,7 @@ def test_since_and_until_are_inclusive(corpus):
 
 def test_bad_filter_values_are_query_errors(corpus):
     for kwargs in ({"since": "tomorrow"}, {"since": "2024-01-01", "until": "2023-01-01"},
+                   {"since": "2023-13-45"}, {"until": "2023-02-30"},
                    {"author": "  "}, {"sort": "title"}, {"facets": ["colour"]}):  # fmt: skip
         with pytest.raises(QueryError):
             corpus.search("vàng", **kwargs)
@@ -183,3 +184,11 @@ def test_fields_keep_only_the_named_keys_of_each_hit(corpus_dir):
 def test_limit_0_gives_counts_and_facets_only(corpus_dir):
     out = cli_json(corpus_dir, "vàng", "-n", "0", "--facets", "year")
     assert (out["hits"], out["total"], out["facets"]) == ([], 3, {"year": {"2023": 3}})
+
+
+def test_unknown_fields_are_an_error_not_empty_hits(corpus_dir):
+    result = CliRunner().invoke(
+        cli, ["search", "vàng", "--fields", "id,bogus", "--index", str(corpus_dir)]
+    )
+    assert result.exit_code == 2 and "bogus" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

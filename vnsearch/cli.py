@@ -136,6 +136,8 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
 
     if as_json and as_jsonl:
         raise VnsearchError("--json and --jsonl are exclusive")
+    keys = _split_csv(fields) or None
+    _check_fields(keys)
     ix = _open_or_bootstrap(index_dir)
     options = dict(
         limit=limit, offset=offset, sort=sort, author=list(author) or None,
@@ -152,7 +154,6 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     results = ix.search(query, snippets=not no_snippets, **options)
     if results.suggestion:
         click.echo(f"vnsearch: did you mean: {results.suggestion}", err=True)
-    keys = _split_csv(fields) or None
     if as_json:
         click.echo(dumps(results.to_dict(keys)))
     elif as_jsonl:
@@ -162,6 +163,14 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
         _echo_text(format_results(results, use_color(color)), use_color(color))
     if results.total == 0:
         sys.exit(EXIT_NO_RESULTS)
+
+
+def _check_fields(keys):
+    from .search import HIT_FIELDS
+
+    unknown = [k for k in keys or () if k not in HIT_FIELDS]
+    if unknown:
+        raise VnsearchError(f"unknown --fields {', '.join(unknown)}: use {', '.join(HIT_FIELDS)}")
 
 
 def _open_or_bootstrap(index_dir):

@@ -349,7 +349,7 @@ class _Builder:
     def _date_prefix(self, text: str):
         from whoosh import query as q
 
-        m = _DATE_RE.match(text.strip())
+        m = _valid_date(text)
         if not m:
             raise QueryError(f"bad date {text!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
         y, mo, d = m.groups()
@@ -378,8 +378,22 @@ def fieldname_is_meta(name: str) -> bool:
     return name in ("author", "tag", "date")
 
 
-def _date_bound(value, low: bool) -> str:
+def _valid_date(value):
+    """The match of a YYYY[-MM[-DD]] date that exists (2023-13-45 does not), or None."""
+    import datetime
+
     m = _DATE_RE.match(str(value).strip())
+    if m:
+        y, mo, d = m.groups()
+        try:
+            datetime.date(int(y), int(mo or 1), int(d or 1))
+        except ValueError:
+            return None
+    return m
+
+
+def _date_bound(value, low: bool) -> str:
+    m = _valid_date(value)
     if not m:
         raise QueryError(f"bad date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
     y, mo, d = m.groups()

@@ -86,7 +86,7 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
             continue
         best = None
         for fld in ("body", "title"):
-            sug = searcher.corrector(fld).suggest(s, limit=1, maxdist=2)
+            sug = searcher.corrector(fld).suggest(s, limit=1, maxdist=_max_edits(s))
             if sug:
                 best = sug[0]
                 break
@@ -96,6 +96,11 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
             out.append(best)
             changed = True
     return out if changed else None
+
+
+def _max_edits(syllable: str) -> int:
+    """Syllables are short: two edits turn "vàng" into "đảng", so allow two only from 6 letters."""
+    return 1 if len(syllable) < 6 else 2
 
 
 def suggest(index, query: str, terms) -> str | None:
