@@ -40,3 +40,26 @@ def test_any_query_exits_0_1_or_2_without_a_traceback(corpus_dir, query):
     else:
         assert out["total"] == len(out["hits"]) or len(out["hits"]) == 10
         assert (out["total"] == 0) == (result.exit_code == 1)
+
+
+OPTIONS = st.lists(
+    st.sampled_from([
+        ["-n", "0"], ["-n", "3"], ["--offset", "2"], ["--offset", "100"], ["--sort", "date"],
+        ["--sort", "-date"], ["--author", "lê hoàng"], ["--author", "x"], ["--tag", "kinh tế"],
+        ["--since", "2023-07-01"], ["--until", "2023"], ["--facets", "author,tags,year,month"],
+        ["--fields", "id,score"], ["--no-snippets"], ["--color", "always"], ["--collapse"],
+        ["--jsonl"], ["--json"],
+    ]),
+    max_size=5,
+).map(lambda groups: sum(groups, []))  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.sampled_from(["vàng", "", "tổ chức -đảng", "date:2023", '"vàng bạc"', "to chuc", "*"]),
+       options=OPTIONS)  # fmt: skip
+def test_any_options_exit_0_1_or_2_with_one_line_errors(corpus_dir, query, options):
+    result = CliRunner().invoke(cli, ["search", "--index", str(corpus_dir), *options, "--", query])
+    assert result.exit_code in (0, 1, 2), (options, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    if result.exit_code == 2:
+        assert len(result.stderr.splitlines()) == 1, result.stderr
