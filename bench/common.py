@@ -139,9 +139,11 @@ def load_dev(data_dir: Path) -> DevSet:
     )
 
 
-def subsample_dev(dev: DevSet, n_docs: int, n_queries: int, seed: int = 0) -> DevSet:
-    """A smaller dev set for smoke runs: ``n_queries`` of each kind, every document judged for
-    them, then random other documents up to ``n_docs`` (distractors keep the task honest)."""
+def subsample_dev(dev: DevSet, n_docs: int | None, n_queries: int, seed: int = 0) -> DevSet:
+    """A smaller dev set: ``n_queries`` of each kind, every document judged for them, then
+    random other documents up to ``n_docs`` (distractors keep the task honest; None = all)."""
+    if n_docs is None:
+        n_docs = len(dev.docs)
     rng = random.Random(seed)
 
     def pick(queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> list[str]:
@@ -454,17 +456,33 @@ def measure_build(system: System, docs: Sequence[BenchDoc], workdir: Path) -> Bu
     return stats
 
 
-def search_all(system: System, queries: dict[str, str], k: int, warmup: int = 10) -> tuple[dict[str, list[tuple[str, float]]], list[float]]:
-    """Run every query; returns hits per qid and per-query latencies in seconds."""
+@dataclass
+class SearchRun:
+    """Hits per qid, per-query latencies (seconds) and the queries the system refused."""
+
+    hits: dict[str, list[tuple[str, float]]]
+    latencies: list[float]
+    errors: dict[str, str]
+
+
+def search_all(system: System, queries: dict[str, str], k: int, warmup: int = 5) -> SearchRun:
+    """Run every query. A query the system raises on counts as an empty result (that is what
+    its user gets) and is listed in ``errors``."""
     for q in list(queries.values())[:warmup]:
-        system.search(q, k)
-    hits: dict[str, list[tuple[str, float]]] = {}
-    latencies: list[float] = []
+        try:
+            system.search(q, k)
+        except Exception:
+            pass
+    run = SearchRun({}, [], {})
     for qid, q in queries.items():
         t0 = time.perf_counter()
-        hits[qid] = system.search(q, k)
-        latencies.append(time.perf_counter() - t0)
-    return hits, latencies
+        try:
+            run.hits[qid] = system.search(q, k)
+        except Exception as exc:
+            run.hits[qid] = []
+            run.errors[qid] = f"{type(exc).__name__}: {exc}"
+        run.latencies.append(time.perf_counter() - t0)
+    return run
 
 
 def cold_cli_seconds(system: System, queries: Iterable[str], cwd: Path = REPO_ROOT) -> float | None:

@@ -56,8 +56,8 @@ def log(msg: str) -> None:
 def make_systems(jobs: int, only: set[str] | None) -> list:
     systems = peer_systems(jobs)
     why = Vnsearch.available()
-    if why is None:
-        systems.append(Vnsearch(jobs))
+    if why is None:  # right after the baseline: the comparison that matters most finishes first
+        systems.insert(1, Vnsearch(jobs))
     else:
         log(f"skipping vnsearch: {why}")
     if only:
@@ -69,7 +69,7 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower())
 
 
-def quality_phase(systems: list, dev: DevSet, scratch: Path) -> dict[str, dict]:
+def quality_phase(systems: list, dev: DevSet, scratch: Path, checkpoint=None) -> dict[str, dict]:
     folded = {q: remove_diacritics(t) for q, t in dev.title_queries.items()}
     out: dict[str, dict] = {}
     for system in systems:
@@ -79,16 +79,26 @@ def quality_phase(systems: list, dev: DevSet, scratch: Path) -> dict[str, dict]:
         try:
             build = measure_build(system, dev.docs, workdir)
             row["dev_build"] = build_dict(build)
-            title_hits, latencies = search_all(system, dev.title_queries, 100)
-            row["title"] = evaluate(dev.title_qrels, title_hits)
-            row["latency_ms"] = {k: v * 1000 for k, v in percentiles(latencies).items()}
-            folded_hits, _ = search_all(system, folded, 100)
-            row["title_folded"] = evaluate(dev.title_qrels, folded_hits)
-            abstract_hits, abstract_lat = search_all(system, dev.abstract_queries, 100)
-            row["abstract"] = evaluate(dev.abstract_qrels, abstract_hits)
-            row["abstract_latency_ms"] = {k: v * 1000 for k, v in percentiles(abstract_lat).items()}
-            cli = cold_cli_seconds(system, list(dev.title_queries.values())[:CLI_QUERIES])
-            row["cli_cold_s"] = cli
+            errors: dict[str, str] = {}
+            title = search_all(system, dev.title_queries, 100)
+            row["title"] = evaluate(dev.title_qrels, title.hits)
+            row["latency_ms"] = {k: v * 1000 for k, v in percentiles(title.latencies).items()}
+            errors.update(title.errors)
+            folded_run = search_all(system, folded, 100)
+            row["title_folded"] = evaluate(dev.title_qrels, folded_run.hits)
+            errors.update({"folded:" + q: e for q, e in folded_run.errors.items()})
+            abstract = search_all(system, dev.abstract_queries, 100)
+            row["abstract"] = evaluate(dev.abstract_qrels, abstract.hits)
+            row["abstract_latency_ms"] = {k: v * 1000 for k, v in percentiles(abstract.latencies).items()}
+            errors.update(abstract.errors)
+            row["query_errors"] = errors
+            if errors:
+                log(f"  {system.name}: {len(errors)} queries raised, e.g. {next(iter(errors.values()))[:200]}")
+            try:
+                row["cli_cold_s"] = cold_cli_seconds(system, list(dev.title_queries.values())[:CLI_QUERIES])
+            except Exception as exc:
+                log(f"  {system.name}: CLI failed: {exc!r}")
+                row["cli_cold_s"], row["cli_error"] = None, repr(exc)
             log(
                 f"  {system.name}: title MRR@10 {row['title']['mrr@10']:.3f}, folded "
                 f"{row['title_folded']['mrr@10']:.3f}, abstract {row['abstract']['mrr@10']:.3f}, "
@@ -101,6 +111,8 @@ def quality_phase(systems: list, dev: DevSet, scratch: Path) -> dict[str, dict]:
             system.close()
             shutil.rmtree(workdir, ignore_errors=True)
         out[system.name] = row
+        if checkpoint:
+            checkpoint(out)
     return out
 
 
@@ -196,7 +208,7 @@ def tables(results: dict) -> str:
     ]
     for n in names:
         r = q.get(n, {})
-        if "error" in r or "title" not in r:
+        if "error" in r or "abstract" not in r:
             lines.append(f"| {n} | failed: {r.get('error', 'not run')} |||||||")
             continue
         t, f, a = r["title"], r["title_folded"], r["abstract"]
@@ -248,7 +260,7 @@ def plot(results: dict, out: Path) -> list[Path]:
     q, s = results["quality"], results["speed"]
     paths = []
 
-    ok = [n for n in q if "title" in q[n]]
+    ok = [n for n in q if all(k in q[n] for k in ("title", "title_folded", "abstract"))]
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
     markers = {"title": ("o", "headline queries"), "title_folded": ("s", "headlines without diacritics"),
                "abstract": ("^", "abstract queries")}
@@ -339,14 +351,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="speed corpus: first N documents (default all)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for pyvi and vnsearch")
     ap.add_argument("--systems", default="", help="comma-separated system names to run (default all)")
+    ap.add_argument("--queries", type=int, default=None,
+                    help="sample N title and N abstract queries (seeded; all dev docs kept; default all)")
+    ap.add_argument("--render", type=Path, default=None,
+                    help="only redraw plots and the markdown block from a saved peers-results.json")
     args = ap.parse_args(argv)
+
+    if args.render is not None:
+        results = json.loads(args.render.read_text(encoding="utf-8"))
+        args.out.mkdir(parents=True, exist_ok=True)
+        print(tables(results))
+        write_markdown(results, args.out, plot(results, args.out))
+        return 0
 
     speed_path = speed_corpus_path(args.data)
     dev = load_dev(args.data)
     require_data(speed_path)
     limit = args.limit if args.limit is not None else (1000 if args.quick else None)
     if args.quick:
-        dev = subsample_dev(dev, n_docs=2000, n_queries=100)
+        dev = subsample_dev(dev, n_docs=2000, n_queries=args.queries or 100)
+    elif args.queries:
+        dev = subsample_dev(dev, n_docs=None, n_queries=args.queries)
     speed_docs = load_docs(speed_path, limit)
 
     only = {n.strip() for n in args.systems.split(",") if n.strip()} or None
@@ -366,7 +391,12 @@ def main(argv: list[str] | None = None) -> int:
         },
         "machine": machine(),
     }
-    results["quality"] = quality_phase(make_systems(args.jobs, only), dev, scratch)
+    partial = args.out / "peers-results.partial.json"
+
+    def checkpoint(quality: dict) -> None:
+        partial.write_text(json.dumps({**results, "quality": quality}, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    results["quality"] = quality_phase(make_systems(args.jobs, only), dev, scratch, checkpoint)
     results["speed"] = speed_phase(make_systems(args.jobs, only), speed_docs, scratch)
     results["config"]["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 

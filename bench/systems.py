@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from bench.common import BenchDoc, BuildStats, presegment, query_words
+from bench.common import OUT_DIR, BenchDoc, BuildStats, presegment, query_words
 
 FIELDS = ("summary", "body")
 
@@ -105,9 +105,10 @@ class _PresegmentedMixin:
     way. Segmentation time is counted in the build (from the cache entry when reused)."""
 
     jobs = 2
+    cache_dir = OUT_DIR
 
     def prepare(self, docs: Sequence[BenchDoc]) -> tuple[Sequence[BenchDoc], float]:
-        seg = presegment(docs, self.jobs)
+        seg = presegment(docs, self.jobs, self.cache_dir)
         return seg.docs, seg.seconds
 
     def _terms(self, query: str) -> list[str]:
