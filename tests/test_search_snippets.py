@@ -117,6 +117,28 @@ def test_control_characters_from_documents_never_reach_the_snippet(corpus):
     assert [title.text[a:b] for a, b in title.spans] == ["mưa lũ"]
 
 
+def test_a_hit_without_matches_shows_the_lead_cut_at_whitespace(corpus):
+    hit = next(h for h in corpus.search("", tag="vàng").hits if h.id == "d02")
+    assert hit.highlights == [] and hit.snippet.endswith(" …")
+    assert_passages_are_whole(hit.snippet, CORPUS_BY_ID["d02"].body)
+
+
+def test_decomposed_documents_give_nfc_text_and_spans_into_it(tmp_path):
+    import unicodedata
+
+    from conftest import build
+
+    from vnsearch import Document
+
+    nfd = unicodedata.normalize("NFD", "Giá vàng hôm nay tăng mạnh 🎉 𝔸 Lễ hội vàng miếng")
+    ix = build(tmp_path / "ix", [Document(id="nfd", title=nfd[:8], body=nfd)])
+    hit = ix.search("vàng").hits[0]
+    assert unicodedata.is_normalized("NFC", hit.title)
+    for h in hit.highlights:
+        assert unicodedata.is_normalized("NFC", h.text)
+        assert [h.text[a:b] for a, b in h.spans] == ["vàng"] * len(h.spans) and h.spans
+
+
 def test_no_snippets_when_asked_for_none(corpus):
     hit = corpus.search("vàng", snippets=False).hits[0]
     assert hit.highlights == [] and hit.snippet  # still a lead for display

@@ -130,7 +130,7 @@ def highlight_field(field: str, text: str, syllables: set[str], folded: set[str]
         return None
     if whole or len(text) <= SNIPPET_CHARS:
         clean = clean_for_display(text.replace("\n", " "))
-        return Highlight(field, clean, spans)
+        return Highlight(field, *nfc_with_spans(clean, spans))
     parts: list[str] = []
     out_spans: list[tuple[int, int]] = []
     pos = 0
@@ -144,7 +144,37 @@ def highlight_field(field: str, text: str, syllables: set[str], folded: set[str]
         pos += len(prefix) + len(piece)
     tail = " …" if passages and passages[-1][1] < len(text) else ""
     snippet = clean_for_display(("".join(parts) + tail).replace("\n", " "))
-    return Highlight(field, snippet, out_spans)
+    return Highlight(field, *nfc_with_spans(snippet, out_spans))
+
+
+def lead_snippet(text: str, chars: int = SNIPPET_CHARS) -> str:
+    """The start of ``text`` for a hit without matches, cut at whitespace, not in a word."""
+    import unicodedata
+
+    flat = " ".join(text.split())
+    if len(flat) > chars:
+        cut = flat.rfind(" ", 0, chars + 1)
+        flat = (flat[:cut] if cut > 0 else flat[:chars]) + " …"
+    return unicodedata.normalize("NFC", clean_for_display(flat))
+
+
+def nfc_with_spans(text: str, spans):
+    """``text`` in NFC with ``spans`` moved along (documents may be stored decomposed; the
+    contract's spans point into NFC text). Each piece between span edges is composed alone:
+    edges fall on syllable boundaries, which never split a letter from its marks."""
+    import unicodedata
+
+    if unicodedata.is_normalized("NFC", text):
+        return text, spans
+    out, new_spans, pos = [], [], 0
+    for a, b in spans:
+        out.append(unicodedata.normalize("NFC", text[pos:a]))
+        start = sum(map(len, out))
+        out.append(unicodedata.normalize("NFC", text[a:b]))
+        new_spans.append((start, start + len(out[-1])))
+        pos = b
+    out.append(unicodedata.normalize("NFC", text[pos:]))
+    return "".join(out), new_spans
 
 
 def query_sets(query_syllables: list[str]) -> tuple[set[str], set[str]]:

@@ -283,9 +283,11 @@ def _neg(s: str) -> tuple:
 def _hit(
     r, rank: int, exact: set[str], folded: set[str], with_snippets: bool, score: float | None = None
 ) -> Hit:
+    import unicodedata
+
     import orjson
 
-    from .highlight import clean_for_display, highlight_field
+    from .highlight import clean_for_display, highlight_field, lead_snippet
 
     stored = r.fields()
     doc = orjson.loads(stored["doc"])
@@ -304,13 +306,12 @@ def _hit(
     if snippet_h is not None:
         snippet = snippet_h.text
     else:
-        lead = doc.get("summary") or doc.get("body") or ""
-        snippet = clean_for_display(lead[:200].replace("\n", " "))
+        snippet = lead_snippet(doc.get("summary") or doc.get("body") or "")
     return Hit(
         id=doc["id"],
         rank=rank,
         score=float(r.score or 0.0) if score is None else score,
-        title=clean_for_display(doc.get("title") or ""),
+        title=unicodedata.normalize("NFC", clean_for_display(doc.get("title") or "")),
         author=doc.get("author") or "",
         date=doc.get("date"),
         tags=doc.get("tags") or [],
