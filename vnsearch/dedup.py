@@ -169,8 +169,9 @@ def estimate_jaccard(a: "np.ndarray", b: "np.ndarray") -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def _trapezoid(y: "np.ndarray", x: "np.ndarray") -> float:
-    return float(((y[1:] + y[:-1]) * (x[1:] - x[:-1])).sum() / 2)
+def _trapezoid(y: "np.ndarray", x: "np.ndarray") -> "np.ndarray":
+    """Trapezoid-rule integral of each row of ``y`` over ``x``."""
+    return ((y[..., 1:] + y[..., :-1]) * (x[1:] - x[:-1])).sum(axis=-1) / 2
 
 
 @lru_cache(maxsize=32)
@@ -186,17 +187,16 @@ def lsh_params(
 
     if not 0.0 < threshold < 1.0:
         raise DuplicateStoreError(f"threshold must be between 0 and 1, got {threshold}")
-    best, best_cost = (1, num_perm), float("inf")
+    pairs = np.array(
+        [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)], dtype=float
+    )
+    bands, rows = pairs[:, :1], pairs[:, 1:]
     below = np.linspace(0.0, threshold, 200)
     above = np.linspace(threshold, 1.0, 200)
-    for bands in range(1, num_perm + 1):
-        for rows in range(1, num_perm // bands + 1):
-            fp = _trapezoid(1 - (1 - below**rows) ** bands, below)
-            fn = _trapezoid((1 - above**rows) ** bands, above)
-            cost = fp_weight * fp + fn_weight * fn
-            if cost < best_cost:
-                best, best_cost = (bands, rows), cost
-    return best
+    fp = _trapezoid(1 - (1 - below**rows) ** bands, below)
+    fn = _trapezoid((1 - above**rows) ** bands, above)
+    best = int(np.argmin(fp_weight * fp + fn_weight * fn))
+    return int(pairs[best, 0]), int(pairs[best, 1])
 
 
 def band_keys(sig: "np.ndarray", bands: int, rows: int) -> "np.ndarray":
