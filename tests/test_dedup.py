@@ -366,6 +366,16 @@ def test_readers_see_committed_state_only(tmp_path, rng):
             assert reader.members(reader.group_of("a")) == ["a", "b"]
 
 
+def test_a_second_writer_gets_a_clear_lock_error(tmp_path, rng):
+    from vnsearch.errors import IndexLockedError
+
+    with DuplicateStore.in_index(tmp_path) as first, first.transaction():
+        first.add("a", render(make_article(rng)))
+        with DuplicateStore.in_index(tmp_path, timeout=0.1) as second:
+            with pytest.raises(IndexLockedError):
+                second.add("b", "Một văn bản khác")
+
+
 def test_a_corrupt_sidecar_is_a_clear_error(tmp_path):
     (tmp_path / "duplicates.sqlite").write_bytes(b"not a database at all" * 100)
     with pytest.raises(IndexFormatError):

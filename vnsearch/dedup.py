@@ -27,7 +27,7 @@ from functools import lru_cache
 from hashlib import blake2b
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from .errors import DocumentNotFoundError, IndexFormatError, VnsearchError
+from .errors import DocumentNotFoundError, IndexFormatError, IndexLockedError, VnsearchError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -322,6 +322,7 @@ class DuplicateStore:
         shingle_size: int = DEFAULT_SHINGLE_SIZE,
         seed: int = DEFAULT_SEED,
         readonly: bool = False,
+        timeout: float = 30.0,
     ) -> None:
         self.path = os.fspath(path)
         self.readonly = readonly
@@ -329,9 +330,9 @@ class DuplicateStore:
             if not os.path.exists(self.path):
                 raise DuplicateStoreError(f"no duplicate data at {self.path}")
             uri = "file:" + self.path + "?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+            self._db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
         else:
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._depth = 0
         try:
             self._open(threshold, num_perm, shingle_size, seed)
@@ -411,7 +412,10 @@ class DuplicateStore:
         if self.readonly:
             raise DuplicateStoreError("the duplicate store is open read-only")
         if self._depth == 0:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # another writer kept it locked > timeout
+                raise IndexLockedError(f"duplicate data {self.path} is locked: {exc}") from None
         self._depth += 1
         try:
             yield
