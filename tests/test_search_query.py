@@ -66,6 +66,22 @@ def test_and_or_not_minus_and_parentheses(corpus):
     assert found(corpus, "(vàng OR bạc) AND sôi") == {"d04"}
 
 
+def test_a_plus_marks_a_required_word_the_others_only_rank(corpus):
+    results = corpus.search("+vàng bạc", limit=100)
+    assert set(ids(results)) == found(corpus, "vàng")  # d03 has bạc only: out
+
+    def score(res, doc_id):
+        return next(h.score for h in res.hits if h.id == doc_id)
+
+    assert score(results, "d04") > score(corpus.search("vàng"), "d04")  # bạc adds to d04
+    assert score(results, "d02") == pytest.approx(score(corpus.search("vàng"), "d02"))
+
+
+def test_phrases_ignore_tone_placement_and_case(corpus):
+    for phrase in ('"hoà bình"', '"HÒA BÌNH"', '"hoa binh"'):
+        assert "d05" in found(corpus, phrase), phrase
+
+
 def test_an_excluded_word_is_matched_as_typed(corpus):
     # "-đá" drops "vàng bạc đá quý" (d04) but not "Đà Nẵng" (d05), which only folds like it;
     # typed without diacritics it drops every reading.
