@@ -6,7 +6,7 @@ combination, the numbers a script relies on must be consistent with each other.
 
 from __future__ import annotations
 
-from conftest import CORPUS_BY_ID
+from conftest import CORPUS_BY_ID, ids
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,3 +77,20 @@ def test_totals_pages_filters_sorting_and_facets_agree(
         assert chunk.total == everything.total
         pages += [h.id for h in chunk.hits]
     assert pages == [h.id for h in hits]
+
+
+def test_totals_are_exact_across_segments_and_deletions(tmp_path):
+    from conftest import CORPUS, build
+
+    ix = build(tmp_path / "ix", CORPUS[:7])
+    ix.add(CORPUS[7:], jobs=1)  # a second segment
+    ix.delete(["d04", "d12"])
+    for query in ("vàng", "vàng OR bạc", "tổ chức -đảng", "hoà NOT tổ", '"vàng bạc"', "date:2023",
+                  "chuy*", "+vàng bạc", "to chuc dang"):  # fmt: skip
+        everything = ix.search(query, limit=100)
+        assert not {"d04", "d12"} & set(ids(everything))
+        for limit in (0, 1, 2):
+            assert ix.search(query, limit=limit).total == everything.total == len(everything.hits)
+        assert ix.search(query, limit=1, since="2023-06-01").total == len(
+            ix.search(query, limit=100, since="2023-06-01").hits
+        )
