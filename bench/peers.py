@@ -261,7 +261,7 @@ def plot(results: dict, out: Path) -> list[Path]:
     paths = []
 
     ok = [n for n in q if all(k in q[n] for k in ("title", "title_folded", "abstract"))]
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
+    fig, ax = plt.subplots(figsize=(11.5, 5.5), dpi=110)
     markers = {"title": ("o", "headline queries"), "title_folded": ("s", "headlines without diacritics"),
                "abstract": ("^", "abstract queries")}
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -270,17 +270,18 @@ def plot(results: dict, out: Path) -> list[Path]:
         for key, (marker, _label) in markers.items():
             ax.scatter(x, q[n][key]["mrr@10"], marker=marker, s=70, color=colors[i % len(colors)], zorder=3)
         ax.plot([x, x], [min(q[n][k]["mrr@10"] for k in markers), max(q[n][k]["mrr@10"] for k in markers)],
-                color=colors[i % len(colors)], alpha=0.35, zorder=2)
-        ax.annotate(n, (x, q[n]["title"]["mrr@10"]), textcoords="offset points", xytext=(7, -3), fontsize=9,
-                    color=colors[i % len(colors)])
-    for key, (marker, label) in markers.items():
-        ax.scatter([], [], marker=marker, color="gray", label=label)
+                color=colors[i % len(colors)], alpha=0.5, lw=2, zorder=2, label=n)
+    systems_legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="system (colour)",
+                               title_fontsize=9)
+    ax.add_artist(systems_legend)
+    handles = [ax.scatter([], [], marker=m, color="gray") for m, _ in markers.values()]
+    ax.legend(handles, [label for _, label in markers.values()], loc="lower left", bbox_to_anchor=(1.01, 0.0), fontsize=9,
+              title="queries (marker)", title_fontsize=9)
     ax.set_xscale("log")
     ax.set_xlabel("p95 latency per headline query, ms (log scale; in-process, top 100)")
     ax.set_ylabel("MRR@10")
-    ax.set_ylim(0, 1.0)
+    ax.set_ylim(0, 1.02)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
     ax.set_title(f"Quality vs latency on the dev set ({results['config']['dev_docs']} docs)")
     fig.tight_layout()
     p = out / "peers-quality-latency.png"
@@ -302,7 +303,7 @@ def plot(results: dict, out: Path) -> list[Path]:
     ax.set_yticks(list(y), ok)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlim(right=max(seg) * 40)
+    ax.set_xlim(right=max(seg) * 20)
     ax.set_xlabel("documents indexed per second (log scale; pyvi pre-segmentation included)")
     ax.set_title(f"Indexing throughput, {results['config']['speed_docs']} docs of {results['config']['speed_corpus']}")
     ax.grid(True, axis="x", which="both", alpha=0.3)
@@ -346,13 +347,15 @@ def write_markdown(results: dict, out: Path, pngs: list[Path]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_argument(ap)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 2k dev docs, 100 queries, 1k speed docs")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1k dev docs, 50 queries of each kind, 500 speed docs")
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="where results, plots (and benchmarks.md) go")
     ap.add_argument("--limit", type=int, default=None, help="speed corpus: first N documents (default all)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for pyvi and vnsearch")
     ap.add_argument("--systems", default="", help="comma-separated system names to run (default all)")
     ap.add_argument("--queries", type=int, default=None,
                     help="sample N title and N abstract queries (seeded; all dev docs kept; default all)")
+    ap.add_argument("--docs", type=int, default=None,
+                    help="dev documents: the judged ones of the sampled queries plus random others up to N")
     ap.add_argument("--render", type=Path, default=None,
                     help="only redraw plots and the markdown block from a saved peers-results.json")
     args = ap.parse_args(argv)
@@ -367,11 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     speed_path = speed_corpus_path(args.data)
     dev = load_dev(args.data)
     require_data(speed_path)
-    limit = args.limit if args.limit is not None else (1000 if args.quick else None)
+    limit = args.limit if args.limit is not None else (500 if args.quick else None)
     if args.quick:
-        dev = subsample_dev(dev, n_docs=2000, n_queries=args.queries or 100)
-    elif args.queries:
-        dev = subsample_dev(dev, n_docs=None, n_queries=args.queries)
+        dev = subsample_dev(dev, n_docs=args.docs or 1000, n_queries=args.queries or 50)
+    elif args.queries or args.docs:
+        dev = subsample_dev(dev, n_docs=args.docs, n_queries=args.queries or len(dev.title_queries))
     speed_docs = load_docs(speed_path, limit)
 
     only = {n.strip() for n in args.systems.split(",") if n.strip()} or None
