@@ -111,6 +111,8 @@ def test_a_missing_index_exits_2_with_exactly_one_line_on_stderr(tmp_path):
 
 
 def test_with_no_index_and_a_seeds_folder_search_builds_the_index_first(seeds_workdir):
+    (seeds_workdir / "index").mkdir()  # as in a fresh clone: the folder is kept, empty
+    (seeds_workdir / "index" / ".gitkeep").write_text("")
     first = run("search", "xây dựng Đảng")
     assert first.exit_code == 0, first.output
     assert "indexing ./seeds" in first.stderr

@@ -119,3 +119,18 @@ def test_errors_in_a_real_process_are_one_line(corpus_dir):
     )  # fmt: skip
     assert proc.returncode == 2 and proc.stdout == b""
     assert len(proc.stderr.decode().splitlines()) == 1
+
+
+def test_a_new_user_in_a_folder_with_seeds_gets_results_from_a_real_process(tmp_path):
+    import shutil
+
+    from conftest import SEEDS
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vnsearch", "search", "xây dựng Đảng"],
+        capture_output=True, env=env(), cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "indexing ./seeds first" in proc.stderr.decode()
+    assert " 1. " in proc.stdout.decode() and "xây dựng Đảng" in proc.stdout.decode()
