@@ -178,7 +178,7 @@ def bench_generated(docs, args, rng) -> None:
     true_pairs = len(bases) * (len(EDITS) + 1) * len(EDITS) // 2
     print("| shingle | threshold | precision | recall | F1 | " + " | ".join(EDITS) + " |")
     print("|---" * (5 + len(EDITS)) + "|")
-    for size in SHINGLES:
+    for size in args.shingles:
         ids, sigs = signatures(all_texts, dedup.MinHasher(shingle_size=size))
         for t in THRESHOLDS:
             comps = dedup.group_signatures(ids, sigs, t)
@@ -349,6 +349,8 @@ def main() -> None:
     ap.add_argument("--shingle", type=int, default=dedup.DEFAULT_SHINGLE_SIZE)
     ap.add_argument("--cost-docs", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--shingles", type=lambda v: [int(x) for x in v.split(",")],
+                    default=list(SHINGLES), help="shingle sizes compared on generated copies")
     ap.add_argument("--skip", default="", help="comma list of generated,real,cost")
     args = ap.parse_args()
     if not os.path.exists(DATA):
