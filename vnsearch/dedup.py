@@ -835,7 +835,7 @@ def near_copies(index, doc_id: str) -> list[dict]:
     with open_readonly(index.path) as store:
         group = store.copies_of(doc_id)
         direct = dict(store.similar(doc_id))
-        hasher_sigs = {d: direct.get(d) for d in group}
+        similarity = {d: direct.get(d) for d in group}
     out = []
     for d in group:
         try:
@@ -843,7 +843,7 @@ def near_copies(index, doc_id: str) -> list[dict]:
         except DocumentNotFoundError:
             continue
         out.append({"id": d, "title": doc.title, "date": doc.date,
-                    "similarity": hasher_sigs[d]})  # None: a copy of a copy (same group)
+                    "similarity": similarity[d]})  # None: a copy of a copy (same group)
     out.sort(key=lambda c: (-(c["similarity"] or 0.0), c["id"]))
     return out
 
