@@ -91,7 +91,8 @@ CORPUS = [
     ),
     Document(
         id="d13", title="Thông cáo \x1b[31mkhẩn\x1b[0m về mưa lũ",
-        body="Cảnh báo \x1b[1;31mkhẩn\x1b[0m cấp: mưa lũ diện rộng\x07 ở miền Trung \x1b]0;pwned\x07.",
+        body="Cảnh báo \x1b[1;31mkhẩn\x1b[0m cấp: mưa lũ diện rộng\x07 ở miền Trung "
+             "\x1b]0;pwned\x07.",
         author="Ban Chỉ huy \x1b[2Jphòng chống thiên tai", date="2023-10-21", tags=["thiên tai"],
     ),
 ]  # fmt: skip

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from vnsearch.cli import cli
 
+FIXTURE = HealthCheck.function_scoped_fixture  # corpus_dir is session-wide and read-only
+
 PIECES = [
     "vàng", "bạc", "tổ", "chức", "Đảng", "hoà", "hòa", "to", "chuc", "ma", "má", "mà", "1.000.000",
     "60,52%", "3/8", "COVID-19", "AND", "OR", "NOT", "TO", "-", "+", "*", "?", "~", "~2", '"', "'",
@@ -19,12 +21,13 @@ PIECES = [
 QUERIES = st.one_of(
     st.lists(st.sampled_from(PIECES), max_size=8).map(" ".join),
     st.lists(st.sampled_from(PIECES), max_size=8).map("".join),
-    st.text(alphabet=st.sampled_from(list("aăâđeêioôơuưy àáảãạ\"'():[]{}*?~-+^!&|/\\")), max_size=30),
+    st.text(alphabet=st.sampled_from(list("aăâđeêioôơuưy àáảãạ\"'():[]{}*?~-+^!&|/\\")),
+            max_size=30),  # fmt: skip
     st.text(max_size=20),
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[FIXTURE])
 @given(query=QUERIES)
 def test_any_query_exits_0_1_or_2_without_a_traceback(corpus_dir, query):
     # "--": a query starting with "-" is a query, not an option (as with grep and rg).
@@ -54,9 +57,11 @@ OPTIONS = st.lists(
 ).map(lambda groups: sum(groups, []))  # fmt: skip
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(query=st.sampled_from(["vàng", "", "tổ chức -đảng", "date:2023", '"vàng bạc"', "to chuc", "*"]),
-       options=OPTIONS)  # fmt: skip
+@settings(max_examples=100, deadline=None, suppress_health_check=[FIXTURE])
+@given(
+    query=st.sampled_from(["vàng", "", "tổ chức -đảng", "date:2023", '"vàng bạc"', "to chuc", "*"]),
+    options=OPTIONS,
+)
 def test_any_options_exit_0_1_or_2_with_one_line_errors(corpus_dir, query, options):
     result = CliRunner().invoke(cli, ["search", "--index", str(corpus_dir), *options, "--", query])
     assert result.exit_code in (0, 1, 2), (options, result.output)

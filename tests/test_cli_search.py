@@ -129,7 +129,8 @@ def test_an_explicit_missing_index_is_not_built_from_seeds(seeds_workdir):
 
 # -- errors -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "query", ["date:abc", "date:[2023-01-01 TO nope]", "title:[a TO b]", "*", "x" * (MAX_QUERY_CHARS + 1)]
+    "query",
+    ["date:abc", "date:[2023-01-01 TO nope]", "title:[a TO b]", "*", "x" * (MAX_QUERY_CHARS + 1)],
 )
 def test_bad_queries_exit_2_with_one_line(corpus_dir, query):
     result = run("search", query, "--index", corpus_dir)

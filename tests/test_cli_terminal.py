@@ -63,7 +63,9 @@ def test_a_tty_gets_colour_and_no_color_turns_it_off(corpus_dir):
 def test_colour_never_on_a_tty_and_always_in_a_pipe(corpus_dir):
     out, _ = run_on_tty(["search", "vàng", "--index", corpus_dir, "--color", "never"])
     assert "\x1b" not in out
-    piped = CliRunner().invoke(cli, ["search", "vàng", "--index", str(corpus_dir), "--color", "always"])
+    piped = CliRunner().invoke(
+        cli, ["search", "vàng", "--index", str(corpus_dir), "--color", "always"]
+    )
     assert BOLD_RED + "vàng" + RESET in piped.stdout
     plain = CliRunner().invoke(cli, ["search", "vàng", "--index", str(corpus_dir)])
     assert "\x1b" not in plain.stdout  # auto: not a terminal
@@ -77,7 +79,9 @@ def test_escape_sequences_in_documents_never_reach_the_terminal(corpus_dir):
         out, code = run_on_tty([*args, "--index", corpus_dir])
         assert code == 0 and out
         assert not CONTROL.search(OUR_CODES.sub("", out).replace("\r", "")), (args, out)
-    forced = CliRunner().invoke(cli, ["search", "mưa lũ", "--index", str(corpus_dir), "--color", "always"])
+    forced = CliRunner().invoke(
+        cli, ["search", "mưa lũ", "--index", str(corpus_dir), "--color", "always"]
+    )
     assert OUR_CODES.search(forced.stdout)
     assert not CONTROL.search(OUR_CODES.sub("", forced.stdout))
 

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from vnsearch import QueryError
 from vnsearch.schema import key_form
 
-WORDS = ["vàng", "bạc", "giá", "tổ chức", "to chuc", "đảng", "dang", "hòa", "má", "mưa lũ", "hội*",
-         '"vàng bạc"', "title:giá", "tag:\"kinh tế\"", "date:2023", "vàmg~", "xây dựng"]  # fmt: skip
+WORDS = ["vàng", "bạc", "giá", "tổ chức", "to chuc", "đảng", "dang", "hòa", "má", "mưa lũ",
+         "hội*", '"vàng bạc"', "title:giá", 'tag:"kinh tế"', "date:2023", "vàmg~",
+         "xây dựng"]  # fmt: skip
 OPS = ["", "AND", "OR", "NOT", "-"]
 AUTHORS = [None, "Trần Thị Bình", "le hoang", "Nguyễn Văn An"]
 TAGS = [None, "kinh tế", "đời sống", "xây dựng Đảng"]

@@ -154,7 +154,8 @@ def test_fuzzy_matches_a_misspelt_syllable(corpus):
 # -- errors and caps ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "query",
-    ["date:abc", "date:[2023-01-01 TO abc]", "title:[a TO b]", "*", "date:2023-13", "date:2023-02-30"],
+    ["date:abc", "date:[2023-01-01 TO abc]", "title:[a TO b]", "*", "date:2023-13",
+     "date:2023-02-30"],  # fmt: skip
 )
 def test_bad_queries_raise_query_error_with_one_line(corpus, query):
     with pytest.raises(QueryError) as e:

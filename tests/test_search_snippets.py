@@ -30,7 +30,9 @@ def assert_passages_are_whole(snippet: str, original: str) -> None:
         assert at >= 0, (piece, flat)
         end = at + len(piece)
         assert at == 0 or flat[at - 1].isspace() or piece[0].isspace(), (piece, flat[at - 1 : end])
-        assert end == len(flat) or flat[end].isspace() or piece[-1].isspace(), (piece, flat[at:end + 1])
+        assert end == len(flat) or flat[end].isspace() or piece[-1].isspace(), (
+            piece, flat[at : end + 1],
+        )  # fmt: skip
 
 
 def assert_every_match_is_highlighted(highlight, query_syllables: set[str]) -> None:
@@ -55,7 +57,8 @@ def test_spans_are_code_point_offsets_of_the_matched_words(corpus):
 
 
 def test_adjacent_matches_form_one_span(corpus):
-    body = next(h for h in corpus.search("mua vàng tích trữ").hits[0].highlights if h.field == "body")
+    hit = corpus.search("mua vàng tích trữ").hits[0]
+    body = next(h for h in hit.highlights if h.field == "body")
     assert "mua vàng tích trữ" in [body.text[a:b] for a, b in body.spans]
 
 
@@ -146,14 +149,17 @@ def test_no_snippets_when_asked_for_none(corpus):
 
 # -- property: any text, any query syllables ----------------------------------------------------
 WORDS = ["vàng", "giá", "tăng", "Đảng", "đang", "hòa", "hoà", "1.000.000", "60,52%", "12,5",
-         "3/8", "COVID-19", "UBND.", "người", "mua", "“trích dẫn”", "(ghi chú)", "Ảnh:", "—"]  # fmt: skip
+         "3/8", "COVID-19", "UBND.", "người", "mua", "“trích dẫn”", "(ghi chú)", "Ảnh:",
+         "—"]  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=160),
-    seps=st.lists(st.sampled_from([" ", " ", " ", ", ", ". ", "\n", "  "]), min_size=160, max_size=160),
-    query=st.sets(st.sampled_from(["vàng", "đảng", "hoà", "1.000.000", "60,52", "mua", "dang"]), min_size=1),
+    seps=st.lists(st.sampled_from([" ", ", ", ". ", "\n", "  "]), min_size=160, max_size=160),
+    query=st.sets(
+        st.sampled_from(["vàng", "đảng", "hoà", "1.000.000", "60,52", "mua", "dang"]), min_size=1
+    ),
 )  # fmt: skip
 def test_any_text_gives_whole_passages_and_exact_spans(words, seps, query):
     text = "".join(w + s for w, s in zip(words, seps)).strip()

@@ -316,7 +316,9 @@ class _Builder:
             sb = SECTION_BOOST[sec]
             subs.append(q.FuzzyTerm(sec, word, maxdist=node.maxdist, prefixlength=1, boost=sb))
             subs.append(
-                q.FuzzyTerm(sec + "_f", folded, maxdist=node.maxdist, prefixlength=1, boost=sb * 0.5)
+                q.FuzzyTerm(
+                    sec + "_f", folded, maxdist=node.maxdist, prefixlength=1, boost=sb * 0.5
+                )
             )
         return q.Or(subs)
 

@@ -249,7 +249,8 @@ def _relevance_scores(searcher, wq, hits) -> dict[int, float]:
     if not hits:
         return {}
     only = q.Or([q.Term("id", r["id"]) for r in hits])
-    return {r.docnum: float(r.score or 0.0) for r in searcher.search(wq, filter=only, limit=len(hits))}
+    scored = searcher.search(wq, filter=only, limit=len(hits))
+    return {r.docnum: float(r.score or 0.0) for r in scored}
 
 
 def _count(searcher, wq, flt) -> int:
