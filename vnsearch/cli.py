@@ -74,20 +74,41 @@ def cli():
 @click.option("--rebuild", is_flag=True, help="Start the index over.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for analysis (default: all cores).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Documents per commit; an interrupted run keeps every committed batch "
+                   "(default 2000).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              metavar="SECONDS", help="How long to wait for another indexer to finish.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
               help="Skip files larger than this (default 50 MB).")
-@click.option("--quiet", "-q", is_flag=True, help="No progress, only errors and the summary.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no per-file warnings.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @handle_errors
-def index_cmd(paths, index_dir, rebuild, jobs, max_file_size, quiet, as_json):
-    """Index files and folders (default: ./seeds)."""
+def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_file_size, quiet,
+              as_json):
+    """Index files and folders (default: ./seeds). Re-runs only analyse new and changed
+    files, and remove documents of files deleted under the given folders.
+
+    \b
+    Exit codes: 0 everything indexed; 3 some files failed, the rest was indexed;
+    2 nothing could be done (no index, locked, incompatible version: use --rebuild).
+    """
     from .index import Index, default_index_dir
 
     paths = list(paths) or [DEFAULT_CORPUS]
-    ix = Index.create(index_dir or default_index_dir(), overwrite=rebuild)
-    report = ix.index_paths(paths, jobs=jobs, max_file_size=max_file_size)
-    for p in report.problems:
-        click.echo(f"vnsearch: {'skipped' if p.severity == 'skipped' else 'failed'}: {p}", err=True)
+    ix = Index.create(index_dir or default_index_dir(), overwrite=rebuild,
+                      lock_timeout=lock_timeout)
+    ix.lock_timeout, ix.batch_size = lock_timeout, batch_size
+    bar = None if quiet else _progress_bar()
+    try:
+        report = ix.index_paths(paths, jobs=jobs, max_file_size=max_file_size,
+                                progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    if not quiet:
+        for p in report.problems:
+            click.echo(f"vnsearch: {p.severity}: {p}", err=True)
     click.echo(f"vnsearch: {report.summary()}", err=True)
     if as_json:
         _echo_json(report.to_dict())
@@ -95,6 +116,15 @@ def index_cmd(paths, index_dir, rebuild, jobs, max_file_size, quiet, as_json):
         sys.exit(EXIT_ERROR)
     if report.failed:
         sys.exit(EXIT_PARTIAL)
+
+
+def _progress_bar():
+    """A progress bar on a terminal (stderr), None when piped."""
+    if not sys.stderr.isatty():
+        return None
+    from .progress import ProgressBar
+
+    return ProgressBar()
 
 
 # -- search -------------------------------------------------------------------------------

@@ -64,33 +64,41 @@ class Index:
         return cls(path)
 
     @classmethod
-    def create(cls, path: str | os.PathLike | None = None, *, overwrite: bool = False) -> Index:
-        """Create an empty index at ``path`` (``overwrite=True`` replaces an existing one)."""
+    def create(
+        cls, path: str | os.PathLike | None = None, *, overwrite: bool = False,
+        lock_timeout: float | None = None,
+    ) -> Index:
+        """Create an empty index at ``path``, or open the one there (``overwrite=True``
+        replaces it, waiting up to ``lock_timeout`` seconds for a running writer)."""
         from whoosh import index as windex
 
         from . import schema
+        from .writelock import DEFAULT_LOCK_TIMEOUT, LOCK_FILE, WriteLock
 
         path = os.fspath(path if path is not None else default_index_dir())
         if cls.exists(path) and not overwrite:
             return cls(path)
-        os.makedirs(path, exist_ok=True)
-        if overwrite:
+        timeout = DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
+        with WriteLock(path, timeout):
             for name in os.listdir(path):
                 full = os.path.join(path, name)
-                if name != ".gitkeep" and os.path.isfile(full):
+                if name not in (".gitkeep", LOCK_FILE) and os.path.isfile(full):
                     os.remove(full)
-        windex.create_in(path, schema.build_schema())
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        _write_json_atomic(
-            os.path.join(path, META_FILE),
-            {
-                "format_version": schema.FORMAT_VERSION,
-                "analysis_version": schema.ANALYSIS_VERSION,
-                "created": now,
-                "updated": now,
-            },
-        )
-        return cls(path)
+            windex.create_in(path, schema.build_schema())
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            _write_json_atomic(
+                os.path.join(path, META_FILE),
+                {
+                    "format_version": schema.FORMAT_VERSION,
+                    "analysis_version": schema.ANALYSIS_VERSION,
+                    "created": now,
+                    "updated": now,
+                },
+            )
+        ix = cls(path)
+        if lock_timeout is not None:
+            ix.lock_timeout = lock_timeout
+        return ix
 
     @staticmethod
     def exists(path: str | os.PathLike | None = None) -> bool:
@@ -127,15 +135,17 @@ class Index:
         self._refresh()
 
     def _refresh(self) -> None:
-        if self._searcher is not None:
-            self._searcher = self._searcher.refresh()
+        if self._searcher is not None and not self._searcher.up_to_date():
+            # Not Searcher.refresh(): it reuses a segment's reader when only the segment's
+            # deletions changed, so deleted documents would still be found.
+            self._searcher.close()
+            self._searcher = None
 
     def searcher(self):
-        """A Whoosh searcher, reused across searches and refreshed after writes."""
+        """A Whoosh searcher, reused across searches and reopened after writes."""
+        self._refresh()
         if self._searcher is None:
             self._searcher = self._ix.searcher()
-        else:
-            self._searcher = self._searcher.refresh()
         return self._searcher
 
     def close(self) -> None:
@@ -150,62 +160,67 @@ class Index:
         self.close()
 
     # -- writing ---------------------------------------------------------------------------
-    def add(self, documents: Iterable[Document], *, jobs: int | None = None) -> IndexReport:
-        """Add documents, replacing any with the same id; unchanged documents are skipped."""
+    #: Seconds a writer waits for another process's write to finish before giving up.
+    lock_timeout: float = 30.0
+    #: Documents per commit (an interrupted run keeps every committed batch).
+    batch_size: int | None = None
+
+    def _write(self, work, progress=None) -> IndexReport:
+        """Run ``work(whoosh_index, state, duplicates, **options)`` holding the write lock."""
         from . import indexer
+        from .state import IndexState
+        from .writelock import WriteLock
 
         t0 = time.perf_counter()
-        with self._duplicates() as dup:
-            report = indexer.write(self._ix, documents, jobs=jobs, duplicates=dup)
-        report.seconds = time.perf_counter() - t0
-        self._touch()
+        with WriteLock(self.path, self.lock_timeout), IndexState(self.path) as state:
+            with self._duplicates() as dup:
+                report = work(
+                    self._ix, state, duplicates=dup, progress=progress,
+                    batch_size=self.batch_size or indexer.DEFAULT_BATCH_SIZE,
+                )
+            self._touch()
+        if isinstance(report, indexer.IndexReport):
+            report.seconds = time.perf_counter() - t0
         return report
+
+    def add(
+        self, documents: Iterable[Document], *, jobs: int | None = None, progress=None
+    ) -> IndexReport:
+        """Add documents, replacing any with the same id; unchanged documents are skipped
+        without being analysed again."""
+        from . import indexer
+
+        return self._write(
+            lambda ix, state, **kw: indexer.write(ix, state, documents, jobs=jobs, **kw),
+            progress,
+        )
 
     def index_paths(
-        self, paths: Iterable[str], *, jobs: int | None = None, max_file_size: int | None = None
+        self, paths: Iterable[str], *, jobs: int | None = None, max_file_size: int | None = None,
+        progress=None,
     ) -> IndexReport:
-        """Read files and folders (see :mod:`vnsearch.ingest`) and index their documents."""
+        """Bring the index in line with files and folders (see :mod:`vnsearch.ingest`): new
+        and changed files are indexed, unchanged ones skipped, and documents of files deleted
+        under these folders removed. ``progress`` is called with a
+        :class:`vnsearch.indexer.Progress` as documents are written."""
         from . import indexer
-        from .ingest import IngestProblem, read_source, walk_paths
 
-        report = indexer.IndexReport()
-        kwargs = {} if max_file_size is None else {"max_file_size": max_file_size}
-
-        def documents():
-            for item in walk_paths(list(paths), **kwargs):
-                if isinstance(item, IngestProblem):
-                    _count_problem(report, item)
-                    continue
-                for rec in read_source(item):
-                    if isinstance(rec, IngestProblem):
-                        _count_problem(report, rec)
-                    else:
-                        yield rec
-
-        t0 = time.perf_counter()
-        with self._duplicates() as dup:
-            indexer.write(self._ix, documents(), jobs=jobs, report=report, duplicates=dup)
-        report.seconds = time.perf_counter() - t0
-        self._touch()
-        return report
+        return self._write(
+            lambda ix, state, **kw: indexer.index_files(
+                ix, state, paths, jobs=jobs, max_file_size=max_file_size, **kw
+            ),
+            progress,
+        )
 
     def delete(self, ids: Iterable[str]) -> int:
         """Delete documents by id; returns how many were removed."""
-        n = 0
-        ids = list(ids)
-        w = self._ix.writer()
-        try:
-            for i in ids:
-                n += w.delete_by_term("id", i)
-            w.commit()
-        except BaseException:
-            w.cancel()
-            raise
-        with self._duplicates() as dup:
-            if dup is not None:
-                dup.remove_many(ids)
-        self._touch()
-        return n
+        from . import indexer
+
+        return self._write(
+            lambda ix, state, duplicates, **kw: indexer.delete(
+                ix, state, ids, duplicates=duplicates
+            )
+        )
 
     #: Keep near-duplicate signatures and groups (``duplicates.sqlite``) while indexing.
     track_duplicates = True
@@ -263,14 +278,6 @@ class Index:
             "format_version": self.meta.get("format_version"),
             "analysis_version": self.meta.get("analysis_version"),
         }
-
-
-def _count_problem(report, problem) -> None:
-    report.problems.append(problem)
-    if getattr(problem, "severity", "failed") == "skipped":
-        report.skipped += 1
-    else:
-        report.failed += 1
 
 
 def _document_from_stored(fields: dict) -> Document:

@@ -1,22 +1,41 @@
-"""Writing documents into the Whoosh index: analysis in worker processes, one writer, batches.
+"""Writing documents into the Whoosh index: incremental, in parallel, in crash-safe batches.
 
-CRF tagging holds the GIL, so analysis runs in forked worker processes that inherit the loaded
-model; the parent owns the only Whoosh writer and commits every ``batch_size`` documents, so an
-interrupted run leaves the last committed batch searchable.
+- **Incremental**: files are compared with :mod:`vnsearch.state` by stat, then by content hash;
+  documents by content hash. Only new or changed documents are analysed; documents of files
+  deleted under the folders being indexed are removed.
+- **Parallel**: CRF tagging holds the GIL, so analysis runs in forked worker processes that
+  inherit the loaded model. The parent reads files, owns the only Whoosh writer and keeps at
+  most a bounded window of chunks in flight, so memory does not grow with the corpus.
+- **Crash-safe**: the writer commits every ``batch_size`` documents; the state of a batch is
+  recorded as pending before the Whoosh commit and applied after it (see
+  :meth:`vnsearch.state.IndexState.recover`), so an interrupted run leaves the last committed
+  batch searchable and the next run carries on from there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from .document import Document
 
-__all__ = ["IndexReport", "prepare", "analyzed_fields", "default_jobs"]
+__all__ = [
+    "IndexReport", "Progress", "prepare", "default_jobs", "write", "index_files",
+    "content_hash",
+]
 
+#: Documents per commit. Small batches lose less work on a crash; large ones write faster.
 DEFAULT_BATCH_SIZE = 2000
+#: Documents per task sent to a worker process.
+CHUNK_SIZE = 8
+#: Chunks queued per worker before the reader waits for results (bounds memory).
+WINDOW_PER_JOB = 4
+#: A chunk is also sent after this many bookkeeping entries (keeps progress moving).
+MAX_CHUNK_ENTRIES = 256
 SIGNATURE_KEY = "_duplicate_signature"
 
 
@@ -29,8 +48,9 @@ def default_jobs() -> int:
 
 @dataclass
 class IndexReport:
-    """What an indexing run did. ``problems`` are ``IngestProblem``-like objects (``str()`` is
-    the one-line report ``path[:line]: reason``)."""
+    """What an indexing run did. ``added``/``updated``/``removed``/``unchanged`` count
+    documents; ``problems`` are ``IngestProblem``-like objects (``str()`` is the one-line
+    report ``path[:line]: reason``)."""
 
     read: int = 0
     added: int = 0
@@ -39,6 +59,9 @@ class IndexReport:
     unchanged: int = 0
     skipped: int = 0
     failed: int = 0
+    files: int = 0
+    files_changed: int = 0
+    files_removed: int = 0
     problems: list = field(default_factory=list)
     seconds: float = 0.0
 
@@ -56,32 +79,55 @@ class IndexReport:
             "unchanged": self.unchanged,
             "skipped": self.skipped,
             "failed": self.failed,
+            "files": self.files,
+            "files_changed": self.files_changed,
+            "files_removed": self.files_removed,
             "seconds": round(self.seconds, 3),
             "problems": [str(p) for p in self.problems],
         }
 
     def summary(self) -> str:
         return (
-            f"read {self.read}, indexed {self.indexed} (added {self.added}, updated "
-            f"{self.updated}), removed {self.removed}, unchanged {self.unchanged}, "
-            f"skipped {self.skipped}, failed {self.failed} in {self.seconds:.1f}s"
+            f"added {self.added}, updated {self.updated}, removed {self.removed}, "
+            f"unchanged {self.unchanged}, skipped {self.skipped}, failed {self.failed} "
+            f"({self.files_changed} of {self.files} files changed) in {self.seconds:.1f}s"
         )
 
 
+@dataclass
+class Progress:
+    """Passed to the ``progress`` callback: documents written so far, and how far through the
+    input we are in bytes (``bytes_total`` is an estimate for compressed files)."""
+
+    docs: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _hash_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
 def content_hash(doc: Document) -> str:
+    """Hash of everything a document holds (what decides 'unchanged')."""
     import orjson
 
-    return hashlib.blake2b(orjson.dumps(doc.to_dict()), digest_size=12).hexdigest()
+    return _hash_bytes(orjson.dumps(doc.to_dict()))
 
 
-def prepare(doc: Document, signatures: bool = False) -> dict:
+def prepare(doc: Document, signatures: bool = False, doc_hash: str | None = None) -> dict:
     """Analyse one document into Whoosh field values (runs in a worker process).
 
     ``signatures`` adds the near-duplicate signature under ``SIGNATURE_KEY`` (not a field).
     """
     from .schema import document_fields
 
-    values = document_fields(doc, content_hash(doc))
+    values = document_fields(doc, doc_hash or content_hash(doc))
     if signatures:
         from .dedup import document_signature
 
@@ -89,109 +135,437 @@ def prepare(doc: Document, signatures: bool = False) -> dict:
     return values
 
 
+def prepare_many(items: list[tuple[Document, str]], signatures: bool) -> list[dict]:
+    return [prepare(doc, signatures, h) for doc, h in items]
+
+
 def _init_worker() -> None:
-    # Workers are forked after the model is loaded; nothing to do but ignore Ctrl-C, which the
-    # parent handles (it owns the writer and the commit).
+    # Ctrl-C is the parent's to handle (it owns the writer); and a worker must not outlive a
+    # parent killed with -9 (Linux: ask the kernel to kill us when the parent dies).
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
 
 
-def analyzed_fields(
-    docs: Iterable[Document], jobs: int | None = None, chunksize: int = 8,
-    signatures: bool = False,
-) -> Iterator[dict]:
-    """Yield :func:`prepare` of each document, in order, using ``jobs`` processes."""
-    import functools
+class _Done:
+    """A computed result with the ``AsyncResult.get`` interface (``jobs=1``)."""
 
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    if jobs == 1:
-        for d in docs:
-            yield prepare(d, signatures)
-        return
-    import multiprocessing as mp
+    def __init__(self, fn, *args):
+        self._fn, self._args = fn, args
 
-    from .segmenter import load_model
+    def get(self):
+        return self._fn(*self._args)
 
-    load_model()  # before fork: workers share the loaded model
-    ctx = mp.get_context("fork")
-    with ctx.Pool(jobs, initializer=_init_worker) as pool:
-        yield from pool.imap(
-            functools.partial(prepare, signatures=signatures), docs, chunksize=chunksize
-        )
+
+class _Analysis:
+    """:func:`prepare_many` on chunks, in worker processes when ``jobs > 1``."""
+
+    def __init__(self, jobs: int, signatures: bool):
+        self.jobs, self.signatures, self.pool = jobs, signatures, None
+        if jobs > 1:
+            import multiprocessing as mp
+
+            from .segmenter import load_model
+
+            load_model()  # before fork: workers share the loaded model
+            self.pool = mp.get_context("fork").Pool(jobs, initializer=_init_worker)
+
+    def submit(self, items: list[tuple[Document, str]]):
+        if self.pool is None or not items:
+            return _Done(prepare_many, items, self.signatures)
+        return self.pool.apply_async(prepare_many, (items, self.signatures))
+
+    def close(self, ok: bool) -> None:
+        if self.pool is None:
+            return
+        if ok:
+            self.pool.close()
+        else:
+            self.pool.terminate()
+        self.pool.join()
+
+
+# Entries of the write queue, in reading order: analysed documents and the bookkeeping that
+# must follow them (a file is recorded only once all its documents are written).
+_DOC, _SAME, _DELETE, _FILE, _FILE_GONE = range(5)
+
+
+class _Pipeline:
+    """Reads in order, analyses in parallel, writes in order, commits in batches."""
+
+    def __init__(
+        self, ix, state, report: IndexReport, *, jobs: int | None, batch_size: int,
+        duplicates, progress: Callable[[Progress], None] | None,
+    ):
+        self.ix, self.state, self.report, self.dup = ix, state, report, duplicates
+        self.batch_size = max(1, batch_size)
+        self.jobs = default_jobs() if jobs is None else max(1, jobs)
+        self.progress_cb = progress
+        self.progress = Progress()
+        self.window = self.jobs * WINDOW_PER_JOB
+        # What the index will hold once everything queued is written: id -> hash (None:
+        # deleted) and id -> owning file, for ids touched in this run.
+        self.run_hash: dict[str, str | None] = {}
+        self.run_owner: dict[str, str | None] = {}
+        self.queue: deque = deque()
+        self.chunk_docs: list[tuple[Document, str]] = []
+        self.chunk_entries: list[tuple] = []
+        self.writer = None
+        self.batch_ids: set[str] = set()
+        self.pending = 0
+        self.analysis: _Analysis | None = None
+
+    # -- what is indexed -------------------------------------------------------------------
+    def known_hash(self, doc_id: str) -> str | None:
+        if doc_id in self.run_hash:
+            return self.run_hash[doc_id]
+        return self.state.doc_hash(doc_id)
+
+    def owner(self, doc_id: str) -> str | None:
+        if doc_id in self.run_owner:
+            return self.run_owner[doc_id]
+        return self.state.doc_owner(doc_id)
+
+    # -- reading side ----------------------------------------------------------------------
+    def start(self) -> None:
+        self.analysis = _Analysis(self.jobs, self.dup is not None)  # fork before any writer
+
+    def add_document(self, doc: Document, owner: str | None, data: bytes | None = None) -> None:
+        import orjson
+
+        data = data if data is not None else orjson.dumps(doc.to_dict())
+        h = _hash_bytes(data)
+        self.report.read += 1
+        prev = self.known_hash(doc.id)
+        self.run_hash[doc.id], self.run_owner[doc.id] = h, owner
+        if prev == h:
+            self.report.unchanged += 1
+            self._entry((_SAME, doc.id, h, owner))
+        else:
+            self.chunk_docs.append((doc, h))
+            self._entry((_DOC, doc.id, h, owner, prev is not None, len(data)))
+
+    def delete_document(self, doc_id: str, forget_file: bool = False) -> None:
+        """Remove ``doc_id``; ``forget_file`` also makes its file count as new next time (a
+        document deleted by id comes back if its file is indexed again)."""
+        if self.known_hash(doc_id) is None:
+            return
+        owner = self.owner(doc_id) if forget_file else None
+        self.run_hash[doc_id], self.run_owner[doc_id] = None, None
+        self._entry((_DELETE, doc_id))
+        if owner is not None:
+            self.file_gone(owner)
+
+    def file_done(self, rel: str, record, nbytes: int = 0) -> None:
+        self._entry((_FILE, rel, record, nbytes))
+
+    def file_gone(self, rel: str) -> None:
+        self._entry((_FILE_GONE, rel))
+
+    def _entry(self, entry: tuple) -> None:
+        self.chunk_entries.append(entry)
+        if len(self.chunk_docs) >= CHUNK_SIZE or len(self.chunk_entries) >= MAX_CHUNK_ENTRIES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the current chunk for analysis; write finished chunks while too many wait."""
+        if self.chunk_entries:
+            self.queue.append((self.analysis.submit(self.chunk_docs), self.chunk_entries))
+            self.chunk_docs, self.chunk_entries = [], []
+        while len(self.queue) > self.window:
+            self._write(*self.queue.popleft())
+
+    def finish(self) -> None:
+        self.flush()
+        while self.queue:
+            self._write(*self.queue.popleft())
+        self.commit()
+        self.analysis.close(ok=True)
+        self.analysis = None
+
+    def abort(self) -> None:
+        """After an error or Ctrl-C: drop the uncommitted batch (the index keeps the last
+        committed one) and stop the workers."""
+        if self.writer is not None:
+            self.writer.cancel()
+            self.writer = None
+        if self.analysis is not None:
+            self.analysis.close(ok=False)
+            self.analysis = None
+
+    # -- writing side ----------------------------------------------------------------------
+    def _writer(self):
+        if self.writer is None:
+            self.writer = self.ix.writer(limitmb=256)
+        return self.writer
+
+    def _write(self, handle, entries: list[tuple]) -> None:
+        results = iter(handle.get())
+        report, state = self.report, self.state
+        for entry in entries:
+            kind = entry[0]
+            if kind == _DOC:
+                _, doc_id, h, owner, existed, nbytes = entry
+                values = next(results)
+                signature = values.pop(SIGNATURE_KEY, None)
+                if existed:
+                    if doc_id in self.batch_ids:  # a writer cannot replace its own documents
+                        self.commit()
+                    w = self._writer()
+                    w.delete_by_term("id", doc_id)
+                    report.updated += 1
+                else:
+                    w = self._writer()
+                    report.added += 1
+                w.add_document(**values)
+                self.batch_ids.add(doc_id)
+                state.put_doc(doc_id, h, owner)
+                if self.dup is not None:
+                    self.dup.add_signature(doc_id, signature, version=h)
+                self.pending += 1
+                self.progress.docs += 1
+                self.progress.bytes_done += nbytes
+            elif kind == _SAME:
+                state.put_doc(entry[1], entry[2], entry[3])
+            elif kind == _DELETE:
+                doc_id = entry[1]
+                if doc_id in self.batch_ids:
+                    self.commit()
+                self._writer().delete_by_term("id", doc_id)
+                state.drop_doc(doc_id)
+                if self.dup is not None:
+                    self.dup.remove_many([doc_id])
+                report.removed += 1
+                self.pending += 1
+            elif kind == _FILE:
+                _, rel, record, nbytes = entry
+                if record is not None:
+                    state.put_file(rel, record)
+                self.progress.bytes_done = max(self.progress.bytes_done, nbytes)
+            elif kind == _FILE_GONE:
+                state.drop_file(entry[1])
+            if self.pending >= self.batch_size:
+                self.commit()
+        if self.progress_cb is not None:
+            self.progress_cb(self.progress)
+
+    def commit(self) -> None:
+        """Commit the batch: state pending, Whoosh commit, state applied, duplicates saved."""
+        if self.writer is not None:
+            self.state.prepare(self.ix.latest_generation())
+            self.writer.commit()
+            self.writer = None
+            self.state.apply()
+        elif self.state.has_pending:
+            self.state.apply()
+        if self.dup is not None:
+            self.dup.checkpoint()
+        self.batch_ids.clear()
+        self.pending = 0
+
+
+def _open_pipeline(ix, state, report, duplicates, **kwargs) -> _Pipeline:
+    state.recover(ix.latest_generation())
+    if state.fresh:
+        # An index written before incremental state existed: learn its documents once.
+        from .state import stored_ids
+
+        state.reset(stored_ids(ix))
+        state.fresh = False
+    if duplicates is not None:
+        from .dedup import sync_with_index
+
+        sync_with_index(duplicates, ix, state.hashes())  # after a crash, or an older index
+    return _Pipeline(ix, state, report, duplicates=duplicates, **kwargs)
+
+
+def _run(pipeline: _Pipeline, feed: Callable[[], None]) -> None:
+    ok = False
+    pipeline.start()
+    try:
+        feed()
+        pipeline.finish()
+        ok = True
+    finally:
+        if not ok:
+            pipeline.abort()
 
 
 def write(
     ix,
+    state,
     docs: Iterable[Document],
     *,
     jobs: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    replace: bool = True,
     report: IndexReport | None = None,
-    on_batch: Callable[[int], None] | None = None,
     duplicates=None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> IndexReport:
-    """Add or replace ``docs`` in the Whoosh index ``ix``, committing every ``batch_size``.
+    """Add or replace ``docs`` (not tied to files) in the Whoosh index ``ix``."""
+    report = report if report is not None else IndexReport()
+    pipeline = _open_pipeline(
+        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress
+    )
 
-    ``duplicates`` (a :class:`vnsearch.dedup.DuplicateStore`) is kept in step with the index.
-    """
-    import contextlib
+    def feed():
+        for doc in docs:
+            pipeline.add_document(doc, None)
 
-    report = report or IndexReport()
-    existing = _existing_hashes(ix) if replace else {}
-    if duplicates is not None and replace:
-        from .dedup import sync_with_index
-
-        sync_with_index(duplicates, ix, existing)  # after a crash, or an index built without
-    writer = None
-    pending = 0
-
-    def todo() -> Iterator[Document]:
-        for d in docs:
-            report.read += 1
-            yield d
-
-    in_step = duplicates.transaction() if duplicates is not None else contextlib.nullcontext()
-    with in_step:
-        try:
-            for values in analyzed_fields(todo(), jobs, signatures=duplicates is not None):
-                signature = values.pop(SIGNATURE_KEY, None)
-                doc_id = values["id"]
-                old = existing.get(doc_id)
-                if old is not None and old == values["content_hash"]:
-                    report.unchanged += 1
-                    continue
-                if writer is None:
-                    writer = ix.writer(limitmb=256)
-                if old is not None:
-                    writer.update_document(**values)
-                    report.updated += 1
-                else:
-                    writer.add_document(**values)
-                    report.added += 1
-                existing[doc_id] = values["content_hash"]
-                if duplicates is not None:
-                    duplicates.add_signature(doc_id, signature, version=values["content_hash"])
-                pending += 1
-                if pending >= batch_size:
-                    writer.commit()
-                    writer, pending = None, 0
-                    if duplicates is not None:
-                        duplicates.checkpoint()
-                    if on_batch:
-                        on_batch(report.indexed)
-            if writer is not None:
-                writer.commit()
-                writer = None
-        finally:
-            if writer is not None:
-                writer.cancel()
+    _run(pipeline, feed)
     return report
 
 
-def _existing_hashes(ix) -> dict[str, str]:
-    with ix.searcher() as s:
-        if s.doc_count() == 0:
-            return {}
-        return {f["id"]: f.get("content_hash", "") for f in s.all_stored_fields()}
+def delete(ix, state, ids: Iterable[str], *, duplicates=None) -> int:
+    """Remove documents by id; returns how many were in the index."""
+    report = IndexReport()
+    pipeline = _open_pipeline(ix, state, report, duplicates, jobs=1, batch_size=DEFAULT_BATCH_SIZE,
+                              progress=None)
+
+    def feed():
+        for doc_id in ids:
+            pipeline.delete_document(doc_id, forget_file=True)
+
+    _run(pipeline, feed)
+    return report.removed
+
+
+def _uncompressed_size(path: str, size: int) -> int:
+    """Size estimate for progress: a gzip file records its length (mod 4 GiB) at its end."""
+    if not path.lower().endswith(".gz") or size < 18:
+        return size
+    try:
+        with open(path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            return max(size, int.from_bytes(f.read(4), "little"))
+    except OSError:
+        return size
+
+
+def index_files(
+    ix,
+    state,
+    paths: Iterable[str],
+    *,
+    jobs: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_file_size: int | None = None,
+    report: IndexReport | None = None,
+    duplicates=None,
+    progress: Callable[[Progress], None] | None = None,
+) -> IndexReport:
+    """Bring the index in line with the files under ``paths``: index new and changed files,
+    remove the documents of files deleted under those folders, skip the rest."""
+    import orjson
+
+    from .ingest import FAILED, IngestProblem, _display_root, read_source, walk_paths
+    from .state import FileRecord, file_hash
+
+    report = report if report is not None else IndexReport()
+    paths = list(paths)
+    kwargs = {} if max_file_size is None else {"max_file_size": max_file_size}
+    found = []
+    walk_failures: list[str] = []
+    for item in walk_paths(paths, **kwargs):
+        if isinstance(item, IngestProblem):
+            count_problem(report, item)
+            if item.severity == FAILED:
+                walk_failures.append(item.path)
+        else:
+            found.append(item)
+    report.files = len(found)
+
+    pipeline = _open_pipeline(
+        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress
+    )
+    known = state.files()
+    counts = state.doc_counts()
+    todo = []
+    for src in found:
+        rec = known.get(src.rel)
+        if rec is not None and rec.hash is not None and rec.size == src.size:
+            if rec.mtime_ns == src.mtime_ns:
+                report.unchanged += counts.get(src.rel, 0)
+                continue
+            try:
+                same = file_hash(src.path) == rec.hash
+            except OSError:
+                same = False  # read_source reports it
+            if same:  # touched, not changed: remember the new mtime
+                report.unchanged += counts.get(src.rel, 0)
+                state.put_file(src.rel, FileRecord(src.size, src.mtime_ns, rec.hash))
+                continue
+        todo.append(src)
+    report.files_changed = len(todo)
+    pipeline.progress.bytes_total = sum(_uncompressed_size(s.path, s.size) for s in todo)
+
+    seen = {src.rel for src in found}
+    gone = [rel for rel in known if rel not in seen and _removable(rel, paths, walk_failures)]
+
+    def feed():
+        start = 0
+        for src in todo:
+            try:
+                digest = file_hash(src.path)
+            except OSError:
+                digest = None
+            old = state.docs_of(src.rel)
+            produced: set[str] = set()
+            failed = False
+            for item in read_source(src):
+                if isinstance(item, IngestProblem):
+                    count_problem(report, item)
+                    failed = failed or item.severity == FAILED
+                    continue
+                data = orjson.dumps(item.to_dict())
+                produced.add(item.id)
+                pipeline.add_document(item, src.rel, data)
+            start += _uncompressed_size(src.path, src.size)
+            if failed and not produced:  # unreadable now: keep what was indexed, retry later
+                pipeline.file_done(src.rel, None, start)
+                continue
+            for doc_id in old:
+                if doc_id not in produced and pipeline.owner(doc_id) == src.rel:
+                    pipeline.delete_document(doc_id)
+            record = FileRecord(src.size, src.mtime_ns, None if failed else digest)
+            pipeline.file_done(src.rel, record, start)
+        for rel in gone:
+            for doc_id in state.docs_of(rel):
+                if pipeline.owner(doc_id) == rel:
+                    pipeline.delete_document(doc_id)
+            pipeline.file_gone(rel)
+            report.files_removed += 1
+
+    _run(pipeline, feed)
+    return report
+
+
+def _removable(rel: str, roots: list[str], walk_failures: list[str]) -> bool:
+    """Whether a file no longer found may have its documents removed: it lies under a folder
+    indexed in this run, and that folder was walked without errors."""
+    from .ingest import _display_root
+
+    def under(path: str, root: str) -> bool:
+        return root == "" or path == root or path.startswith(root + "/")
+
+    for given in roots:
+        if not os.path.isdir(given):
+            continue
+        root = _display_root(given)
+        if under(rel, root):
+            return not any(under(f, root) or f == given for f in walk_failures)
+    return False
+
+
+def count_problem(report, problem) -> None:
+    report.problems.append(problem)
+    if getattr(problem, "severity", "failed") == "skipped":
+        report.skipped += 1
+    else:
+        report.failed += 1

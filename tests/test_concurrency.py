@@ -1,0 +1,110 @@
+"""Readers during writes and one writer at a time: searches never fail while an indexer
+commits, a second indexer waits and then names the holder, a killed holder's lock is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_crash import BATCH, ROOT, start_indexer
+from test_indexing import write_corpus
+
+from vnsearch import Index
+from vnsearch.cli import cli
+from vnsearch.errors import IndexLockedError
+from vnsearch.writelock import WriteLock
+
+DOCS = 160
+
+
+def test_searches_never_fail_while_an_indexer_commits(tmp_path):
+    write_corpus(tmp_path / "press", DOCS)
+    Index.create(tmp_path / "ix")
+    proc = start_indexer(tmp_path, "--jobs", "1")
+    totals, errors = [], []
+    long_lived = Index.open(tmp_path / "ix")
+    try:
+        while proc.poll() is None:
+            try:
+                with Index.open(tmp_path / "ix") as ix:  # a fresh reader each time...
+                    n = len(ix)
+                    hits = ix.search("", since="1900-01-01", limit=DOCS).hits
+                    ix.search("xây dựng đảng", limit=3)
+                assert len(hits) == n
+                totals.append(n)
+                reused = len(long_lived)  # ...and one reader reused across commits
+                assert reused % BATCH == 0 and reused >= n
+            except Exception as e:  # noqa: BLE001 - any failure is what we are counting
+                errors.append(repr(e))
+    finally:
+        proc.wait()
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    assert errors == []
+    assert totals == sorted(totals)  # each reader saw a committed state, never going back
+    assert all(n % BATCH == 0 for n in totals) and len(set(totals)) > 1
+    assert len(Index.open(tmp_path / "ix")) == DOCS
+
+
+def hold_lock(path: Path) -> subprocess.Popen:
+    code = (
+        "import sys, time\n"
+        "from vnsearch.writelock import WriteLock\n"
+        "WriteLock(sys.argv[1]).acquire()\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout.readline() == b"locked\n"
+    return proc
+
+
+def test_a_second_indexer_waits_then_names_the_holder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "press", 3)
+    Index.create("ix")
+    holder = hold_lock(tmp_path / "ix")
+    try:
+        t0 = time.monotonic()
+        result = CliRunner().invoke(cli, ["index", "press", "--index", "ix",
+                                          "--lock-timeout", "0.5"])
+        waited = time.monotonic() - t0
+        assert result.exit_code == 2
+        assert result.stderr.count("\n") == 1
+        assert f"pid {holder.pid}" in result.stderr and "--lock-timeout" in result.stderr
+        assert waited >= 0.5
+        with pytest.raises(IndexLockedError):
+            WriteLock("ix", timeout=0).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    # the holder died without releasing anything: the lock is free, its owner notes are stale
+    assert "pid=" in (tmp_path / "ix" / "write.lock").read_text()
+    result = CliRunner().invoke(cli, ["index", "press", "--index", "ix", "--lock-timeout", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert len(Index.open("ix")) == 3
+
+
+def test_a_waiting_indexer_proceeds_once_the_holder_finishes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "press", 3)
+    Index.create("ix")
+    holder = hold_lock(tmp_path / "ix")
+    import threading
+
+    threading.Timer(0.5, holder.kill).start()
+    try:
+        result = CliRunner().invoke(cli, ["index", "press", "--index", "ix",
+                                          "--lock-timeout", "30"])
+    finally:
+        holder.wait()
+    assert result.exit_code == 0, result.stderr
+    assert len(Index.open("ix")) == 3

@@ -1,0 +1,254 @@
+"""Incremental indexing: only new and changed files are analysed, deleted files leave the index,
+every run reports what it did, and exit codes say whether everything went in."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+import vnsearch.indexer
+from vnsearch import Document, Index
+from vnsearch.cli import cli
+
+WORDS = (
+    "tổ chức hội nghị xây dựng Đảng chính quyền nhân dân kinh tế xã hội phát triển bền vững "
+    "giáo dục đào tạo y tế sức khỏe cộng đồng giao thông vận tải nông nghiệp nông thôn mới "
+    "du lịch văn hóa thể thao môi trường biến đổi khí hậu thiên tai mưa lũ doanh nghiệp "
+    "đầu tư công nghệ thông tin chuyển đổi số an ninh quốc phòng tỉnh ủy thành phố huyện xã"
+).split()
+NAMES = ["NGUYỄN VĂN AN", "TRẦN THỊ BÌNH", "LÊ HOÀNG CƯỜNG", "PHẠM MINH ĐỨC"]
+
+
+def press_release(rng: random.Random, n: int) -> str:
+    """A small generated press release in the seeds' text format."""
+
+    def sentence(k: int) -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(k)).capitalize() + "."
+
+    title = f"Tin số {n}: " + sentence(8)[:-1]
+    byline = f"{rng.choice(NAMES)} | {rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/2023"
+    paragraphs = [" ".join(sentence(rng.randint(8, 16)) for _ in range(3)) for _ in range(3)]
+    return "\n\n".join([title, byline, *paragraphs]) + "\n"
+
+
+def write_corpus(folder: Path, count: int, seed: int = 1) -> list[Path]:
+    """``count`` generated press releases as ``folder/NNNN.txt``."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for n in range(count):
+        path = folder / f"{n:04d}.txt"
+        path.write_text(press_release(rng, n), encoding="utf-8")
+        files.append(path)
+    return files
+
+
+@pytest.fixture
+def analysed(monkeypatch) -> list[str]:
+    """Ids of the documents analysed (in this process: use jobs=1)."""
+    seen: list[str] = []
+    real = vnsearch.indexer.prepare
+
+    def spy(doc, *args, **kwargs):
+        seen.append(doc.id)
+        return real(doc, *args, **kwargs)
+
+    monkeypatch.setattr(vnsearch.indexer, "prepare", spy)
+    return seen
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    write_corpus(tmp_path / "press", 12)
+    return tmp_path
+
+
+def counts(report) -> tuple[int, int, int, int, int]:
+    return report.added, report.updated, report.removed, report.unchanged, report.failed
+
+
+def ids(ix: Index) -> list[str]:
+    return sorted(h.id for h in ix.search("", since="1900-01-01", limit=1000).hits)
+
+
+def test_a_second_run_on_an_unchanged_folder_analyses_nothing(workdir, analysed):
+    ix = Index.create("ix")
+    first = ix.index_paths(["press"], jobs=1)
+    assert counts(first) == (12, 0, 0, 0, 0)
+    assert len(analysed) == 12
+    analysed.clear()
+    again = ix.index_paths(["press"], jobs=1)
+    assert counts(again) == (0, 0, 0, 12, 0)
+    assert analysed == []
+    assert len(ix) == 12
+
+
+def test_touching_a_file_without_changing_it_analyses_nothing(workdir, analysed):
+    ix = Index.create("ix")
+    ix.index_paths(["press"], jobs=1)
+    analysed.clear()
+    path = workdir / "press" / "0003.txt"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+    assert counts(ix.index_paths(["press"], jobs=1)) == (0, 0, 0, 12, 0)
+    assert analysed == []
+
+
+def test_added_changed_deleted_and_renamed_files(workdir, analysed):
+    ix = Index.create("ix")
+    ix.index_paths(["press"], jobs=1)
+    press = workdir / "press"
+    analysed.clear()
+    (press / "0001.txt").write_text("Giá vàng tăng kỷ lục\n\nHôm nay giá vàng tăng mạnh.\n")
+    (press / "0002.txt").unlink()
+    (press / "0003.txt").rename(press / "0099.txt")
+    (press / "new.txt").write_text("Lễ hội pháo hoa Đà Nẵng\n\nKhán giả đông kín bờ sông.\n")
+
+    report = ix.index_paths(["press"], jobs=1)
+    # the renamed file is a new id (ids follow paths): one removal, one addition
+    assert counts(report) == (2, 1, 2, 9, 0)
+    assert sorted(analysed) == ["press/0001.txt", "press/0099.txt", "press/new.txt"]
+    assert "press/0002.txt" not in ids(ix) and "press/0003.txt" not in ids(ix)
+    assert len(ix) == 12
+    assert [h.id for h in ix.search("\"giá vàng\"").hits] == ["press/0001.txt"]
+    assert [h.id for h in ix.search("\"pháo hoa\"").hits] == ["press/new.txt"]
+    assert counts(ix.index_paths(["press"], jobs=1)) == (0, 0, 0, 12, 0)
+
+
+def test_only_changed_records_of_a_jsonl_file_are_analysed(tmp_path, analysed):
+    data = tmp_path / "feed.jsonl"
+    records = [{"id": f"r{i}", "title": f"Bản tin {i}", "body": "Thời tiết hôm nay nắng."}
+               for i in range(5)]
+    data.write_bytes(b"\n".join(orjson.dumps(r) for r in records))
+    ix = Index.create(tmp_path / "ix")
+    assert counts(ix.index_paths([str(data)], jobs=1)) == (5, 0, 0, 0, 0)
+    analysed.clear()
+    records[2]["body"] = "Mưa lớn kéo dài cả ngày."
+    del records[4]
+    data.write_bytes(b"\n".join(orjson.dumps(r) for r in records))
+    assert counts(ix.index_paths([str(data)], jobs=1)) == (0, 1, 1, 3, 0)
+    assert analysed == ["r2"]
+    assert [h.id for h in ix.search("\"mưa lớn\"").hits] == ["r2"]
+    assert len(ix) == 4
+
+
+def test_deleted_files_are_removed_only_under_the_folders_being_indexed(workdir):
+    write_corpus(workdir / "other", 3, seed=2)
+    ix = Index.create("ix")
+    ix.index_paths(["press", "other"], jobs=1)
+    (workdir / "other" / "0000.txt").unlink()
+    (workdir / "press" / "0000.txt").unlink()
+    report = ix.index_paths(["press"], jobs=1)
+    assert (report.removed, report.files_removed) == (1, 1)
+    assert "other/0000.txt" in ids(ix) and "press/0000.txt" not in ids(ix)
+    report = ix.index_paths(["press", "other"], jobs=1)
+    assert report.removed == 1 and "other/0000.txt" not in ids(ix)
+
+
+def test_a_folder_that_is_gone_removes_nothing(workdir):
+    ix = Index.create("ix")
+    ix.index_paths(["press"], jobs=1)
+    (workdir / "press").rename(workdir / "elsewhere")
+    report = ix.index_paths(["press"], jobs=1)
+    assert report.failed == 1 and report.removed == 0
+    assert len(ix) == 12
+
+
+def test_an_index_without_state_learns_it_without_analysing_again(workdir, analysed):
+    ix = Index.create("ix")
+    ix.index_paths(["press"], jobs=1)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(f"ix/state.sqlite{suffix}"):
+            os.remove(f"ix/state.sqlite{suffix}")
+    analysed.clear()
+    assert counts(Index.open("ix").index_paths(["press"], jobs=1)) == (0, 0, 0, 12, 0)
+    assert analysed == []
+
+
+def test_adding_unchanged_documents_through_the_api_analyses_nothing(tmp_path, analysed):
+    ix = Index.create(tmp_path / "ix")
+    docs = [Document(id=f"d{i}", title=f"Tin {i}", body="Hội nghị tổng kết.") for i in range(3)]
+    ix.add(docs, jobs=1)
+    analysed.clear()
+    docs[1].body = "Nội dung mới."
+    report = ix.add(docs, jobs=1)
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 2)
+    assert analysed == ["d1"]
+
+
+def test_the_same_id_twice_in_one_run_keeps_the_last_version(tmp_path):
+    ix = Index.create(tmp_path / "ix")
+    ix.add([Document(id="x", body="bản đầu"), Document(id="x", body="bản cuối")], jobs=1)
+    assert len(ix) == 1 and ix.get("x").body == "bản cuối"
+
+
+def test_workers_and_small_batches_index_the_same_documents(workdir):
+    ix = Index.create("ix")
+    ix.batch_size = 5
+    report = ix.index_paths(["press"], jobs=2)
+    assert counts(report) == (12, 0, 0, 0, 0)
+    assert len(ix) == 12 and len(ids(ix)) == 12
+    assert ix.search("xây dựng").total > 0
+
+
+def test_delete_by_id(workdir):
+    ix = Index.create("ix")
+    ix.index_paths(["press"], jobs=1)
+    assert ix.delete(["press/0000.txt", "no-such-id"]) == 1
+    assert len(ix) == 11
+    # the file is still there, unchanged on disk, but its document was deleted: it comes back
+    assert Index.open("ix").index_paths(["press"], jobs=1).added == 1
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_reports_counts_as_json_and_on_stderr(workdir):
+    code, out, err = run("index", "press", "--index", "ix", "--jobs", "1", "--json")
+    assert code == 0
+    summary = orjson.loads(out)
+    assert (summary["added"], summary["unchanged"], summary["failed"]) == (12, 0, 0)
+    assert "added 12" in err
+    code, out, err = run("index", "press", "--index", "ix", "--json", "--quiet")
+    assert code == 0 and orjson.loads(out)["unchanged"] == 12 and "unchanged 12" in err
+
+
+def test_cli_exit_code_3_when_some_files_failed(workdir):
+    (workdir / "press" / "bad.json").write_text("{not json")
+    code, out, err = run("index", "press", "--index", "ix", "--jobs", "1", "--json")
+    assert code == 3
+    assert orjson.loads(out)["added"] == 12 and "bad.json" in err
+
+
+def test_cli_exit_code_2_when_nothing_could_be_indexed(workdir):
+    code, _, err = run("index", "missing-folder", "--index", "ix")
+    assert code == 2 and "missing-folder" in err
+
+
+def test_cli_rebuild_starts_over(workdir):
+    run("index", "press", "--index", "ix", "--jobs", "1")
+    code, out, _ = run("index", "press", "--index", "ix", "--rebuild", "--json")
+    assert code == 0 and orjson.loads(out)["added"] == 12
+
+
+def test_an_incompatible_index_says_so_in_one_line_and_suggests_rebuild(workdir):
+    run("index", "press", "--index", "ix", "--jobs", "1")
+    meta = orjson.loads(Path("ix/vnsearch.json").read_bytes())
+    meta["format_version"] = 999
+    Path("ix/vnsearch.json").write_bytes(orjson.dumps(meta))
+    for command in (["index", "press"], ["search", "xây dựng"], ["stats"]):
+        code, _, err = run(*command, "--index", "ix")
+        assert code == 2
+        assert err.count("\n") == 1 and "999" in err and "--rebuild" in err
+    code, out, _ = run("index", "press", "--index", "ix", "--rebuild", "--json")
+    assert code == 0 and orjson.loads(out)["added"] == 12
