@@ -89,7 +89,8 @@ def make_copy(doc: dict, kind: str, vocab: list[str], rng: random.Random) -> str
     if kind == "byline":
         return rng.choice(["PV", "THANH HÀ", "Theo TTXVN", "NGUYỄN AN"]) + " | \n" + doc["text"]
     if kind in ("drop_paragraph", "drop+words10") and len(paras) > 1:
-        paras = [p for i, p in enumerate(paras) if i != rng.randrange(len(paras))]
+        drop = rng.randrange(len(paras))
+        paras = [p for i, p in enumerate(paras) if i != drop]
     if kind == "reorder":
         for p in paras:
             rng.shuffle(p)
