@@ -1,0 +1,155 @@
+"""Indexing speed against its bound, measured in the same run, reported as ratios.
+
+(a) analysis alone (``vnsearch.analysis.index_terms`` on every title, summary and body), one
+    process: the bound; (b) ``vnsearch index --jobs 1``; (c) ``vnsearch index`` on all cores.
+Prints docs/s, MB/s (UTF-8 text analysed), peak RSS of the whole process tree (sum over the
+processes, pages shared by forked workers counted in each), index size, and the ratios
+(b)/(c) (goal >= 1.6 on 2 cores) and (c)/(a) in time (goal <= 1.3). Then a re-run of (c) on
+the unchanged input (incremental: nothing is analysed).
+
+    python bench/indexing.py [--limit N] [--jobs N] [--batch-size N] [--data FILE]
+
+Reads ../shared/data/baomoi-35k.jsonl.gz; skips (exit 0) when it is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "baomoi-35k.jsonl.gz")
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return pids
+
+
+def run_tree(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run ``cmd``; (seconds, peak RSS MB of the process tree, result)."""
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = [0]
+
+    def watch():
+        while proc.poll() is None:
+            peak[0] = max(peak[0], sum(_rss_kb(p) for p in _tree(proc.pid)))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - t0
+    watcher.join()
+    result = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return seconds, peak[0] / 1024, result
+
+
+def dir_size(path: str) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--limit", type=int, default=None, help="first N documents (default: all)")
+    ap.add_argument("--jobs", type=int, default=None, help="(c)'s workers (default: all cores)")
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    args = ap.parse_args()
+    if not os.path.exists(args.data):
+        print(f"data not found ({args.data}), skipping", file=sys.stderr)
+        return
+    import orjson
+
+    from vnsearch.indexer import default_jobs
+
+    work = tempfile.mkdtemp(prefix="vnsearch-bench-indexing-")
+    try:
+        corpus = os.path.join(work, "corpus.jsonl")
+        texts, n = [], 0
+        with gzip.open(args.data, "rb") as src, open(corpus, "wb") as dst:
+            for line in src:
+                if not line.strip():
+                    continue
+                rec = orjson.loads(line)
+                dst.write(line if line.endswith(b"\n") else line + b"\n")
+                texts.extend(t for t in (rec.get("title"), rec.get("summary"), rec.get("body"))
+                             if t)
+                n += 1
+                if args.limit is not None and n >= args.limit:
+                    break
+        mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+        jobs = args.jobs or default_jobs()
+        print(f"{n} documents, {mb:.1f} MB of text, {jobs} cores for (c)", flush=True)
+
+        from vnsearch.analysis import index_terms
+        from vnsearch.segmenter import load_model
+
+        load_model()
+        t0 = time.perf_counter()
+        for t in texts:
+            index_terms(t)
+        seg_s = time.perf_counter() - t0
+        del texts
+
+        rows = [("(a) analysis only, 1 process", seg_s, None, None)]
+        extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        for label, j in (("(b) vnsearch index --jobs 1", 1), (f"(c) vnsearch index --jobs {jobs}", jobs)):
+            ix = os.path.join(work, f"ix{j}")
+            cmd = [sys.executable, "-m", "vnsearch", "index", corpus, "--index", ix, "--quiet",
+                   "--json", "--jobs", str(j), *extra]
+            s, rss, res = run_tree(cmd)
+            report = orjson.loads(res.stdout)
+            assert report["added"] == n, report
+            rows.append((label, s, rss, dir_size(ix)))
+        s, rss, res = run_tree(cmd)  # (c) again on unchanged input
+        assert orjson.loads(res.stdout)["unchanged"] == n
+        rows.append(("(c) re-run, unchanged input", s, rss, dir_size(ix)))
+
+        print(f"{'':34} {'seconds':>8} {'docs/s':>8} {'MB/s':>6} {'peak RSS':>9} {'index':>8}")
+        for label, s, rss, size in rows:
+            rss_s = f"{rss:.0f} MB" if rss is not None else "-"
+            size_s = f"{size / 1e6:.0f} MB" if size is not None else "-"
+            print(f"{label:34} {s:8.1f} {n / s:8.0f} {mb / s:6.2f} {rss_s:>9} {size_s:>8}")
+        a, b, c = rows[0][1], rows[1][1], rows[2][1]
+        print(f"(b)/(c) time: {b / c:.2f}  (goal >= 1.6 on 2 cores)")
+        print(f"(c)/(a) time: {c / a:.2f}  (goal <= 1.3)")
+        print(f"re-run/(c) time: {rows[3][1] / c:.3f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
