@@ -196,6 +196,16 @@ def test_workers_and_small_batches_index_the_same_documents(workdir):
     assert ix.search("xây dựng").total > 0
 
 
+def test_stats_after_batches_show_documents_segments_and_versions(workdir):
+    ix = Index.create("ix")
+    ix.batch_size = 4
+    ix.index_paths(["press"], jobs=1)
+    stats = Index.open("ix").stats()
+    assert stats["documents"] == 12 and stats["segments"] >= 1
+    assert stats["format_version"] >= 1 and stats["analysis_version"] >= 1
+    assert stats["updated"] >= stats["created"]
+
+
 def test_delete_by_id(workdir):
     ix = Index.create("ix")
     ix.index_paths(["press"], jobs=1)

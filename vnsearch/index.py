@@ -271,6 +271,7 @@ class Index:
         return {
             "path": os.path.abspath(self.path),
             "documents": s.doc_count(),
+            "segments": len(s.reader().leaf_readers()),
             "fields": sorted(schema.build_schema().names()),
             "size_bytes": size,
             "created": self.meta.get("created"),
