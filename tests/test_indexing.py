@@ -262,3 +262,14 @@ def test_an_incompatible_index_says_so_in_one_line_and_suggests_rebuild(workdir)
         assert err.count("\n") == 1 and "999" in err and "--rebuild" in err
     code, out, _ = run("index", "press", "--index", "ix", "--rebuild", "--json")
     assert code == 0 and orjson.loads(out)["added"] == 12
+
+
+def test_a_corrupt_state_file_is_a_one_line_error(workdir):
+    run("index", "press", "--index", "ix", "--jobs", "1")
+    Path("ix/state.sqlite").write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(f"ix/state.sqlite{suffix}").unlink(missing_ok=True)
+    code, _, err = run("index", "press", "--index", "ix")
+    assert code == 2 and err.count("\n") == 1 and "--rebuild" in err
+    code, out, _ = run("index", "press", "--index", "ix", "--rebuild", "--json")
+    assert code == 0 and orjson.loads(out)["added"] == 12

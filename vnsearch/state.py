@@ -67,15 +67,23 @@ class IndexState:
         self.path = os.path.join(os.fspath(index_dir), STATE_FILE)
         self.fresh = not os.path.exists(self.path)
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._txn():
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    self._db.execute(stmt)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('format', ?)", (STATE_FORMAT,)
-            )
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._txn():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self._db.execute(stmt)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('format', ?)", (STATE_FORMAT,)
+                )
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            from .errors import IndexFormatError
+
+            raise IndexFormatError(
+                f"indexing state {self.path} is unreadable ({e}): run `vnsearch index --rebuild`"
+            ) from None
         self._pending_docs: dict[str, tuple[str | None, str | None]] = {}
         self._pending_files: dict[str, FileRecord | None] = {}
         self._prepared = False
