@@ -193,7 +193,8 @@ def fmt(x, digits=3) -> str:
 def ratio(x, base) -> str:
     if x is None or base in (None, 0) or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
-    return f"{x / base:.2f}×"
+    r = x / base
+    return f"{r:.2f}×" if r >= 0.1 else f"{r:.3f}×"
 
 
 def tables(results: dict) -> str:
@@ -379,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
 
     only = {n.strip() for n in args.systems.split(",") if n.strip()} or None
     scratch = OUT_DIR / "scratch"
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python bench/peers.py " + " ".join(argv if argv is not None else sys.argv[1:])
     results = {
@@ -394,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "machine": machine(),
     }
-    partial = args.out / "peers-results.partial.json"
+    partial = OUT_DIR / "peers-results.partial.json"  # raw results stay out of the repository
 
     def checkpoint(quality: dict) -> None:
         partial.write_text(json.dumps({**results, "quality": quality}, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -403,11 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     results["speed"] = speed_phase(make_systems(args.jobs, only), speed_docs, scratch)
     results["config"]["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
-    (args.out / "peers-results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    (OUT_DIR / "peers-results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     pngs = plot(results, args.out)
     print(tables(results))
     doc = write_markdown(results, args.out, pngs)
-    log(f"wrote {doc}, {', '.join(str(p) for p in pngs)} and {args.out / 'peers-results.json'}")
+    log(f"wrote {doc}, {', '.join(str(p) for p in pngs)} and {OUT_DIR / 'peers-results.json'}")
     return 0
 
 
