@@ -1,6 +1,7 @@
 """vnsearch against the tools a user would pick instead, on the same documents and queries.
 
-    python bench/peers.py [--quick] [--data DIR] [--out DIR] [--limit N] [--jobs N]
+    python bench/peers.py [--quick] [--data DIR] [--out DIR] [--docs N] [--queries N] [--limit N] [--jobs N]
+    python bench/peers.py --render bench/out/peers-results.json --out docs
 
 Quality on ``DATA/dev`` (title queries with the title field not indexed, the same queries
 without diacritics, abstract queries); build speed on ``DATA/baomoi-35k.jsonl.gz``; in-process
@@ -348,7 +349,7 @@ def write_markdown(results: dict, out: Path, pngs: list[Path]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_argument(ap)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 1k dev docs, 50 queries of each kind, 500 speed docs")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1k dev docs, 40 queries of each kind, 400 speed docs")
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="where results, plots (and benchmarks.md) go")
     ap.add_argument("--limit", type=int, default=None, help="speed corpus: first N documents (default all)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for pyvi and vnsearch")
@@ -371,9 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     speed_path = speed_corpus_path(args.data)
     dev = load_dev(args.data)
     require_data(speed_path)
-    limit = args.limit if args.limit is not None else (500 if args.quick else None)
+    limit = args.limit if args.limit is not None else (400 if args.quick else None)
     if args.quick:
-        dev = subsample_dev(dev, n_docs=args.docs or 1000, n_queries=args.queries or 50)
+        dev = subsample_dev(dev, n_docs=args.docs or 1000, n_queries=args.queries or 40)
     elif args.queries or args.docs:
         dev = subsample_dev(dev, n_docs=args.docs, n_queries=args.queries or len(dev.title_queries))
     speed_docs = load_docs(speed_path, limit)
@@ -396,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "machine": machine(),
     }
-    partial = OUT_DIR / "peers-results.partial.json"  # raw results stay out of the repository
+    stem = "peers-results-quick" if args.quick else "peers-results"  # a smoke run keeps the full one
+    partial = OUT_DIR / f"{stem}.partial.json"  # raw results stay out of the repository
 
     def checkpoint(quality: dict) -> None:
         partial.write_text(json.dumps({**results, "quality": quality}, indent=1, ensure_ascii=False), encoding="utf-8")
@@ -405,11 +407,11 @@ def main(argv: list[str] | None = None) -> int:
     results["speed"] = speed_phase(make_systems(args.jobs, only), speed_docs, scratch)
     results["config"]["finished"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
-    (OUT_DIR / "peers-results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    (OUT_DIR / f"{stem}.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     pngs = plot(results, args.out)
     print(tables(results))
     doc = write_markdown(results, args.out, pngs)
-    log(f"wrote {doc}, {', '.join(str(p) for p in pngs)} and {OUT_DIR / 'peers-results.json'}")
+    log(f"wrote {doc}, {', '.join(str(p) for p in pngs)} and {OUT_DIR / (stem + '.json')}")
     return 0
 
 
