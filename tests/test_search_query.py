@@ -101,6 +101,17 @@ def test_a_hyphen_inside_a_word_is_not_a_negation(tmp_path):
     assert ids(ix.search("COVID-19")) == ["covid"]
 
 
+def test_a_lone_dash_is_punctuation_not_a_negation(tmp_path):
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="kh", body="Sở Kế hoạch - đầu tư (KH - ĐT) công bố kết luận thanh tra."),
+    ])  # fmt: skip
+    assert ids(ix.search("Sở Kế hoạch - đầu tư (KH - ĐT) thanh tra")) == ["kh"]
+
+
 # -- fields -------------------------------------------------------------------------------------
 def test_title_field_searches_titles_only(corpus):
     assert found(corpus, "vàng") == {"d02", "d04", "d12"}

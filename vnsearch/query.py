@@ -67,7 +67,8 @@ def _get_parser():
         p = qparser.QueryParser("text", _parse_schema(), group=qparser.OrGroup)
         p.add_plugin(qparser.FuzzyTermPlugin())
         # '+'/'-' only at the start of a word: COVID-19, 2023-08 and 18-NQ/TW stay whole.
-        p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+", r"(?<![^\s(])-"))
+        # A lone dash ("Kế hoạch - đầu tư (KH - ĐT)") is punctuation, not an operator.
+        p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=[^\s)])", r"(?<![^\s(])-(?=[^\s)])"))
         p.remove_plugin_class(qparser.BoostPlugin)  # '^' is rare in news text, keep it literal
         p.add_plugin(qparser.GtLtPlugin())
         _parser = p
