@@ -30,6 +30,9 @@ FOLDED_ASCII_BOOST = 0.5  # folded syllables, query typed without diacritics
 PAIR_BOOST = 0.6  # folded adjacent pairs
 TAG_BOOST = 1.5
 COORDINATION = 0.5
+MAX_DF_RATIO = 0.05  # terms in more documents than this are left out of free-text queries...
+MIN_DF_CAP = 500  # ...but only in indexes large enough for that to matter
+KEEP_WHEN_ALL_COMMON = 4
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
@@ -75,7 +78,7 @@ def _get_parser():
     return _parser
 
 
-def parse(text: str, sections=None):
+def parse(text: str, sections=None, reader=None):
     """Parse a user query into a Whoosh query; returns ``(query, QueryTerms)``.
 
     ``sections`` restricts free text to some sections (e.g. to leave the title out)."""
@@ -86,7 +89,7 @@ def parse(text: str, sections=None):
     stripped = text.strip()
     if not stripped:
         raise QueryError("empty query")
-    builder = _Builder(tuple(sections or SECTION_BOOST))
+    builder = _Builder(tuple(sections or SECTION_BOOST), reader)
     try:
         parsed = _get_parser().parse(stripped)
     except Exception as e:  # whoosh's parser errors are not one class
@@ -98,8 +101,9 @@ def parse(text: str, sections=None):
 
 
 class _Builder:
-    def __init__(self, sections: tuple[str, ...]):
+    def __init__(self, sections: tuple[str, ...], reader=None):
         self.sections = sections
+        self.reader = reader  # for document frequencies (pruning); None: no pruning
         self.terms = QueryTerms()
         self.negated = False  # inside NOT / -word: match what was typed, not its folded form
 
@@ -243,6 +247,8 @@ class _Builder:
             subs += [q.Term(sec + "_fb", p, boost=sb * PAIR_BOOST) for p in pairs]
         if fieldname != "title":
             subs += [q.Term("tags", f, boost=TAG_BOOST) for f in folded]
+        if not self.negated:
+            subs = self._prune(subs)
         one_typed_word = len(text.split()) == 1
         if one_typed_word and len(syllables) > 1 and fieldname in ("text", "title"):
             # One typed "word" that analysis split (COVID-19, 1/6/2023, 18-NQ/TW): the parts
@@ -253,6 +259,34 @@ class _Builder:
             del self.terms.syllables[seen:]  # already recorded above
             return q.And([q.Or(subs, boost=boost), phrase]) if phrase is not None else None
         return q.Or(subs, boost=boost, scale=COORDINATION if len(tokens) > 1 else None)
+
+    def _prune(self, subs):
+        """Drop terms the index does not have, merge repeats, and leave out very common ones.
+
+        A term in more than MAX_DF_RATIO of a large index adds almost nothing to BM25 but makes
+        Whoosh visit nearly every document; long queries (headlines, abstracts) are full of them.
+        Small indexes are left alone, and if every term is common the rarest are kept."""
+        from whoosh import query as q
+
+        reader = self.reader
+        if reader is None:
+            return subs
+        n = max(1, reader.doc_count_all())
+        cap = max(MIN_DF_CAP, MAX_DF_RATIO * n)
+        merged: dict[tuple[str, str], float] = {}
+        dfs: dict[tuple[str, str], int] = {}
+        for t in subs:
+            key = (t.fieldname, t.text)
+            if key not in dfs:
+                dfs[key] = reader.doc_frequency(*key)
+            if dfs[key]:
+                merged[key] = merged.get(key, 0.0) + t.boost
+        keep = [k for k in merged if dfs[k] <= cap]
+        if not keep:
+            keep = sorted(merged, key=lambda k: dfs[k])[:KEEP_WHEN_ALL_COMMON]
+        if not keep:
+            return subs[:1]  # nothing indexed: one term, so the query validly matches nothing
+        return [q.Term(f, t, boost=merged[(f, t)]) for f, t in keep]
 
     def _phrase(self, fieldname: str, text: str, slop: int = 1):
         from whoosh import query as q

@@ -168,7 +168,7 @@ def search(
     flt = _filters(author, tag, since, until)
     terms = None
     if query.strip():
-        wq, terms = parse(query, sections)
+        wq, terms = parse(query, sections, reader=index.searcher().reader())
     elif flt is not None:
         wq = q.Every()
     else:
