@@ -27,10 +27,11 @@ WORD_BOOST = 1.0  # *_w
 SYLLABLE_BOOST = 0.5  # syllable field
 FOLDED_BOOST = 0.2  # folded syllables, query with diacritics
 FOLDED_ASCII_BOOST = 0.5  # folded syllables, query typed without diacritics
-PAIR_BOOST = 0.6  # folded adjacent pairs
+PAIR_BOOST = 0.6  # folded adjacent pairs, query with diacritics
+PAIR_ASCII_BOOST = 1.2  # folded pairs carry the disambiguation when diacritics are missing
 TAG_BOOST = 1.5
 COORDINATION = 0.5
-MAX_DF_RATIO = 0.05  # terms in more documents than this are left out of free-text queries...
+MAX_DF_RATIO = 0.1  # terms in more documents than this are left out of free-text queries...
 MIN_DF_CAP = 500  # ...but only in indexes large enough for that to matter
 KEEP_WHEN_ALL_COMMON = 4
 
@@ -234,6 +235,7 @@ class _Builder:
         self.terms.syllables.extend(syllables)
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
         fboost = FOLDED_ASCII_BOOST if ascii_only else FOLDED_BOOST
+        pboost = PAIR_ASCII_BOOST if ascii_only else PAIR_BOOST
         words = [t.word for t in tokens]
         pairs = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
         subs = []
@@ -244,7 +246,7 @@ class _Builder:
             if self.negated and not ascii_only:
                 continue  # "-đá" must not exclude "Đà Nẵng"
             subs += [q.Term(sec + "_f", f, boost=sb * fboost) for f in folded]
-            subs += [q.Term(sec + "_fb", p, boost=sb * PAIR_BOOST) for p in pairs]
+            subs += [q.Term(sec + "_fb", p, boost=sb * pboost) for p in pairs]
         if fieldname != "title":
             subs += [q.Term("tags", f, boost=TAG_BOOST) for f in folded]
         if not self.negated:
