@@ -392,9 +392,7 @@ def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
             # JSON Lines saved as .json: read it as such.
             yield from _records_from_lines(src, enumerate(text.split("\n"), 1))
             return
-        yield IngestProblem(
-            src.rel, err.lineno, f"invalid JSON: {err.msg} (column {err.colno})", FAILED
-        )
+        yield IngestProblem(src.rel, err.lineno, _json_reason(err), FAILED)
         return
     if isinstance(value, dict):
         yield _record_or_problem(value, src, src.rel, None, "")
@@ -493,7 +491,13 @@ def _line_error(raw: bytes | str, err: orjson.JSONDecodeError) -> str:
             raw.decode("utf-8")
         except UnicodeDecodeError as uerr:
             return undecodable_reason(raw, uerr)
-    return f"invalid JSON: {err.msg} (column {err.colno})"
+    return _json_reason(err)
+
+
+def _json_reason(err: orjson.JSONDecodeError) -> str:
+    """orjson's message without the ", expected ..." detail that newer releases append, so the
+    report is the same whatever orjson is installed."""
+    return f"invalid JSON: {err.msg.split(', expected')[0]} (column {err.colno})"
 
 
 def _json_type(value: Any) -> str:
