@@ -167,13 +167,13 @@ def search(
             raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)}")
     flt = _filters(author, tag, since, until)
     terms = None
+    searcher = index.searcher()  # once per search: each call checks the index generation on disk
     if query.strip():
-        wq, terms = parse(query, sections, reader=index.searcher().reader())
+        wq, terms = parse(query, sections, reader=searcher.reader())
     elif flt is not None:
         wq = q.Every()
     else:
         raise QueryError("empty query")
-    searcher = index.searcher()
     # A listing (filters, no words) scores every document the same: newest first, then id.
     if terms is None and sort == "relevance":
         sort = "-date"
