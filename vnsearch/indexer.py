@@ -121,13 +121,14 @@ def content_hash(doc: Document) -> str:
 
 
 def prepare(doc: Document, signatures: bool = False, doc_hash: str | None = None) -> dict:
-    """Analyse one document into Whoosh field values (runs in a worker process).
+    """Analyse one document into Whoosh field values, pre-analysed fields as their postings
+    (runs in a worker process; see :mod:`vnsearch.segment_writer`).
 
     ``signatures`` adds the near-duplicate signature under ``SIGNATURE_KEY`` (not a field).
     """
     from .schema import document_fields
 
-    values = document_fields(doc, doc_hash or content_hash(doc))
+    values = document_fields(doc, doc_hash or content_hash(doc), postings=True)
     if signatures:
         from .dedup import document_signature
 
@@ -302,7 +303,9 @@ class _Pipeline:
     # -- writing side ----------------------------------------------------------------------
     def _writer(self):
         if self.writer is None:
-            self.writer = self.ix.writer(limitmb=256)
+            from .segment_writer import FastSegmentWriter
+
+            self.writer = FastSegmentWriter(self.ix, limitmb=256)
         return self.writer
 
     def _write(self, handle, entries: list[tuple]) -> None:
@@ -386,12 +389,17 @@ def _open_pipeline(ix, state, report, duplicates, **kwargs) -> _Pipeline:
 
 
 def _run(pipeline: _Pipeline, feed: Callable[[], None]) -> None:
+    import contextlib
+
     ok = False
     pipeline.start()
+    # Duplicate data is committed with each batch (``commit`` checkpoints), not per document.
+    dup = pipeline.dup
     try:
-        feed()
-        pipeline.finish()
-        ok = True
+        with dup.transaction() if dup is not None else contextlib.nullcontext():
+            feed()
+            pipeline.finish()
+            ok = True
     finally:
         if not ok:
             pipeline.abort()

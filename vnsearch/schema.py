@@ -66,22 +66,26 @@ def pairs(syllables: list[str], breaks: list[int]) -> list[str]:
     ]
 
 
-def section_values(sec: str, text: str) -> dict[str, str]:
-    """Field values for one text section."""
-    from .analysis import index_terms
-    from .normalize import fold
+def section_terms(sec: str, text: str) -> dict[str, list[str]]:
+    """Terms of each field of one text section, in order."""
+    from .analysis import _fold_syllable, index_terms
 
     if not text or not text.strip():
         return {}
     terms = index_terms(text)
     syl = terms.syllables
-    folded = [fold(s) for s in syl]
+    folded = [_fold_syllable(s) for s in syl]
     return {
-        sec: " ".join(syl),
-        sec + "_w": " ".join(terms.words),
-        sec + "_f": " ".join(folded),
-        sec + "_fb": " ".join(pairs(folded, terms.syllable_breaks)),
+        sec: syl,
+        sec + "_w": terms.words,
+        sec + "_f": folded,
+        sec + "_fb": pairs(folded, terms.syllable_breaks),
     }
+
+
+def section_values(sec: str, text: str) -> dict[str, str]:
+    """Field values for one text section."""
+    return {name: " ".join(terms) for name, terms in section_terms(sec, text).items()}
 
 
 def key_form(value: str) -> str:
@@ -91,11 +95,13 @@ def key_form(value: str) -> str:
     return "_".join(fold(normalize(value)).lower().split())
 
 
-def document_fields(doc: Document, content_hash: str = "") -> dict:
-    """Everything Whoosh stores and indexes for ``doc``."""
-    import orjson
+def document_fields(doc: Document, content_hash: str = "", postings: bool = False) -> dict:
+    """Everything Whoosh stores and indexes for ``doc``.
 
-    from .normalize import fold, normalize
+    With ``postings``, pre-analysed fields hold their
+    :class:`~vnsearch.segment_writer.Postings` (for
+    :class:`~vnsearch.segment_writer.FastSegmentWriter`) instead of space-joined terms."""
+    import orjson
 
     values: dict = {
         "id": doc.id,
@@ -103,17 +109,40 @@ def document_fields(doc: Document, content_hash: str = "") -> dict:
         "doc": orjson.dumps(doc.to_dict()),
         "content_hash": content_hash,
     }
+    terms: dict[str, list[str]] = {}
     for sec in SECTIONS:
         text = "\n".join(doc.captions) if sec == "captions" else getattr(doc, sec)
-        values.update(section_values(sec, text))
+        terms.update(section_terms(sec, text))
     if doc.author:
-        values["author"] = " ".join(fold(normalize(doc.author)).lower().split())
+        from .normalize import fold, normalize
+
+        terms["author"] = fold(normalize(doc.author)).lower().split()
         values["author_facet"] = doc.author.strip()
     if doc.tags:
-        values["tags"] = " ".join(key_form(t) for t in doc.tags if t.strip())
+        terms["tags"] = [key_form(t) for t in doc.tags if t.strip()]
         values["tags_facet"] = ",".join(t.strip().replace(",", " ") for t in doc.tags if t.strip())
     if doc.date:
         values["date"] = doc.date
         values["year"] = doc.date[:4]
         values["month"] = doc.date[:7]
+    if postings:
+        from .segment_writer import field_postings
+
+        fields = _schema()
+        for name, field_terms in terms.items():
+            values[name] = field_postings(fields[name].format, field_terms)
+    else:
+        for name, field_terms in terms.items():
+            values[name] = " ".join(field_terms)
     return values
+
+
+_SCHEMA = None
+
+
+def _schema():
+    """The schema, built once per process."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        _SCHEMA = build_schema()
+    return _SCHEMA
