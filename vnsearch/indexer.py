@@ -4,12 +4,16 @@
   documents by content hash. Only new or changed documents are analysed; documents of files
   deleted under the folders being indexed are removed.
 - **Parallel**: CRF tagging holds the GIL, so analysis runs in forked worker processes that
-  inherit the loaded model. The parent reads files, owns the only Whoosh writer and keeps at
-  most a bounded window of chunks in flight, so memory does not grow with the corpus.
-- **Crash-safe**: the writer commits every ``batch_size`` documents; the state of a batch is
-  recorded as pending before the Whoosh commit and applied after it (see
-  :meth:`vnsearch.state.IndexState.recover`), so an interrupted run leaves the last committed
-  batch searchable and the next run carries on from there.
+  inherit the loaded model. Each worker also writes the documents it analysed into a segment of
+  its own (:mod:`vnsearch.segment_writer`), so Whoosh's writing runs on all cores too. The
+  parent reads files, keeps at most a bounded window of chunks in flight (memory does not grow
+  with the corpus), applies deletions and bookkeeping in reading order, and owns the only
+  commit.
+- **Crash-safe**: every ``batch_size`` documents the workers finish their segments and the
+  parent commits them; the state of a batch is recorded as pending before the Whoosh commit
+  and applied after it (see :meth:`vnsearch.state.IndexState.recover`), so an interrupted run
+  leaves the last committed batch searchable and the next run carries on from there. Segments
+  are built in staging folders that Whoosh ignores until the commit that lists them.
 """
 
 from __future__ import annotations
@@ -136,8 +140,103 @@ def prepare(doc: Document, signatures: bool = False, doc_hash: str | None = None
     return values
 
 
-def prepare_many(items: list[tuple[Document, str]], signatures: bool) -> list[dict]:
-    return [prepare(doc, signatures, h) for doc, h in items]
+class _Segments:
+    """Analyses chunks of documents and adds them to a staged segment, which it writes when
+    asked (:class:`vnsearch.segment_writer.StagedSegments`). Replies are queued in request
+    order: a list of signatures per chunk, the segment per ``flush``."""
+
+    def __init__(self, ix, name: str, signatures: bool):
+        from .segment_writer import StagedSegments
+
+        self.signatures = signatures
+        self.staged = StagedSegments(ix.storage.folder, name, ix.schema, ix.indexname)
+        self.dir = self.staged.dir
+        self.replies: deque = deque()
+        self.outstanding = 0
+
+    def handle(self, request):
+        if request[0] == "docs":
+            signatures = []
+            for doc, h in request[1]:
+                values = prepare(doc, self.signatures, h)
+                signatures.append(values.pop(SIGNATURE_KEY, None))
+                self.staged.add(values)
+            return signatures
+        return self.staged.finish()  # "flush"
+
+    # The same interface as a worker process (jobs=1 runs everything here).
+    def send(self, request) -> None:
+        self.outstanding += 1
+        self.replies.append(self.handle(request))
+
+    def recv(self):
+        self.outstanding -= 1
+        return self.replies.popleft()
+
+    def close(self, ok: bool) -> None:
+        self.staged.close()
+
+
+def _worker_main(conn, ix, name: str, signatures: bool) -> None:
+    _init_worker()
+    segments = None
+    try:
+        segments = _Segments(ix, name, signatures)
+        while True:
+            request = conn.recv()
+            if request[0] == "stop":
+                break
+            conn.send(("ok", segments.handle(request)))
+    except BaseException as e:  # reported to the parent, which aborts the run
+        try:
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+        except (OSError, ValueError):
+            pass
+    finally:
+        if segments is not None:
+            segments.close(False)
+        conn.close()
+
+
+class _WorkerProcess:
+    """A forked process running :class:`_Segments` (it inherits the loaded model)."""
+
+    def __init__(self, ctx, ix, name: str, signatures: bool):
+        from .segment_writer import STAGING_PREFIX
+
+        self.conn, child = ctx.Pipe()
+        self.dir = os.path.join(ix.storage.folder, STAGING_PREFIX + name)
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, ix, name, signatures), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.outstanding = 0
+
+    def send(self, request) -> None:
+        self.outstanding += 1
+        self.conn.send(request)
+
+    def recv(self):
+        self.outstanding -= 1
+        try:
+            kind, value = self.conn.recv()
+        except EOFError:
+            raise RuntimeError("an indexing worker process died") from None
+        if kind == "error":
+            raise RuntimeError(f"indexing worker failed: {value}")
+        return value
+
+    def close(self, ok: bool) -> None:
+        if ok:
+            try:
+                self.conn.send(("stop",))
+            except OSError:
+                ok = False
+        if not ok:
+            self.process.terminate()
+        self.process.join()
+        self.conn.close()
 
 
 def _init_worker() -> None:
@@ -154,42 +253,16 @@ def _init_worker() -> None:
         pass
 
 
-class _Done:
-    """A computed result with the ``AsyncResult.get`` interface (``jobs=1``)."""
+def _start_workers(ix, jobs: int, signatures: bool) -> list:
+    if jobs == 1:
+        return [_Segments(ix, "0", signatures)]
+    import multiprocessing as mp
 
-    def __init__(self, fn, *args):
-        self._fn, self._args = fn, args
+    from .segmenter import load_model
 
-    def get(self):
-        return self._fn(*self._args)
-
-
-class _Analysis:
-    """:func:`prepare_many` on chunks, in worker processes when ``jobs > 1``."""
-
-    def __init__(self, jobs: int, signatures: bool):
-        self.jobs, self.signatures, self.pool = jobs, signatures, None
-        if jobs > 1:
-            import multiprocessing as mp
-
-            from .segmenter import load_model
-
-            load_model()  # before fork: workers share the loaded model
-            self.pool = mp.get_context("fork").Pool(jobs, initializer=_init_worker)
-
-    def submit(self, items: list[tuple[Document, str]]):
-        if self.pool is None or not items:
-            return _Done(prepare_many, items, self.signatures)
-        return self.pool.apply_async(prepare_many, (items, self.signatures))
-
-    def close(self, ok: bool) -> None:
-        if self.pool is None:
-            return
-        if ok:
-            self.pool.close()
-        else:
-            self.pool.terminate()
-        self.pool.join()
+    load_model()  # before fork: workers share the loaded model
+    ctx = mp.get_context("fork")
+    return [_WorkerProcess(ctx, ix, str(i), signatures) for i in range(jobs)]
 
 
 # Entries of the write queue, in reading order: analysed documents and the bookkeeping that
@@ -198,7 +271,13 @@ _DOC, _SAME, _DELETE, _FILE, _FILE_GONE = range(5)
 
 
 class _Pipeline:
-    """Reads in order, analyses in parallel, writes in order, commits in batches."""
+    """Reads in order; workers analyse documents and build one segment each per batch; the
+    parent applies bookkeeping in order and commits each batch (its deletions, the workers'
+    segments, the incremental state) in one Whoosh commit.
+
+    Batches are cut on the reading side, so that a segment holds exactly the documents whose
+    state the same commit records: after ``batch_size`` documents or deletions, and before a
+    document id comes back within the batch (a writer cannot replace its own documents)."""
 
     def __init__(
         self, ix, state, report: IndexReport, *, jobs: int | None, batch_size: int,
@@ -214,13 +293,15 @@ class _Pipeline:
         # deleted) and id -> owning file, for ids touched in this run.
         self.run_hash: dict[str, str | None] = {}
         self.run_owner: dict[str, str | None] = {}
+        # ("chunk", worker or None, entries) and ("commit", {worker: documents sent}) items.
         self.queue: deque = deque()
         self.chunk_docs: list[tuple[Document, str]] = []
         self.chunk_entries: list[tuple] = []
-        self.writer = None
         self.batch_ids: set[str] = set()
-        self.pending = 0
-        self.analysis: _Analysis | None = None
+        self.batch_changes = 0
+        self.batch_docs: dict = {}
+        self.writer = None
+        self.workers: list = []
 
     # -- what is indexed -------------------------------------------------------------------
     def known_hash(self, doc_id: str) -> str | None:
@@ -235,7 +316,10 @@ class _Pipeline:
 
     # -- reading side ----------------------------------------------------------------------
     def start(self) -> None:
-        self.analysis = _Analysis(self.jobs, self.dup is not None)  # fork before any writer
+        from .segment_writer import clear_staging
+
+        clear_staging(self.ix.storage.folder)
+        self.workers = _start_workers(self.ix, self.jobs, self.dup is not None)
 
     def add_document(self, doc: Document, owner: str | None, data: bytes | None = None) -> None:
         import orjson
@@ -249,8 +333,10 @@ class _Pipeline:
             self.report.unchanged += 1
             self._entry((_SAME, doc.id, h, owner))
         else:
+            self._change(doc.id)
             self.chunk_docs.append((doc, h))
             self._entry((_DOC, doc.id, h, owner, prev is not None, len(data)))
+            self._count_change()
 
     def delete_document(self, doc_id: str, forget_file: bool = False) -> None:
         """Remove ``doc_id``; ``forget_file`` also makes its file count as new next time (a
@@ -259,7 +345,9 @@ class _Pipeline:
             return
         owner = self.owner(doc_id) if forget_file else None
         self.run_hash[doc_id], self.run_owner[doc_id] = None, None
+        self._change(doc_id)
         self._entry((_DELETE, doc_id))
+        self._count_change()
         if owner is not None:
             self.file_gone(owner)
 
@@ -269,26 +357,50 @@ class _Pipeline:
     def file_gone(self, rel: str) -> None:
         self._entry((_FILE_GONE, rel))
 
+    def _change(self, doc_id: str) -> None:
+        if doc_id in self.batch_ids:
+            self.end_batch()
+        self.batch_ids.add(doc_id)
+
+    def _count_change(self) -> None:
+        self.batch_changes += 1
+        if self.batch_changes >= self.batch_size:
+            self.end_batch()
+
     def _entry(self, entry: tuple) -> None:
         self.chunk_entries.append(entry)
         if len(self.chunk_docs) >= CHUNK_SIZE or len(self.chunk_entries) >= MAX_CHUNK_ENTRIES:
             self.flush()
 
     def flush(self) -> None:
-        """Send the current chunk for analysis; write finished chunks while too many wait."""
+        """Send the current chunk to the least busy worker; write finished chunks while too
+        many wait."""
         if self.chunk_entries:
-            self.queue.append((self.analysis.submit(self.chunk_docs), self.chunk_entries))
+            worker = None
+            if self.chunk_docs:
+                worker = min(self.workers, key=lambda w: w.outstanding)
+                worker.send(("docs", self.chunk_docs))
+                self.batch_docs[worker] = self.batch_docs.get(worker, 0) + len(self.chunk_docs)
+            self.queue.append(("chunk", worker, self.chunk_entries))
             self.chunk_docs, self.chunk_entries = [], []
         while len(self.queue) > self.window:
-            self._write(*self.queue.popleft())
+            self._write(self.queue.popleft())
+
+    def end_batch(self) -> None:
+        """Close the batch: the workers write their segments, the parent commits them once
+        everything before this point is written."""
+        self.flush()
+        for worker in self.batch_docs:
+            worker.send(("flush",))
+        self.queue.append(("commit", self.batch_docs))
+        self.batch_docs, self.batch_ids, self.batch_changes = {}, set(), 0
+        self.flush()
 
     def finish(self) -> None:
-        self.flush()
+        self.end_batch()
         while self.queue:
-            self._write(*self.queue.popleft())
-        self.commit()
-        self.analysis.close(ok=True)
-        self.analysis = None
+            self._write(self.queue.popleft())
+        self._close_workers(ok=True)
 
     def abort(self) -> None:
         """After an error or Ctrl-C: drop the uncommitted batch (the index keeps the last
@@ -296,9 +408,15 @@ class _Pipeline:
         if self.writer is not None:
             self.writer.cancel()
             self.writer = None
-        if self.analysis is not None:
-            self.analysis.close(ok=False)
-            self.analysis = None
+        self._close_workers(ok=False)
+
+    def _close_workers(self, ok: bool) -> None:
+        from .segment_writer import clear_staging
+
+        workers, self.workers = self.workers, []
+        for worker in workers:
+            worker.close(ok)
+        clear_staging(self.ix.storage.folder)
 
     # -- writing side ----------------------------------------------------------------------
     def _writer(self):
@@ -308,44 +426,37 @@ class _Pipeline:
             self.writer = FastSegmentWriter(self.ix, limitmb=256)
         return self.writer
 
-    def _write(self, handle, entries: list[tuple]) -> None:
-        results = iter(handle.get())
+    def _write(self, item: tuple) -> None:
+        if item[0] == "commit":
+            self.commit(item[1])
+            return
+        _, worker, entries = item
+        signatures = iter(worker.recv() if worker is not None else ())
         report, state = self.report, self.state
         for entry in entries:
             kind = entry[0]
             if kind == _DOC:
                 _, doc_id, h, owner, existed, nbytes = entry
-                values = next(results)
-                signature = values.pop(SIGNATURE_KEY, None)
-                if existed:
-                    if doc_id in self.batch_ids:  # a writer cannot replace its own documents
-                        self.commit()
-                    w = self._writer()
-                    w.delete_by_term("id", doc_id)
+                signature = next(signatures)
+                if existed:  # the new version is in a worker's segment of this batch
+                    self._writer().delete_by_term("id", doc_id)
                     report.updated += 1
                 else:
-                    w = self._writer()
                     report.added += 1
-                w.add_document(**values)
-                self.batch_ids.add(doc_id)
                 state.put_doc(doc_id, h, owner)
                 if self.dup is not None:
                     self.dup.add_signature(doc_id, signature, version=h)
-                self.pending += 1
                 self.progress.docs += 1
                 self.progress.bytes_done += nbytes
             elif kind == _SAME:
                 state.put_doc(entry[1], entry[2], entry[3])
             elif kind == _DELETE:
                 doc_id = entry[1]
-                if doc_id in self.batch_ids:
-                    self.commit()
                 self._writer().delete_by_term("id", doc_id)
                 state.drop_doc(doc_id)
                 if self.dup is not None:
                     self.dup.remove_many([doc_id])
                 report.removed += 1
-                self.pending += 1
             elif kind == _FILE:
                 _, rel, record, nbytes = entry
                 if record is not None:
@@ -353,24 +464,37 @@ class _Pipeline:
                 self.progress.bytes_done = max(self.progress.bytes_done, nbytes)
             elif kind == _FILE_GONE:
                 state.drop_file(entry[1])
-            if self.pending >= self.batch_size:
-                self.commit()
         if self.progress_cb is not None:
             self.progress_cb(self.progress)
 
-    def commit(self) -> None:
-        """Commit the batch: state pending, Whoosh commit, state applied, duplicates saved."""
-        if self.writer is not None:
+    def commit(self, sent: dict | None = None) -> None:
+        """Commit the batch: state pending, Whoosh commit (deletions and the workers' new
+        segments), state applied, duplicates saved."""
+        from whoosh.writing import MERGE_SMALL
+
+        from .segment_writer import adopt
+
+        segments = []
+        for worker, count in (sent or {}).items():
+            segment = worker.recv()
+            found = 0 if segment is None else segment.doc_count_all()
+            if found != count:
+                raise RuntimeError(f"a worker wrote {found} documents of {count}")
+            segments.append((worker, segment))
+        if segments or self.writer is not None:
+            writer = self._writer()
+            folder = self.ix.storage.folder
+            for worker, segment in segments:
+                adopt(worker.dir, folder, segment)
+            new = [segment for _, segment in segments]
             self.state.prepare(self.ix.latest_generation())
-            self.writer.commit()
+            writer.commit(mergetype=lambda w, existing: MERGE_SMALL(w, existing) + new)
             self.writer = None
             self.state.apply()
         elif self.state.has_pending:
             self.state.apply()
         if self.dup is not None:
             self.dup.checkpoint()
-        self.batch_ids.clear()
-        self.pending = 0
 
 
 def _open_pipeline(ix, state, report, duplicates, **kwargs) -> _Pipeline:

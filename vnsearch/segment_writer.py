@@ -344,3 +344,73 @@ class FastSegmentWriter(SegmentWriter):
         self._postings.clear()
         self._lengths.clear()
         fw.close()
+
+
+# -- segments built outside the index, adopted by its writer at commit -------------------------
+
+#: Prefix of the folders (inside the index directory) where segments are built. Whoosh's file
+#: clean-up skips names starting with a dot, so segments being built there are never deleted by
+#: another commit; leftovers of a killed run are removed by :func:`clear_staging`.
+STAGING_PREFIX = ".staging-"
+
+
+class StagedSegments:
+    """Builds one segment per batch in ``<index>/.staging-<name>``, for a writer of the index
+    to adopt (:func:`adopt`). Runs in an indexing worker process."""
+
+    def __init__(self, index_dir: str, name: str, schema, indexname: str):
+        import os
+
+        from whoosh import index as windex
+
+        self.dir = os.path.join(index_dir, STAGING_PREFIX + name)
+        _remove_tree(self.dir)
+        os.makedirs(self.dir)
+        self._ix = windex.create_in(self.dir, schema, indexname=indexname)
+        self._writer: FastSegmentWriter | None = None
+
+    def add(self, values: dict) -> None:
+        if self._writer is None:
+            self._writer = FastSegmentWriter(self._ix, _lk=False)
+        self._writer.add_document(**values)
+
+    def finish(self):
+        """Write the segment of the documents added since the last call (None if none)."""
+        w, self._writer = self._writer, None
+        if w is None:
+            return None
+        segment = w._finalize_segment()
+        w._finish()
+        return segment
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
+        _remove_tree(self.dir)
+
+
+def adopt(staging_dir: str, index_dir: str, segment) -> None:
+    """Move a finished segment's files into the index directory (then commit a TOC that lists
+    it; until then Whoosh treats them as leftovers)."""
+    import os
+
+    prefix = segment.segment_id() + "."
+    for name in os.listdir(staging_dir):
+        if name.startswith(prefix):
+            os.replace(os.path.join(staging_dir, name), os.path.join(index_dir, name))
+
+
+def clear_staging(index_dir: str) -> None:
+    """Remove the staging folders of earlier (finished or killed) runs."""
+    import os
+
+    for name in os.listdir(index_dir):
+        if name.startswith(STAGING_PREFIX):
+            _remove_tree(os.path.join(index_dir, name))
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
