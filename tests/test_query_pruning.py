@@ -1,6 +1,6 @@
 """Very common terms are left out of free-text queries on large indexes (speed, not recall)."""
 
-from vnsearch import Document, Index, query
+from vnsearch import Document, Index, ranking
 
 
 def _index(tmp_path):
@@ -18,14 +18,14 @@ def test_on_a_small_index_every_term_counts(tmp_path):
 
 def test_on_a_large_index_common_terms_do_not_drag_in_every_document(tmp_path, monkeypatch):
     ix = _index(tmp_path)
-    monkeypatch.setattr(query, "MIN_DF_CAP", 1)
-    monkeypatch.setattr(query, "MAX_DF_RATIO", 0.5)  # "của", "tỉnh" are in all 9 documents
+    monkeypatch.setattr(ranking, "MIN_DF_CAP", 1)
+    monkeypatch.setattr(ranking, "MAX_DF_RATIO", 0.5)  # "của", "tỉnh" are in all 9 documents
     results = ix.search("hội nghị của tỉnh", limit=20)
     assert [h.id for h in results.hits] == ["hn"]
 
 
 def test_a_query_of_only_common_words_still_finds_documents(tmp_path, monkeypatch):
     ix = _index(tmp_path)
-    monkeypatch.setattr(query, "MIN_DF_CAP", 1)
-    monkeypatch.setattr(query, "MAX_DF_RATIO", 0.5)
+    monkeypatch.setattr(ranking, "MIN_DF_CAP", 1)
+    monkeypatch.setattr(ranking, "MAX_DF_RATIO", 0.5)
     assert ix.search("của tỉnh").total == 9

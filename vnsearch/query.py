@@ -23,18 +23,12 @@ from .errors import QueryError
 MAX_QUERY_CHARS = 2000
 
 SECTION_BOOST = {"title": 3.0, "summary": 1.5, "body": 1.0, "captions": 0.7}
-WORD_BOOST = 1.0  # *_w
-SYLLABLE_BOOST = 0.5  # syllable field
-FOLDED_BOOST = 0.2  # folded syllables, query with diacritics
-FOLDED_ASCII_BOOST = 0.5  # folded syllables, query typed without diacritics
-PAIR_BOOST = 0.6  # folded adjacent pairs, query with diacritics
-PAIR_ASCII_BOOST = 1.2  # folded pairs carry the disambiguation when diacritics are missing
 TAG_BOOST = 1.5
 COORDINATION = 0.5
-MAX_DF_RATIO = 0.1  # terms in more documents than this are left out of free-text queries...
-MIN_DF_CAP = 500  # ...but only in indexes large enough for that to matter
-KEEP_WHEN_ALL_COMMON = 4
 
+# "Khởi tố khi nào?" is a question, not a one-character wildcard: a "?" ending a word is
+# punctuation (inside a word, "ng?y", it still matches any one character).
+_QUESTION_MARK_RE = re.compile(r"(?<=[^\s?*])\?+(?=[\s)\]\"'.,;:!]|$)")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
@@ -79,7 +73,7 @@ def _get_parser():
     return _parser
 
 
-def parse(text: str, sections=None, reader=None):
+def parse(text: str, sections=None):
     """Parse a user query into a Whoosh query; returns ``(query, QueryTerms)``.
 
     ``sections`` restricts free text to some sections (e.g. to leave the title out)."""
@@ -90,9 +84,10 @@ def parse(text: str, sections=None, reader=None):
     stripped = text.strip()
     if not stripped:
         raise QueryError("empty query")
-    builder = _Builder(tuple(sections or SECTION_BOOST), reader)
+    typed = _QUESTION_MARK_RE.sub("", stripped)
+    builder = _Builder(tuple(sections or SECTION_BOOST), typed)
     try:
-        parsed = _get_parser().parse(stripped)
+        parsed = _get_parser().parse(typed)
     except Exception as e:  # whoosh's parser errors are not one class
         raise QueryError(f"cannot parse query {text!r}: {e}") from None
     result = builder.convert(parsed)
@@ -102,9 +97,9 @@ def parse(text: str, sections=None, reader=None):
 
 
 class _Builder:
-    def __init__(self, sections: tuple[str, ...], reader=None):
+    def __init__(self, sections: tuple[str, ...], text: str = ""):
         self.sections = sections
-        self.reader = reader  # for document frequencies (pruning); None: no pruning
+        self.text = text  # what was typed: runs of words are cut from it (see _run_text)
         self.terms = QueryTerms()
         self.negated = False  # inside NOT / -word: match what was typed, not its folded form
 
@@ -162,13 +157,13 @@ class _Builder:
         from whoosh import query as q
 
         out = []
-        run: list[str] = []
+        run: list = []
         run_field = None
 
         def flush():
             nonlocal run, run_field
             if run:
-                sub = self._text(run_field, " ".join(run))
+                sub = self._text(run_field, self._run_text(run))
                 if sub is not None:
                     out.append(sub)
             run, run_field = [], None
@@ -180,12 +175,12 @@ class _Builder:
                 and not _is_quoted_phrase(child)
             )
             if plain and isinstance(node, q.Or) and (run_field in (None, child.fieldname)):
-                run.append(str(child.text))
+                run.append(child)
                 run_field = child.fieldname
                 continue
             flush()
             if plain:
-                run.append(str(child.text))
+                run.append(child)
                 run_field = child.fieldname
                 flush()
                 continue
@@ -209,12 +204,28 @@ class _Builder:
             return q.And(out)
         return q.Or(out, scale=COORDINATION)
 
+    def _run_text(self, run) -> str:
+        """The words of a run as typed, repeats included.
+
+        Whoosh's parser drops a repeated word from an ``Or`` ("giấu xác trong thùng" after an
+        earlier "trong" loses its "trong"), which would change the words pyvi sees and the
+        adjacent pairs; the typed text between the run's words puts them back."""
+        words = [str(run[0].text)]
+        for prev, node in zip(run, run[1:]):
+            end, start = getattr(prev, "endchar", None), getattr(node, "startchar", None)
+            if end is not None and start is not None and 0 <= end <= start <= len(self.text):
+                words += [w for w in self.text[end:start].split() if _is_plain_word(w)]
+            words.append(str(node.text))
+        return " ".join(words)
+
     # -- leaves ----------------------------------------------------------------------------
     def _sections_for(self, fieldname: str) -> tuple[str, ...]:
         return ("title",) if fieldname == "title" else self.sections
 
-    def _text(self, fieldname: str, text: str, boost: float = 1.0):
-        """Free text (one or more words) in text sections, author or tag."""
+    def _text(self, fieldname: str, text: str, boost: float = 1.0, whole: bool = True):
+        """Free text (one or more words) in text sections, author or tag.
+
+        ``whole=False``: only the words' FreeText, never the phrase a single split word gets."""
         from whoosh import query as q
 
         from .analysis import analyze
@@ -234,61 +245,39 @@ class _Builder:
         ascii_only = all(s == f for s, f in zip(syllables, folded))
         self.terms.syllables.extend(syllables)
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
-        fboost = FOLDED_ASCII_BOOST if ascii_only else FOLDED_BOOST
-        pboost = PAIR_ASCII_BOOST if ascii_only else PAIR_BOOST
         words = [t.word for t in tokens]
         pairs = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
+        # The same terms as a plain Whoosh Or (what vnsearch.ranking scores, it scores better).
+        from .ranking import form_weights
+
+        weight = form_weights(ascii_only, self.negated)
         subs = []
         for sec in self._sections_for(fieldname):
             sb = SECTION_BOOST[sec]
-            subs += [q.Term(sec + "_w", w, boost=sb * WORD_BOOST) for w in words]
-            subs += [q.Term(sec, s, boost=sb * SYLLABLE_BOOST) for s in syllables]
-            if self.negated and not ascii_only:
-                continue  # "-đá" must not exclude "Đà Nẵng"
-            subs += [q.Term(sec + "_f", f, boost=sb * fboost) for f in folded]
-            subs += [q.Term(sec + "_fb", p, boost=sb * pboost) for p in pairs]
-        if fieldname != "title":
-            subs += [q.Term("tags", f, boost=TAG_BOOST) for f in folded]
-        if not self.negated:
-            subs = self._prune(subs)
+            for suffix, terms in (("_w", words), ("", syllables), ("_f", folded), ("_fb", pairs)):
+                if weight.get(suffix):
+                    subs += [q.Term(sec + suffix, t, boost=sb * weight[suffix])
+                             for t in dict.fromkeys(terms)]
+        if fieldname != "title" and not self.negated:
+            subs += [q.Term("tags", f, boost=TAG_BOOST) for f in dict.fromkeys(folded)]
+        FreeText = _free_text_class()
+        info = dict(
+            words=words, syllables=syllables, folded=folded, pairs=pairs,
+            ascii_only=ascii_only, sections=self._sections_for(fieldname),
+            negated=self.negated, with_tags=fieldname != "title", tag_key="_".join(folded),
+        )
         one_typed_word = len(text.split()) == 1
-        if one_typed_word and len(syllables) > 1 and fieldname in ("text", "title"):
+        if whole and one_typed_word and len(syllables) > 1 and fieldname in ("text", "title"):
             # One typed "word" that analysis split (COVID-19, 1/6/2023, 18-NQ/TW): the parts
             # must appear together, as a phrase.
             # (q.And, not q.Require: whoosh's RequireMatcher.skip_to_quality trips an assertion.)
             seen = len(self.terms.syllables)
             phrase = self._phrase(fieldname, text, 1)
             del self.terms.syllables[seen:]  # already recorded above
-            return q.And([q.Or(subs, boost=boost), phrase]) if phrase is not None else None
-        return q.Or(subs, boost=boost, scale=COORDINATION if len(tokens) > 1 else None)
-
-    def _prune(self, subs):
-        """Drop terms the index does not have, merge repeats, and leave out very common ones.
-
-        A term in more than MAX_DF_RATIO of a large index adds almost nothing to BM25 but makes
-        Whoosh visit nearly every document; long queries (headlines, abstracts) are full of them.
-        Small indexes are left alone, and if every term is common the rarest are kept."""
-        from whoosh import query as q
-
-        reader = self.reader
-        if reader is None:
-            return subs
-        n = max(1, reader.doc_count_all())
-        cap = max(MIN_DF_CAP, MAX_DF_RATIO * n)
-        merged: dict[tuple[str, str], float] = {}
-        dfs: dict[tuple[str, str], int] = {}
-        for t in subs:
-            key = (t.fieldname, t.text)
-            if key not in dfs:
-                dfs[key] = reader.doc_frequency(*key)
-            if dfs[key]:
-                merged[key] = merged.get(key, 0.0) + t.boost
-        keep = [k for k in merged if dfs[k] <= cap]
-        if not keep:
-            keep = sorted(merged, key=lambda k: dfs[k])[:KEEP_WHEN_ALL_COMMON]
-        if not keep:
-            return subs[:1]  # nothing indexed: one term, so the query validly matches nothing
-        return [q.Term(f, t, boost=merged[(f, t)]) for f, t in keep]
+            if phrase is None:
+                return None
+            return q.And([FreeText(subs, boost=boost, **info), phrase])
+        return FreeText(subs, boost=boost, scale=COORDINATION if len(tokens) > 1 else None, **info)
 
     def _phrase(self, fieldname: str, text: str, slop: int = 1):
         from whoosh import query as q
@@ -328,7 +317,12 @@ class _Builder:
                 subs.append(q.Term(fld, words[0], boost=sb))
             else:
                 subs.append(q.Phrase(fld, words, slop=max(1, slop), boost=sb))
-        return q.Or(subs)
+        found = q.Or(subs)
+        # Whoosh finds the documents with the phrase; vnsearch.ranking scores its words.
+        seen = len(self.terms.syllables)
+        found.vn_text = self._text(fieldname, text, whole=False)
+        del self.terms.syllables[seen:]
+        return found
 
     def _tag(self, text: str):
         from whoosh import query as q
@@ -406,6 +400,52 @@ class _Builder:
         start = _date_bound(node.start, low=True) if node.start else None
         end = _date_bound(node.end, low=False) if node.end else None
         return q.TermRange("date", start, end, startexcl=node.startexcl, endexcl=node.endexcl)
+
+
+def _free_text_class():
+    cls = globals().get("FreeText")
+    if cls is not None:
+        return cls
+    from whoosh import query as q
+
+    class FreeText(q.Or):
+        """A run of plain words, as a Whoosh ``Or`` over every (field, term) it may match,
+        plus the analysed forms :mod:`vnsearch.ranking` scores with BM25F."""
+
+        def __init__(self, subqueries, boost=1.0, minmatch=0, scale=None, **info):
+            super().__init__(subqueries, boost=boost, minmatch=minmatch, scale=scale)
+            self.words = info.get("words", [])
+            self.syllables = info.get("syllables", [])
+            self.folded = info.get("folded", [])
+            self.pairs = info.get("pairs", [])
+            self.ascii_only = info.get("ascii_only", False)
+            self.sections = info.get("sections", tuple(SECTION_BOOST))
+            self.negated = info.get("negated", False)
+            self.with_tags = info.get("with_tags", True)
+            self.tag_key = info.get("tag_key", "")
+
+    globals()["FreeText"] = FreeText
+    return FreeText
+
+
+def __getattr__(name):
+    # FreeText subclasses a Whoosh class: built on first use so importing this module
+    # does not import Whoosh.
+    if name == "FreeText":
+        return _free_text_class()
+    raise AttributeError(name)
+
+
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
+
+
+def _is_plain_word(word: str) -> bool:
+    """A typed word the parser would have read as a plain term (not syntax)."""
+    return (
+        word not in _OPERATORS
+        and not any(c in word for c in '"\'():*?~[]{}^')
+        and word[0] not in "+-"
+    )
 
 
 def _is_quoted_phrase(node) -> bool:

@@ -169,7 +169,7 @@ def search(
     terms = None
     searcher = index.searcher()  # once per search: each call checks the index generation on disk
     if query.strip():
-        wq, terms = parse(query, sections, reader=searcher.reader())
+        wq, terms = parse(query, sections)
     elif flt is not None:
         wq = q.Every()
     else:
@@ -180,36 +180,53 @@ def search(
     sortedby = _sortedby(sort)
     groupedby = _facet_spec(facets)
     want = offset + limit
-    kwargs: dict = {"filter": flt} if flt is not None else {}
-    if groupedby:
-        kwargs["groupedby"] = groupedby
-    asked = 0
-    if sortedby is not None:
-        results = searcher.search(wq, limit=max(want, 1), sortedby=sortedby, **kwargs)
-    else:
-        results, asked = _top_with_ties(lambda n: searcher.search(wq, limit=n, **kwargs), want)
-    # Exact, not estimated_length(): that is an upper bound (13 for a query matching 2 of 13
-    # documents), and the contract's total and exit code 1 depend on it. Fewer hits than asked
-    # for means nothing was skipped: they are the total, no second pass needed.
-    if results.has_exact_length():
-        total = len(results)
-    elif sortedby is None and results.scored_length() < asked:
-        total = results.scored_length()
-    else:
-        total = _count(searcher, wq, flt)
     dups: dict[str, list[str]] = {}
-    if collapse:
-        from .dedup import collapse_results, open_readonly
+    if terms is not None:
+        from .ranking import rank, scorer_for
 
-        if sortedby is not None:
-            kwargs["sortedby"] = sortedby
-        kwargs.pop("groupedby", None)
-        with open_readonly(index.path) as store:
-            hits_raw, dups = collapse_results(
-                searcher, lambda n: searcher.search(wq, limit=n, **kwargs), offset, want, store
-            )
+        ranked = rank(searcher, wq, flt, scorer_for(searcher))
+        total = ranked.total
+        matched = ranked.docs() if (sortedby is not None or groupedby) else None
+        if sortedby is None:
+            run = ranked.top
+        else:
+            def run(n):
+                if not matched:  # whoosh reads an empty filter set as no filter at all
+                    return []
+                return searcher.search(q.Every(), filter=matched, sortedby=sortedby, limit=n)
+        if collapse:
+            from .dedup import collapse_results, open_readonly
+
+            with open_readonly(index.path) as store:
+                hits_raw, dups = collapse_results(searcher, run, offset, want, store)
+        else:
+            hits_raw = list(run(max(want, 1)))[offset:want]
+        facet_source = (
+            searcher.search(q.Every(), filter=matched, groupedby=groupedby, limit=1)
+            if groupedby and matched else None
+        )
+        scores = {r.docnum: ranked.score(r.docnum) for r in hits_raw}
     else:
-        hits_raw = _tie_break(list(results), sort)[offset:want]
+        # A listing: filters and no words, every document scored the same.
+        kwargs: dict = {"filter": flt} if flt is not None else {}
+        if groupedby:
+            kwargs["groupedby"] = groupedby
+        results = searcher.search(wq, limit=max(want, 1), sortedby=sortedby, **kwargs)
+        total = len(results) if results.has_exact_length() else _count(searcher, wq, flt)
+        if collapse:
+            from .dedup import collapse_results, open_readonly
+
+            kwargs.pop("groupedby", None)
+            with open_readonly(index.path) as store:
+                hits_raw, dups = collapse_results(
+                    searcher,
+                    lambda n: searcher.search(wq, limit=n, sortedby=sortedby, **kwargs),
+                    offset, want, store,
+                )
+        else:
+            hits_raw = list(results)[offset:want]
+        facet_source = results
+        scores = {r.docnum: 0.0 for r in hits_raw}
     ordered = _tie_break(hits_raw, sort)
     hits = []
     exact, folded = (set(), set())
@@ -217,14 +234,14 @@ def search(
         from .highlight import query_sets
 
         exact, folded = query_sets(terms.syllables)
-    scores = _relevance_scores(searcher, wq, ordered) if sortedby is not None else None
     for i, r in enumerate(ordered):
-        score = scores.get(r.docnum, 0.0) if scores is not None else float(r.score or 0.0)
+        score = scores.get(r.docnum, 0.0)
         hits.append(
             _hit(r, offset + i + 1, exact, folded, snippets and terms is not None, score)
         )
         hits[-1].duplicates = dups.get(hits[-1].id, [])
-    facet_counts = _facet_counts(results, facets) if facets else {}
+    facet_counts = _facet_counts(facet_source, facets) if facet_source is not None else {}
+    facet_counts = {f: facet_counts.get(f, {}) for f in facets}
     suggestion = None
     if suggest and terms is not None and total < 3:
         from .suggest import suggest as make_suggestion
@@ -240,17 +257,6 @@ def search(
         suggestion=suggestion,
         facets=facet_counts,
     )
-
-
-def _relevance_scores(searcher, wq, hits) -> dict[int, float]:
-    """Relevance scores of ``hits`` found under a date sort (whose ``score`` is the sort key)."""
-    from whoosh import query as q
-
-    if not hits:
-        return {}
-    only = q.Or([q.Term("id", r["id"]) for r in hits])
-    scored = searcher.search(wq, filter=only, limit=len(hits))
-    return {r.docnum: float(r.score or 0.0) for r in scored}
 
 
 def _count(searcher, wq, flt) -> int:
@@ -280,19 +286,6 @@ def _docset(searcher, node) -> set[int]:
     if kind is q.AndMaybe:
         return _docset(searcher, node.a)
     return set(node.docs(searcher))
-
-
-def _top_with_ties(run, want: int):
-    """``run(n)``'s top hits, extended until they hold every hit tied with the ``want``-th, so
-    the tie-break orders each page exactly as it orders the whole list; and the ``n`` used."""
-    edge = max(want, 1) - 1
-    n = edge + 2
-    while True:
-        results = run(n)
-        got = results.scored_length()
-        if got < n or round(results.score(got - 1), 6) != round(results.score(edge), 6):
-            return results, n
-        n *= 2
 
 
 def _tie_break(hits, sort: str):

@@ -1,0 +1,433 @@
+"""Ranking: BM25F over the text sections, a term at a time, with numpy.
+
+Whoosh scores a query by walking every posting list document by document in Python, through
+a tree of matchers; a Vietnamese headline becomes a few hundred term matchers (four term forms
+per word, four sections), which took about a second per query. Here each posting list is
+decoded a block at a time into arrays and scored in one vectorised step into a dense score
+vector over the index's documents; the top hits come from ``argpartition``.
+
+Scoring is true BM25F (Robertson & Zaragoza): for one term, the frequencies in the sections
+are length-normalised per section, weighted (title > summary > body > captions) and summed
+*before* saturation, and the document frequency is that of the whole document. Each query
+word contributes in four forms, weighted so that exact > syllable-only > folded-only:
+
+* the pyvi word (``*_w``), the syllables, the diacritic-free syllables (``*_f``), and
+  diacritic-free adjacent pairs (``*_fb``, the proximity bonus);
+* a query typed without diacritics carries no information in its exact forms, so it is scored
+  on the folded syllables and pairs only, the pairs doing the disambiguation;
+* a coordination factor ranks documents matching more of the query's syllables first without
+  dropping those that miss some;
+* terms found in more than a tenth of a large index are left out (their weight is small and
+  their posting lists are the longest), unless the query has nothing else.
+
+Boolean structure (AND, NOT, ``-word``, groups) is evaluated on the same vectors; query parts
+that need positions or term expansion (phrases, wildcards, fuzzy terms, ranges) are matched by
+Whoosh and their Whoosh scores added in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from .query import SECTION_BOOST
+
+K1 = 1.2
+B = 0.75
+SECTION_WEIGHT = SECTION_BOOST
+#: Weight of each term form when the query has diacritics, and when it has none.
+FORM_WEIGHT = {"_w": 1.0, "": 0.5, "_f": 0.2, "_fb": 0.6}
+FORM_WEIGHT_ASCII = {"_w": 0.0, "": 0.0, "_f": 1.0, "_fb": 1.0}
+TAG_WEIGHT = 1.5
+COORDINATION = 0.5
+MAX_DF_RATIO = 0.1  # terms in more documents than this are left out of free-text scoring...
+MIN_DF_CAP = 500  # ...but only in indexes large enough for that to matter
+KEEP_WHEN_ALL_COMMON = 4
+
+
+def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
+    """Weight of each term form (field suffix) for a run of query words."""
+    if negated:  # "-đá" must not exclude "Đà Nẵng": the forms as typed only
+        return {"_f": 1.0} if ascii_only else {"_w": 1.0, "": 1.0}
+    return FORM_WEIGHT_ASCII if ascii_only else FORM_WEIGHT
+
+
+class Scorer:
+    """Scores queries against one Whoosh searcher (one snapshot of the index).
+
+    Field lengths and the deletion mask are loaded once per snapshot and cached here."""
+
+    def __init__(self, searcher):
+        import numpy as np
+
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.leaves = self.reader.leaf_readers()
+        self.n = self.reader.doc_count_all()
+        self.alive = np.ones(self.n, dtype=bool)
+        for seg, off in self.leaves:
+            if seg.has_deletions():
+                for d in seg.deleted_docs_set:
+                    self.alive[off + d] = False
+        self.live_count = max(1, int(self.alive.sum()))
+        self._lengths: dict = {}
+
+    # -- building blocks -------------------------------------------------------------------
+    def lengths(self, field: str):
+        """Per-document lengths of ``field`` (Whoosh's one-byte approximation) and their mean."""
+        import numpy as np
+
+        if field not in self._lengths:
+            from whoosh.codec import whoosh3
+            from whoosh.util.numeric import byte_to_length
+
+            table = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+            out = np.zeros(self.n, dtype=np.float32)
+            for seg, off in self.leaves:
+                col = _length_column(seg, field, whoosh3)
+                if col is not None:
+                    out[off : off + len(col)] = table[col]
+            total = self.reader.field_length(field)
+            self._lengths[field] = (out, max(total / self.live_count, 1.0))
+        return self._lengths[field]
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        try:
+            return self.reader.doc_frequency(field, term)
+        except Exception:  # a field this index does not have
+            return 0
+
+    def postings(self, field: str, term: str):
+        """(document numbers, term frequencies) of ``term`` in ``field``, or None."""
+        import numpy as np
+
+        ids, tfs = [], []
+        for seg, off in self.leaves:
+            got = _leaf_postings(seg, field, term)
+            if got is not None:
+                ids.append(np.asarray(got[0], dtype=np.int64) + off)
+                tfs.append(np.asarray(got[1], dtype=np.float32))
+        if not ids:
+            return None
+        if len(ids) == 1:
+            return ids[0], tfs[0]
+        return np.concatenate(ids), np.concatenate(tfs)
+
+    def bm25f(self, suffix: str, term: str, sections, boost: float = 1.0):
+        """BM25F of one term over ``sections`` (fields ``<section><suffix>``): dense scores."""
+        import numpy as np
+
+        tt = None
+        for sec in sections:
+            field = sec + suffix
+            got = self.postings(field, term)
+            if got is None:
+                continue
+            ids, tf = got
+            lengths, avg = self.lengths(field)
+            if tt is None:
+                tt = np.zeros(self.n, dtype=np.float32)
+            tt[ids] += SECTION_WEIGHT.get(sec, 1.0) * tf / (1 - B + B * lengths[ids] / avg)
+        if tt is None:
+            return None
+        hit = tt > 0
+        df = int(np.count_nonzero(hit & self.alive))
+        if not df:
+            return None
+        idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
+        out = np.zeros(self.n, dtype=np.float32)
+        t = tt[hit]
+        out[hit] = boost * idf * t * (K1 + 1) / (K1 + t)
+        return out
+
+    # -- query tree ------------------------------------------------------------------------
+    def evaluate(self, node):
+        """(scores, matched) of a query node: dense float32 scores and a boolean match mask."""
+        from whoosh import query as q
+
+        from .query import FreeText
+
+        if isinstance(node, FreeText):
+            return self.free_text(node)
+        as_text = getattr(node, "vn_text", None)
+        if as_text is not None:
+            # A phrase: Whoosh finds where it occurs; its words score like any other words,
+            # so documents matched by the rest of the query still earn them (the phrase
+            # itself counts through the coordination of the enclosing group).
+            _, matched = self._whoosh(node)
+            scores, _ = self.free_text(as_text)
+            return scores, matched
+        kind = type(node)
+        if kind is q.Or:
+            return self._or(node)
+        if kind is q.And:
+            parts = [self.evaluate(c) for c in node.subqueries]
+            matched = parts[0][1].copy()
+            for _, m in parts[1:]:
+                matched &= m
+            scores = sum(s for s, _ in parts) * node.boost
+            return scores * matched, matched
+        if kind is q.AndNot:
+            s, m = self.evaluate(node.a)
+            _, banned = self.evaluate(node.b)
+            m = m & ~banned
+            return s * m, m
+        if kind is q.Require:
+            s, m = self.evaluate(node.a)
+            _, m2 = self.evaluate(node.b)
+            m = m & m2
+            return s * m, m
+        if kind is q.AndMaybe:
+            s, m = self.evaluate(node.a)
+            s2, _ = self.evaluate(node.b)
+            return (s + s2) * m, m
+        if kind is q.Not:
+            _, m = self.evaluate(node.query)
+            m = ~m & self.alive
+            return m.astype("float32"), m
+        return self._whoosh(node)
+
+    def _or(self, node):
+        import numpy as np
+
+        parts = [self.evaluate(c) for c in node.subqueries]
+        scores = np.zeros(self.n, dtype=np.float32)
+        count = np.zeros(self.n, dtype=np.float32)
+        for s, m in parts:
+            scores += s
+            count += m
+        matched = count > 0
+        scale = getattr(node, "scale", None)
+        if scale and len(parts) > 1:
+            scores *= (1 - scale) + scale * count / len(parts)
+        return scores * node.boost, matched
+
+    def free_text(self, node):
+        """One run of plain words: BM25F over the term forms of :class:`~vnsearch.query.FreeText`."""
+        import numpy as np
+
+        weights = form_weights(node.ascii_only, node.negated)
+        forms = {"_w": node.words, "": node.syllables, "_f": node.folded, "_fb": node.pairs}
+        wanted = []  # (suffix, term, qtf, weight, max df)
+        for suffix, terms in forms.items():
+            w = weights.get(suffix, 0.0)
+            if not w:
+                continue
+            for term, qtf in Counter(terms).items():
+                df = max(self.doc_frequency(sec + suffix, term) for sec in node.sections)
+                if df:
+                    wanted.append((suffix, term, qtf, w, df))
+        tags = []
+        if node.with_tags and not node.negated:
+            tags = [t for t in dict.fromkeys(node.folded + [node.tag_key]) if t]
+            tags = [t for t in tags if self.doc_frequency("tags", t)]
+        if not node.negated:
+            wanted = self._prune(wanted)
+        scores = np.zeros(self.n, dtype=np.float32)
+        cover = np.zeros(self.n, dtype=np.float32)
+        matched = np.zeros(self.n, dtype=bool)
+        cover_form = "_f" if weights.get("_f") else ""  # coordination counts syllables
+        for suffix, term, qtf, w, _ in wanted:
+            s = self.bm25f(suffix, term, node.sections)
+            if s is None:
+                continue
+            hit = s > 0
+            matched |= hit
+            scores += (w * qtf) * s
+            if suffix == cover_form:
+                cover += hit * qtf
+        for t in tags:
+            got = self.postings("tags", t)
+            if got is not None:
+                ids = got[0]
+                df = len(ids)
+                idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
+                scores[ids] += TAG_WEIGHT * idf
+                matched[ids] = True
+        matched &= self.alive
+        n_syl = len(node.folded)
+        if COORDINATION and n_syl > 1:
+            scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
+        return scores * node.boost * matched, matched
+
+    def _prune(self, wanted):
+        """Leave out terms in more than MAX_DF_RATIO of a large index (see the module doc)."""
+        cap = max(MIN_DF_CAP, MAX_DF_RATIO * self.live_count)
+        kept = [t for t in wanted if t[4] <= cap]
+        if not kept:
+            kept = sorted(wanted, key=lambda t: t[4])[:KEEP_WHEN_ALL_COMMON]
+        return kept
+
+    def _whoosh(self, node):
+        """Scores and matches of a node only Whoosh can evaluate (phrases, wildcards, ...)."""
+        import numpy as np
+
+        scores = np.zeros(self.n, dtype=np.float32)
+        matched = np.zeros(self.n, dtype=bool)
+        for sub, off in self.searcher.leaf_searchers():
+            m = node.matcher(sub, sub.context())
+            while m.is_active():
+                d = m.id() + off
+                scores[d] += m.score()
+                matched[d] = True
+                m.next()
+        matched &= self.alive
+        return scores * matched, matched
+
+
+def _length_column(seg, field: str, whoosh3):
+    """The raw one-byte length column of ``field`` in one segment, as a numpy array."""
+    import numpy as np
+
+    reader = seg._perdoc._cached_reader(whoosh3._lenfield(field), whoosh3.LENGTHS_COLUMN)
+    if reader is None:
+        return None
+    raw = reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen)
+    return np.frombuffer(raw, dtype=np.uint8)
+
+
+def _leaf_postings(seg, field: str, term: str):
+    """(ids, weights) of a term in one segment, decoded a block at a time; None if absent.
+
+    Deleted documents are included: callers mask them with :attr:`Scorer.alive`."""
+    from whoosh.codec.whoosh3 import W3LeafMatcher
+
+    try:
+        tbytes = seg._text_to_bytes(field, term)
+    except Exception:
+        return None
+    if (field, tbytes) not in seg._terms:
+        return None
+    info = seg._terms.term_info(field, tbytes)
+    if info.is_inlined():
+        ids, weights, _ = info.inlined_postings()
+        return list(ids), _weights_list(weights, len(ids))
+    m = seg._terms.matcher(field, tbytes, seg.schema[field].format)
+    if not isinstance(m, W3LeafMatcher):  # another codec: the generic, slower way
+        ids, weights = [], []
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            m.next()
+        return ids, weights
+    ids, weights = [], []
+    while True:
+        m._read_ids()
+        m._read_weights()
+        ids.extend(m._ids)
+        weights.extend(m._weights)
+        if m._lastblock:
+            break
+        m._goto(m._nextoffset)
+    return ids, weights
+
+
+def _weights_list(weights, n: int):
+    if weights is None:
+        return [1.0] * n
+    if isinstance(weights, (int, float)):
+        return [float(weights)] * n
+    return list(weights)
+
+
+class Ranked:
+    """The documents a query matched, with their scores; pages come out tie-broken."""
+
+    def __init__(self, searcher, scores, matched):
+        import numpy as np
+
+        self.searcher = searcher
+        self.scores = scores
+        self.matched = matched
+        self._order = None
+        self.total = int(np.count_nonzero(matched))
+
+    def docs(self) -> set[int]:
+        import numpy as np
+
+        return set(np.flatnonzero(self.matched).tolist())
+
+    def score(self, docnum: int) -> float:
+        return float(self.scores[docnum])
+
+    def top(self, n: int) -> TopHits:
+        """The best ``n`` hits: score, then date (newest first), then id."""
+        import numpy as np
+
+        n = min(n, self.total)
+        if n <= 0:
+            return TopHits([], self)
+        cand = np.flatnonzero(self.matched)
+        rounded = np.round(self.scores[cand].astype(np.float64), 6)
+        if n < len(cand):
+            # Everything tied with the n-th best must be seen, or ties would break by docnum.
+            kth = -np.partition(-rounded, n - 1)[n - 1]
+            keep = rounded >= kth
+            cand, rounded = cand[keep], rounded[keep]
+        hits = [RankedHit(self.searcher, int(d), float(s)) for d, s in zip(cand, rounded)]
+        hits.sort(key=lambda h: (-h.score, _desc(h.get("date") or ""), h.get("id") or ""))
+        return TopHits(hits[:n], self)
+
+
+class TopHits(list):
+    """The first hits of a ranking; ``docs()`` is every matching document, like Whoosh's
+    ``Results.docs()`` (the duplicate collapser looks copies up in it)."""
+
+    def __init__(self, hits, ranked: Ranked):
+        super().__init__(hits)
+        self.ranked = ranked
+
+    def docs(self) -> set[int]:
+        return self.ranked.docs()
+
+
+def _desc(s: str) -> tuple:
+    return tuple(-ord(c) for c in s)
+
+
+class RankedHit:
+    """A hit as :func:`vnsearch.search._hit` and the duplicate collapser read it."""
+
+    __slots__ = ("searcher", "docnum", "score", "_fields")
+
+    def __init__(self, searcher, docnum: int, score: float):
+        self.searcher = searcher
+        self.docnum = docnum
+        self.score = score
+        self._fields = None
+
+    def fields(self) -> dict:
+        if self._fields is None:
+            self._fields = self.searcher.stored_fields(self.docnum)
+        return self._fields
+
+    def get(self, key, default=None):
+        return self.fields().get(key, default)
+
+    def __getitem__(self, key):
+        return self.fields()[key]
+
+
+def scorer_for(searcher) -> Scorer:
+    """The :class:`Scorer` of a searcher, made once (it caches field lengths)."""
+    scorer = getattr(searcher, "_vnsearch_scorer", None)
+    if scorer is None:
+        scorer = Scorer(searcher)
+        searcher._vnsearch_scorer = scorer
+    return scorer
+
+
+def rank(searcher, wq, flt=None, scorer: Scorer | None = None) -> Ranked:
+    """Score ``wq`` over the whole index, restricted to documents matching ``flt``."""
+    import numpy as np
+
+    scorer = scorer or Scorer(searcher)
+    scores, matched = scorer.evaluate(wq)
+    matched = matched & scorer.alive
+    if flt is not None:
+        from .search import _docset
+
+        allowed = np.zeros(scorer.n, dtype=bool)
+        allowed[list(_docset(searcher, flt))] = True
+        matched &= allowed
+    return Ranked(searcher, np.where(matched, scores, 0).astype(np.float32), matched)
