@@ -68,6 +68,9 @@ def _get_parser():
         # A lone dash ("Kế hoạch - đầu tư (KH - ĐT)") is punctuation, not an operator.
         p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=[^\s)])", r"(?<![^\s(])-(?=[^\s)])"))
         p.remove_plugin_class(qparser.BoostPlugin)  # '^' is rare in news text, keep it literal
+        # Vietnamese headlines put words in single quotes for emphasis ('thi gan', 'cháu đã
+        # sai'): they are punctuation, not syntax. Phrases are "double-quoted".
+        p.remove_plugin_class(qparser.SingleQuotePlugin)
         p.add_plugin(qparser.GtLtPlugin())
         _parser = p
     return _parser

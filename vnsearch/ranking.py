@@ -71,6 +71,13 @@ class Scorer:
                     self.alive[off + d] = False
         self.live_count = max(1, int(self.alive.sum()))
         self._lengths: dict = {}
+        self._term_cache: dict = {}
+        # Fields with no text in this index (no document has captions, say) are skipped.
+        self.fields = {
+            name: searcher.schema[name]
+            for name in searcher.schema.names()
+            if not searcher.schema[name].scorable or self.reader.field_length(name) > 0
+        }
 
     # -- building blocks -------------------------------------------------------------------
     def lengths(self, field: str):
@@ -91,22 +98,41 @@ class Scorer:
             self._lengths[field] = (out, max(total / self.live_count, 1.0))
         return self._lengths[field]
 
+    def _infos(self, field: str, term: str):
+        """``(document frequency, [(segment, docnum offset, term info)])``: one dictionary
+        lookup per segment, cached (queries repeat words; the snapshot never changes)."""
+        key = (field, term)
+        got = self._term_cache.get(key)
+        if got is None:
+            infos = []
+            df = 0
+            if field in self.fields:
+                tbytes = self.fields[field].to_bytes(term)
+                for seg, off in self.leaves:
+                    try:
+                        info = seg._terms.term_info(field, tbytes)
+                    except Exception:  # TermNotFound: not in this segment
+                        continue
+                    infos.append((seg, off, info))
+                    df += info.doc_frequency()
+            if len(self._term_cache) > 100_000:
+                self._term_cache.clear()
+            got = self._term_cache[key] = (df, infos)
+        return got
+
     def doc_frequency(self, field: str, term: str) -> int:
-        try:
-            return self.reader.doc_frequency(field, term)
-        except Exception:  # a field this index does not have
-            return 0
+        """Documents containing ``term`` in ``field`` (deleted ones included, as in Whoosh)."""
+        return self._infos(field, term)[0]
 
     def postings(self, field: str, term: str):
         """(document numbers, term frequencies) of ``term`` in ``field``, or None."""
         import numpy as np
 
         ids, tfs = [], []
-        for seg, off in self.leaves:
-            got = _leaf_postings(seg, field, term)
-            if got is not None:
-                ids.append(np.asarray(got[0], dtype=np.int64) + off)
-                tfs.append(np.asarray(got[1], dtype=np.float32))
+        for seg, off, info in self._infos(field, term)[1]:
+            got = _leaf_postings(seg, field, info)
+            ids.append(np.asarray(got[0], dtype=np.int64) + off)
+            tfs.append(np.asarray(got[1], dtype=np.float32))
         if not ids:
             return None
         if len(ids) == 1:
@@ -286,23 +312,17 @@ def _length_column(seg, field: str, whoosh3):
     return np.frombuffer(raw, dtype=np.uint8)
 
 
-def _leaf_postings(seg, field: str, term: str):
-    """(ids, weights) of a term in one segment, decoded a block at a time; None if absent.
+def _leaf_postings(seg, field: str, info):
+    """(ids, weights) of a term in one segment, decoded a block at a time.
 
     Deleted documents are included: callers mask them with :attr:`Scorer.alive`."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
-    try:
-        tbytes = seg._text_to_bytes(field, term)
-    except Exception:
-        return None
-    if (field, tbytes) not in seg._terms:
-        return None
-    info = seg._terms.term_info(field, tbytes)
     if info.is_inlined():
         ids, weights, _ = info.inlined_postings()
         return list(ids), _weights_list(weights, len(ids))
-    m = seg._terms.matcher(field, tbytes, seg.schema[field].format)
+    terms = seg._terms
+    m = terms._codec.postings_reader(terms._postfile, info, seg.schema[field].format)
     if not isinstance(m, W3LeafMatcher):  # another codec: the generic, slower way
         ids, weights = [], []
         while m.is_active():
