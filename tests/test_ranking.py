@@ -1,0 +1,111 @@
+"""How free text is read and scored (vnsearch.ranking): BM25F over the sections, typed text as
+people type it (headlines with quotes and question marks, repeated words).
+
+Each test builds a tiny index whose documents differ in just the property under test."""
+
+from __future__ import annotations
+
+import pytest
+
+from vnsearch import Document, Index, ranking
+from vnsearch.query import parse
+
+
+def _index(tmp_path, docs) -> Index:
+    ix = Index.create(tmp_path / "ix")
+    ix.add(docs, jobs=1)
+    return ix
+
+
+def ids(results) -> list[str]:
+    return [h.id for h in results.hits]
+
+
+def test_a_trailing_question_mark_is_punctuation_not_a_wildcard(tmp_path):
+    ix = _index(tmp_path, [Document(id="a", body="Ông A đã bị khởi tố hôm qua.")])
+    assert ids(ix.search("Ai bị khởi tố?")) == ["a"]
+    assert ids(ix.search("tố?")) == ["a"]
+
+
+def test_a_question_mark_inside_a_word_is_still_a_wildcard(tmp_path):
+    ix = _index(tmp_path, [Document(id="a", body="Ngày hội lớn.")])
+    assert ids(ix.search("ng?y")) == ["a"]
+
+
+def test_single_quotes_are_emphasis_not_a_phrase(tmp_path):
+    # Headlines put words in single quotes ('thi gan'); the words need not be adjacent.
+    ix = _index(tmp_path, [Document(id="a", body="Cuộc thi kéo dài, ai cũng phải gan lì.")])
+    assert ids(ix.search("'thi gan'")) == ["a"]
+    assert ids(ix.search('"thi gan"')) == []  # double quotes: a phrase
+
+
+def test_a_repeated_word_keeps_its_place_in_the_query():
+    # Whoosh's parser drops repeats from an OR group; the words pyvi segments and the adjacent
+    # pairs that reward proximity must be those typed.
+    query, _ = parse("trong nhà giấu xác trong thùng")
+    assert query.syllables == ["trong", "nhà", "giấu", "xác", "trong", "thùng"]
+    assert "xac_trong" in query.pairs and "trong_thung" in query.pairs
+
+
+def test_words_in_a_phrase_also_rank_documents_without_the_phrase(tmp_path):
+    ix = _index(tmp_path, [
+        Document(id="both", body="Giá bạc và vàng cùng tăng."),
+        Document(id="apart", body="Vàng tăng, bạc thì giá giảm."),
+        Document(id="gold", body="Vàng tăng."),
+    ])
+    results = ix.search('vàng "giá bạc"')
+    assert ids(results)[0] == "both"
+    # Found through "vàng"; it also holds "giá" and "bạc", so it ranks above plain "vàng".
+    assert ids(results)[1:] == ["apart", "gold"]
+
+
+def test_bm25f_a_word_in_the_title_outranks_the_same_word_in_the_body(tmp_path):
+    ix = _index(tmp_path, [
+        Document(id="body", title="Tin trong ngày", body="Lũ quét ở miền núi phía Bắc."),
+        Document(id="title", title="Lũ quét ở miền núi", body="Tin trong ngày phía Bắc."),
+    ])
+    assert ids(ix.search("lũ quét")) == ["title", "body"]
+
+
+def test_bm25f_saturates_across_sections(tmp_path):
+    # One more mention in another section helps less than a second distinct query word.
+    ix = _index(tmp_path, [
+        Document(id="repeats", title="Bão số 3", summary="Bão số 3 mạnh lên",
+                 body="Bão số 3 vào đất liền."),
+        Document(id="both", title="Bão số 3", body="Bão gây lũ lớn ở đồng bằng."),
+    ])
+    assert ids(ix.search("bão lũ"))[0] == "both"
+
+
+def test_a_diacritic_free_query_is_scored_on_folded_forms_and_pairs(tmp_path):
+    ix = _index(tmp_path, [
+        Document(id="pair", body="Hội nghị tổ chức Đảng bộ tỉnh."),
+        Document(id="apart", body="Đang tổ chức, tờ báo chúc mừng."),
+    ])
+    assert ids(ix.search("to chuc dang")) == ["pair", "apart"]
+
+
+def test_deleted_documents_are_never_scored(tmp_path):
+    ix = _index(tmp_path, [Document(id=f"d{i}", body=f"Tin số {i} về bão.") for i in range(5)])
+    ix.delete(["d2"])
+    results = ix.search("bão")
+    assert results.total == 4 and "d2" not in ids(results)
+
+
+def test_the_scorer_is_reused_for_one_snapshot_and_renewed_after_a_write(tmp_path):
+    ix = _index(tmp_path, [Document(id="a", body="Bão số 1.")])
+    ix.search("bão")
+    first = ranking.scorer_for(ix.searcher())
+    assert ranking.scorer_for(ix.searcher()) is first
+    ix.add([Document(id="b", body="Bão số 2.")], jobs=1)
+    assert ids(ix.search("bão số 2"))[0] == "b"
+    assert ranking.scorer_for(ix.searcher()) is not first
+
+
+@pytest.mark.parametrize("query", ["bão", "bao", "bão OR lũ", "bão -lũ", '"bão số"', "bã*"])
+def test_scores_are_positive_and_sorted(tmp_path, query):
+    ix = _index(tmp_path, [Document(id=f"d{i}", body=f"Bão số {i}" + (", lũ." if i % 2 else "."))
+                           for i in range(6)])
+    hits = ix.search(query, limit=10).hits
+    assert hits and all(h.score > 0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
