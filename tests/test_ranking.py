@@ -109,3 +109,44 @@ def test_scores_are_positive_and_sorted(tmp_path, query):
     hits = ix.search(query, limit=10).hits
     assert hits and all(h.score > 0 for h in hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+# -- phrases: vnsearch.ranking matches them itself, exactly as Whoosh's Phrase query would ----
+_PHRASE_DOCS = [
+    "Hà Nội và thành phố Hồ Chí Minh là hai thành phố lớn.",
+    "Thành phố Hà Nội có nhiều hồ, Hồ Gươm ở giữa phố cổ.",
+    "Có thể có mưa, có thể không; phố Hà Nội vẫn đông.",
+    "Nội thành Hà Nội cấm xe tải, phố nào cũng vậy.",
+]
+_WORDS = ["hà", "nội", "thành", "phố", "hồ", "có", "thể", "mưa", "xe"]
+
+
+@pytest.fixture(scope="module")
+def phrase_index(tmp_path_factory):
+    ix = Index.create(tmp_path_factory.mktemp("phrases") / "ix")
+    ix.add([Document(id=f"p{i}", body=t) for i, t in enumerate(_PHRASE_DOCS)], jobs=1)
+    ix.add([Document(id="late", body="Phố Hà Nội về đêm.")], jobs=1)  # a second segment
+    return ix
+
+
+@pytest.mark.parametrize("slop", [1, 2, 3])
+@pytest.mark.parametrize("words", [
+    ["hà", "nội"], ["thành", "phố"], ["phố", "hà", "nội"], ["có", "thể", "có"],
+    ["có", "có"], ["nội", "hà"], ["hồ", "phố"], ["xe", "mưa"], ["thành", "phố", "hồ"],
+])
+def test_phrases_match_the_same_documents_as_whoosh(phrase_index, words, slop):
+    import numpy as np
+    from whoosh import query as q
+
+    searcher = phrase_index.searcher()
+    mine = ranking.scorer_for(searcher).phrase("body", words, slop)
+    theirs = set(q.Phrase("body", words, slop=slop).docs(searcher))
+    assert set(np.flatnonzero(mine).tolist()) == theirs
+
+
+def test_diacritics_are_restored_from_spellings_the_index_has():
+    from vnsearch.suggest import accented_variants
+
+    assert {"đảng", "đang", "dạng", "dang"} <= set(accented_variants("dang"))
+    assert "hoà" in accented_variants("hoa")  # in the index's tone placement, not "hòa"
+    assert accented_variants("covid19") == ("covid19",)  # not a syllable: left alone

@@ -72,6 +72,7 @@ class Scorer:
         self.live_count = max(1, int(self.alive.sum()))
         self._lengths: dict = {}
         self._term_cache: dict = {}
+        self._ids_cache: dict = {}
         # Fields with no text in this index (no document has captions, say) are skipped.
         self.fields = {
             name: searcher.schema[name]
@@ -139,6 +140,65 @@ class Scorer:
             return ids[0], tfs[0]
         return np.concatenate(ids), np.concatenate(tfs)
 
+    def doc_ids(self, field: str, term: str):
+        """Sorted document numbers holding ``term`` in ``field`` (deleted ones included), or
+        None; the most recent few hundred lists are kept."""
+        key = (field, term)
+        got = self._ids_cache.get(key)
+        if got is None and key not in self._ids_cache:
+            p = self.postings(field, term)
+            got = None if p is None else p[0]
+            if len(self._ids_cache) > 512:
+                self._ids_cache.clear()
+            self._ids_cache[key] = got
+        return got
+
+    def positions(self, field: str, term: str):
+        """(sorted document numbers, encoded positions per document) of a term, or None."""
+        import numpy as np
+
+        ids: list = []
+        values: list = []
+        for seg, off, info in self._infos(field, term)[1]:
+            got = _leaf_postings(seg, field, info, with_values=True)
+            ids.append(np.asarray(got[0], dtype=np.int64) + off)
+            values.extend(got[2])
+        if not ids:
+            return None
+        return (ids[0] if len(ids) == 1 else np.concatenate(ids)), values
+
+    def phrase(self, field: str, words: list[str], slop: int = 1):
+        """Boolean mask of the documents where ``words`` occur in order in ``field``, each
+        within ``slop`` positions of the previous one (1: adjacent).
+
+        Posting lists are intersected with numpy first; positions are decoded only for the
+        documents holding every word."""
+        import numpy as np
+
+        mask = np.zeros(self.n, dtype=bool)
+        lists = []
+        for w in words:
+            got = self.positions(field, w)
+            if got is None:
+                return mask
+            lists.append(got)
+        if len(lists) == 1:
+            mask[lists[0][0]] = True
+            return mask & self.alive
+        cand = lists[0][0]
+        for ids, _ in lists[1:]:
+            cand = np.intersect1d(cand, ids, assume_unique=True)
+            if not len(cand):
+                return mask
+        decode = _positions_decoder(self.fields[field].format)
+        where = [np.searchsorted(ids, cand).tolist() for ids, _ in lists]
+        values = [v for _, v in lists]
+        k = len(lists)
+        for j, doc in enumerate(cand.tolist()):
+            if _in_order([decode(values[i][where[i][j]]) for i in range(k)], slop):
+                mask[doc] = True
+        return mask & self.alive
+
     def bm25f(self, suffix: str, term: str, sections, boost: float = 1.0):
         """BM25F of one term over ``sections`` (fields ``<section><suffix>``): dense scores."""
         import numpy as np
@@ -180,7 +240,7 @@ class Scorer:
             # A phrase: Whoosh finds where it occurs; its words score like any other words,
             # so documents matched by the rest of the query still earn them (the phrase
             # itself counts through the coordination of the enclosing group).
-            _, matched = self._whoosh(node)
+            matched = self._phrase_node(node)
             scores, _ = self.free_text(as_text)
             return scores, matched
         kind = type(node)
@@ -212,6 +272,24 @@ class Scorer:
             m = ~m & self.alive
             return m.astype("float32"), m
         return self._whoosh(node)
+
+    def _phrase_node(self, node):
+        """Match mask of the ``Or`` of per-section phrases (or single terms) query.py makes."""
+        import numpy as np
+        from whoosh import query as q
+
+        mask = np.zeros(self.n, dtype=bool)
+        for sub in node.subqueries:
+            if type(sub) is q.Phrase:
+                if sub.fieldname in self.fields:
+                    mask |= self.phrase(sub.fieldname, list(sub.words), sub.slop)
+            elif type(sub) is q.Term:
+                got = self.postings(sub.fieldname, sub.text) if sub.fieldname in self.fields else None
+                if got is not None:
+                    mask[got[0]] = True
+            else:
+                mask |= self._whoosh(sub)[1]
+        return mask & self.alive
 
     def _or(self, node):
         import numpy as np
@@ -312,34 +390,73 @@ def _length_column(seg, field: str, whoosh3):
     return np.frombuffer(raw, dtype=np.uint8)
 
 
-def _leaf_postings(seg, field: str, info):
-    """(ids, weights) of a term in one segment, decoded a block at a time.
+def _in_order(positions: list, slop: int) -> bool:
+    """Whether some position of each list follows one of the previous list within ``slop``."""
+    reach = set(positions[0])
+    for nxt in positions[1:]:
+        if slop <= 1:
+            reach = reach.intersection([q - 1 for q in nxt])
+            reach = {r + 1 for r in reach}
+        else:
+            reach = {q for q in nxt if any(q - slop <= p < q for p in reach)}
+        if not reach:
+            return False
+    return True
+
+
+def _positions_decoder(fmt):
+    """A fast ``decode_positions`` for Whoosh's Positions format (4-byte header, then a
+    pickled list of deltas); other formats use their own method."""
+    import itertools
+    import pickle
+
+    from whoosh import formats
+
+    if type(fmt) is not formats.Positions:
+        return fmt.decode_positions
+    loads, accumulate = pickle.loads, itertools.accumulate
+
+    def decode(value: bytes):
+        if not value.endswith(b"."):
+            value += b"."
+        return accumulate(loads(value[4:]))
+
+    return decode
+
+
+def _leaf_postings(seg, field: str, info, with_values: bool = False):
+    """(ids, weights[, values]) of a term in one segment, decoded a block at a time.
 
     Deleted documents are included: callers mask them with :attr:`Scorer.alive`."""
     from whoosh.codec.whoosh3 import W3LeafMatcher
 
     if info.is_inlined():
-        ids, weights, _ = info.inlined_postings()
-        return list(ids), _weights_list(weights, len(ids))
+        ids, weights, values = info.inlined_postings()
+        got = list(ids), _weights_list(weights, len(ids))
+        return (*got, list(values)) if with_values else got
     terms = seg._terms
     m = terms._codec.postings_reader(terms._postfile, info, seg.schema[field].format)
+    ids, weights, values = [], [], []
     if not isinstance(m, W3LeafMatcher):  # another codec: the generic, slower way
-        ids, weights = [], []
         while m.is_active():
             ids.append(m.id())
             weights.append(m.weight())
+            if with_values:
+                values.append(m.value())
             m.next()
-        return ids, weights
-    ids, weights = [], []
+        return (ids, weights, values) if with_values else (ids, weights)
     while True:
         m._read_ids()
         m._read_weights()
         ids.extend(m._ids)
         weights.extend(m._weights)
+        if with_values:
+            m._read_values()
+            values.extend(m._values)
         if m._lastblock:
             break
         m._goto(m._nextoffset)
-    return ids, weights
+    return (ids, weights, values) if with_values else (ids, weights)
 
 
 def _weights_list(weights, n: int):

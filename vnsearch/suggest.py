@@ -17,47 +17,76 @@ CANDIDATES = 3
 MAX_SYLLABLES = 8
 
 
-@lru_cache(maxsize=4)
-def _fold_map(reader_key, reader) -> dict[str, list[tuple[int, str]]]:
-    """folded syllable → [(doc frequency, accented syllable)], most frequent first."""
-    out: dict[str, list[tuple[int, str]]] = {}
-    for fieldname in ("body", "title", "summary"):
-        try:
-            terms = reader.iter_field(fieldname)
-        except Exception:  # field absent in this segment set
-            continue
-        for term, info in terms:
-            text = term.decode("utf-8") if isinstance(term, bytes) else term
-            out.setdefault(fold(text), []).append((info.doc_frequency(), text))
-    for k, v in out.items():
-        merged: dict[str, int] = {}
-        for df, t in v:
-            merged[t] = merged.get(t, 0) + df
-        out[k] = sorted(((df, t) for t, df in merged.items()), reverse=True)[:CANDIDATES]
-    return out
+_QUALITY = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư"}
+_TONES = ("\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+_VOWELS = set("aeiouyăâêôơư")
+MAX_BASES = 64
 
 
-def _pair_count(searcher, a: str, b: str) -> int:
-    from whoosh import query as q
+@lru_cache(maxsize=4096)
+def accented_variants(folded: str) -> tuple[str, ...]:
+    """Every spelling with diacritics that folds to ``folded`` (a lower-case ASCII syllable),
+    in the index's normal form: ``dang`` → dang, đang, đảng, dạng, ... (checked against the
+    index's vocabulary by the caller, so the index need not be scanned)."""
+    import itertools
+    import unicodedata
 
+    from .normalize import normalize
+
+    if not (folded.isascii() and folded.isalpha()) or len(folded) > 7:
+        return (folded,)
+    choices = [_QUALITY.get(c, c) for c in folded]
+    if folded[0] == "d":
+        choices[0] = "dđ"
+    out = dict.fromkeys([folded])
+    for base in itertools.islice(map("".join, itertools.product(*choices)), MAX_BASES):
+        out[base] = None
+        vowels = [i for i, c in enumerate(base) if c in _VOWELS]
+        for tone in _TONES:
+            for i in vowels:
+                marked = unicodedata.normalize("NFC", base[: i + 1] + tone + base[i + 1 :])
+                out[normalize(marked)] = None
+    return tuple(out)
+
+
+def _text_fields(scorer) -> list[str]:
+    return [f for f in ("body", "title", "summary") if f in scorer.fields]
+
+
+def _pair_count(scorer, a: str, b: str) -> int:
+    """Documents where ``a b`` occur side by side, near enough: both syllables present and
+    their diacritic-free pair adjacent (id intersections, no positions to decode)."""
+    import numpy as np
+
+    pair = f"{fold(a)}_{fold(b)}"
     total = 0
-    for fld in ("body", "title", "summary"):
-        total += len(searcher.search(q.Phrase(fld, [a, b]), limit=1))
+    for f in _text_fields(scorer):
+        ids = [scorer.doc_ids(f + "_fb", pair), scorer.doc_ids(f, a), scorer.doc_ids(f, b)]
+        if any(x is None for x in ids):
+            continue
+        both = np.intersect1d(np.intersect1d(ids[0], ids[1], assume_unique=True), ids[2],
+                              assume_unique=True)
+        total += len(both)
     return total
 
 
 def restore_diacritics(index, syllables: list[str]) -> list[str] | None:
     """The most likely accented form of ``syllables`` (folded), or None if unknown."""
-    searcher = index.searcher()
-    reader = searcher.reader()
-    fmap = _fold_map(id(reader), reader)
+    from .ranking import scorer_for
+
+    scorer = scorer_for(index.searcher())
+    fields = _text_fields(scorer)
     cands = []
     for s in syllables[:MAX_SYLLABLES]:
-        options = fmap.get(fold(s))
+        options = []
+        for v in accented_variants(fold(s)):
+            df = sum(scorer.doc_frequency(f, v) for f in fields)
+            if df:
+                options.append((df, v))
         if not options:
             return None
-        cands.append(options)
-    # Beam search over candidates, scored by unigram df and pair phrase counts.
+        cands.append(sorted(options, reverse=True)[:CANDIDATES])
+    # Beam search over candidates, scored by unigram df and how often pairs are adjacent.
     beams: list[tuple[float, list[str]]] = [(0.0, [])]
     for options in cands:
         new = []
@@ -65,31 +94,57 @@ def restore_diacritics(index, syllables: list[str]) -> list[str] | None:
             for df, syl in options:
                 sc = score + 0.1 * math.log1p(df)
                 if seq:
-                    sc += math.log1p(_pair_count(searcher, seq[-1], syl))
+                    sc += math.log1p(_pair_count(scorer, seq[-1], syl))
                 new.append((sc, seq + [syl]))
         new.sort(key=lambda x: -x[0])
         beams = new[:CANDIDATES]
     return beams[0][1] if beams else None
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyzđ" + "".join(sorted(set(
+    "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ")))
+
+
+def _edits1(word: str) -> set[str]:
+    """Every string one edit (delete, transpose, replace, insert) away, Vietnamese letters."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    out.discard(word)
+    return out
+
+
 def correct_spelling(index, syllables: list[str]) -> list[str] | None:
-    """Replace syllables absent from the index by their closest indexed neighbour."""
+    """Replace syllables absent from the index by their closest indexed neighbour: the most
+    frequent syllable one edit away (checked by dictionary lookups), else Whoosh's corrector
+    for longer syllables (two edits)."""
+    from .normalize import normalize
+    from .ranking import scorer_for
+
     searcher = index.searcher()
-    reader = searcher.reader()
+    scorer = scorer_for(searcher)
+    fields = _text_fields(scorer)
+
+    def df(term: str) -> int:
+        return sum(scorer.doc_frequency(f, term) for f in fields)
+
     changed = False
     out = []
     for s in syllables:
-        if not s.isalpha() or any(
-            reader.doc_frequency(f, s) for f in ("body", "title", "summary")
-        ):  # numbers and codes are not misspellings
+        if not s.isalpha() or df(s):  # numbers and codes are not misspellings
             out.append(s)
             continue
-        best = None
-        for fld in ("body", "title"):
-            sug = searcher.corrector(fld).suggest(s, limit=1, maxdist=_max_edits(s))
-            if sug:
-                best = sug[0]
-                break
+        near = {normalize(e) for e in _edits1(s)}
+        found = sorted(((df(e), e) for e in near), reverse=True)
+        best = found[0][1] if found and found[0][0] else None
+        if best is None and _max_edits(s) > 1:
+            for fld in fields:
+                sug = searcher.corrector(fld).suggest(s, limit=1, maxdist=2)
+                if sug:
+                    best = sug[0]
+                    break
         if best is None:
             out.append(s)
         else:
