@@ -38,7 +38,7 @@ def build(path, cls, batches, **commit):
     for docs in batches:
         w = cls(ix)
         for doc in docs:
-            w.add_document(**document_fields(doc, "h", postings=cls is FastSegmentWriter))
+            w.add_document(**document_fields(doc, "h", as_terms=cls is FastSegmentWriter))
         w.commit(**commit)
     return ix
 

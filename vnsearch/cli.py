@@ -76,7 +76,7 @@ def cli():
               help="Worker processes for analysis (default: all cores).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, metavar="N",
               help="Documents per commit; an interrupted run keeps every committed batch "
-                   "(default 2000).")
+                   "(default 4000).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
               metavar="SECONDS", help="How long to wait for another indexer to finish.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES",

@@ -95,11 +95,10 @@ def key_form(value: str) -> str:
     return "_".join(fold(normalize(value)).lower().split())
 
 
-def document_fields(doc: Document, content_hash: str = "", postings: bool = False) -> dict:
+def document_fields(doc: Document, content_hash: str = "", as_terms: bool = False) -> dict:
     """Everything Whoosh stores and indexes for ``doc``.
 
-    With ``postings``, pre-analysed fields hold their
-    :class:`~vnsearch.segment_writer.Postings` (for
+    With ``as_terms``, pre-analysed fields hold :class:`~vnsearch.segment_writer.Terms` (for
     :class:`~vnsearch.segment_writer.FastSegmentWriter`) instead of space-joined terms."""
     import orjson
 
@@ -125,24 +124,13 @@ def document_fields(doc: Document, content_hash: str = "", postings: bool = Fals
         values["date"] = doc.date
         values["year"] = doc.date[:4]
         values["month"] = doc.date[:7]
-    if postings:
-        from .segment_writer import field_postings
+    if as_terms:
+        from .segment_writer import Terms
 
-        fields = _schema()
         for name, field_terms in terms.items():
-            values[name] = field_postings(fields[name].format, field_terms)
+            values[name] = Terms(field_terms)
     else:
         for name, field_terms in terms.items():
             values[name] = " ".join(field_terms)
     return values
 
-
-_SCHEMA = None
-
-
-def _schema():
-    """The schema, built once per process."""
-    global _SCHEMA
-    if _SCHEMA is None:
-        _SCHEMA = build_schema()
-    return _SCHEMA

@@ -1,17 +1,15 @@
-"""A faster Whoosh segment writer: same files, bytes for bytes, a fraction of the Python work.
+"""A faster Whoosh segment writer: the same files and terms, a fraction of the Python work.
 
 Whoosh's :class:`~whoosh.writing.SegmentWriter` spends most of an indexing run outside our
 analysis: re-tokenising every pre-analysed field, one pool tuple per posting, sorting millions
 of them, then per posting and per term a chain of method calls (block buffers, pickles, the
-terms hash). Here:
-
-- :func:`field_postings` turns a field's term list into its postings (term, frequency,
-  encoded positions) in the worker process that analysed the document, exactly as
-  ``field.index(value)`` would have;
-- :class:`FastSegmentWriter` collects postings per field and term in dictionaries (no global
-  sort), and at commit writes each term's posting blocks and term info directly, in the
-  W3 codec's format (:mod:`whoosh.codec.whoosh3`): an index written here reads exactly like one
-  written by Whoosh (``tests/test_segment_writer.py`` compares them).
+terms hash). :class:`FastSegmentWriter` instead takes pre-analysed fields as :class:`Terms`,
+collects postings per field and term in dictionaries (no global sort), and writes each term's
+posting blocks and term info directly in the W3 codec's format (:mod:`whoosh.codec.whoosh3`).
+An index written here reads exactly like one written by Whoosh
+(``tests/test_segment_writer.py`` compares them); block data is pickled with protocol 3
+(Whoosh: 2, which pickles ``bytes`` through ``codecs.encode``: twice the size and four times
+the time to write and read) and compressed at zlib level 1; readers accept both.
 
 Everything else (per-document columns and stored fields, deletions, merges, the TOC and its
 lock) is Whoosh's own.
@@ -20,18 +18,19 @@ lock) is Whoosh's own.
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from bisect import bisect_left
-from hashlib import md5
 from pickle import dumps
 from struct import Struct
-from zlib import compress
+from zlib import compress, crc32
 
 from whoosh.codec import whoosh3
-from whoosh.formats import Existence, Frequency, Positions
+from whoosh.fields import NUMERIC
+from whoosh.formats import Frequency, Positions
 from whoosh.util.numeric import _length_byte_cache
 from whoosh.writing import SegmentWriter
 
-__all__ = ["Postings", "field_postings", "FastSegmentWriter"]
+__all__ = ["Terms", "FastSegmentWriter", "StagedSegments", "adopt", "clear_staging"]
 
 _uint = Struct("!I").pack
 _int = Struct("!i").pack
@@ -50,68 +49,65 @@ _COMPRESSION = 1
 _PROTOCOL = 3
 
 
-class Postings:
-    """One document's postings in one field: parallel lists of term bytes, frequencies and
-    encoded values (empty for formats without values), and the field length."""
+class Terms(list):
+    """A pre-analysed field value: its terms, in order. :class:`FastSegmentWriter` indexes them
+    as Whoosh would index ``" ".join(terms)`` with :class:`~vnsearch._whoosh_analyzer.
+    PreAnalyzed` (empty terms are skipped), without building Whoosh tokens."""
 
-    __slots__ = ("terms", "freqs", "values", "length")
-
-    def __init__(self, terms: list[bytes], freqs: list[int], values: list[bytes], length: int):
-        self.terms, self.freqs, self.values, self.length = terms, freqs, values, length
-
-    def __getstate__(self):
-        return (self.terms, self.freqs, self.values, self.length)
-
-    def __setstate__(self, state):
-        self.terms, self.freqs, self.values, self.length = state
+    __slots__ = ()
 
 
 _single_positions: dict[int, bytes] = {}
+_FREQUENCIES = [_uint(i) for i in range(256)]
 
 
-def _positions_value(poses: list[int]) -> bytes:
-    """``Positions.encode``: the count, then the pickled position deltas."""
-    if len(poses) == 1:
-        p = poses[0]
-        v = _single_positions.get(p)
-        if v is None:
-            v = _single_positions[p] = _ONE + dumps([p], 2)
-        return v
-    deltas = [b - a for a, b in zip([0, *poses], poses)]
-    return _uint(len(poses)) + dumps(deltas, 2)
+def _add_positions(table: dict, docnum: int, terms: list[str]) -> int:
+    """Add one document's postings of a Positions field; returns the field length."""
+    if "" in terms:
+        terms = [t for t in terms if t]
+    poses: dict = {}
+    pget = poses.get
+    for i, t in enumerate(terms):  # a position, or the list of a repeated term's positions
+        p = pget(t)
+        if p is None:
+            poses[t] = i
+        elif p.__class__ is int:
+            poses[t] = [p, i]
+        else:
+            p.append(i)
+    get = table.get
+    single = _single_positions
+    for t, p in poses.items():
+        if p.__class__ is int:
+            freq = 1
+            value = single.get(p)
+            if value is None:
+                value = single[p] = _ONE + dumps([p], 2)  # Positions.encode([p])
+        else:
+            freq = len(p)
+            value = _uint(freq) + dumps([b - a for a, b in zip([0, *p], p)], 2)
+        flat = get(t)
+        if flat is None:
+            table[t] = [docnum, freq, value]
+        else:
+            flat += (docnum, freq, value)
+    return len(terms)
 
 
-def field_postings(fmt, terms: list[str]) -> Postings:
-    """What ``field.index(" ".join(terms))`` yields for a :class:`PreAnalyzed` field of format
-    ``fmt`` (Positions or Frequency, field boost 1), as :class:`Postings`."""
-    if isinstance(fmt, Positions):
-        poses: dict[str, list[int]] = {}
-        i = 0
-        for t in terms:
-            if not t:
-                continue
-            p = poses.get(t)
-            if p is None:
-                poses[t] = [i]
-            else:
-                p.append(i)
-            i += 1
-        return Postings(
-            [t.encode("utf-8") for t in poses],
-            [len(p) for p in poses.values()],
-            [_positions_value(p) for p in poses.values()],
-            i,
-        )
-    if isinstance(fmt, Frequency):
-        counts: dict[str, int] = {}
-        for t in terms:
-            if t:
-                counts[t] = counts.get(t, 0) + 1
-        freqs = list(counts.values())
-        return Postings(
-            [t.encode("utf-8") for t in counts], freqs, [_uint(f) for f in freqs], sum(freqs)
-        )
-    raise TypeError(f"no fast postings for format {type(fmt).__name__}")
+def _add_frequencies(table: dict, docnum: int, terms: list[str]) -> int:
+    """Add one document's postings of a Frequency field; returns the field length."""
+    counts = Counter(terms)
+    counts.pop("", None)
+    get = table.get
+    freqs = _FREQUENCIES
+    for t, freq in counts.items():
+        value = freqs[freq] if freq < 256 else _uint(freq)
+        flat = get(t)
+        if flat is None:
+            table[t] = [docnum, freq, value]
+        else:
+            flat += (docnum, freq, value)
+    return counts.total()
 
 
 def _length_byte(length: int) -> int:
@@ -119,20 +115,42 @@ def _length_byte(length: int) -> int:
     return 255 if length >= 106374 else bisect_left(_length_byte_cache, length)
 
 
-def _md5_hash(key: bytes) -> int:
-    """``whoosh.filedb.filetables.md5_hash``."""
-    return int(md5(key, usedforsecurity=False).hexdigest(), 16) & 0xFFFFFFFF
+_POINTER = Struct("!Iq").pack
+_NO_POINTER = _POINTER(0, 0)
+
+
+def _write_hashes(tindex) -> None:
+    """``HashWriter._write_hashes`` (the 256 open-addressing tables of a terms file), one
+    write per table."""
+    dbfile = tindex.dbfile
+    for entries in tindex.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        tindex.directory.append((pos, numslots))
+        if not numslots:
+            continue
+        table = [_NO_POINTER] * numslots
+        taken = [False] * numslots
+        for h, position in entries:
+            slot = (h >> 8) % numslots
+            while taken[slot]:
+                slot = (slot + 1) % numslots
+            taken[slot] = True
+            table[slot] = _POINTER(h, position)
+        dbfile.write(b"".join(table))
 
 
 class FastSegmentWriter(SegmentWriter):
     """A :class:`~whoosh.writing.SegmentWriter` whose ``add_document`` also accepts
-    :class:`Postings` as field values (pre-analysed in a worker), and which writes postings
-    without Whoosh's per-posting machinery. Field boosts and document boosts are not
-    supported (every weight equals the term frequency, as in our schema)."""
+    :class:`Terms` as the value of a Positions or Frequency field, and which writes postings
+    without Whoosh's per-posting machinery. Field and document boosts, spelling fields and
+    numeric fields are not supported (every weight equals the term frequency, and terms are
+    text, as in our schema)."""
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, **kwargs)
-        # field name -> term bytes -> flat [docnum, freq, value, docnum, freq, value, ...]
+        # field name -> term (str; UTF-8 sorts like code points) -> flat
+        # [docnum, freq, value, docnum, freq, value, ...]
         self._postings: dict[str, dict[bytes, list]] = {}
         # field name -> {docnum: length byte} for documents with a length in that field
         self._lengths: dict[str, dict[int, int]] = {}
@@ -141,6 +159,8 @@ class FastSegmentWriter(SegmentWriter):
             fmt = field.format
             if fmt is not None and getattr(fmt, "field_boost", 1.0) != 1.0:
                 raise ValueError(f"field {name!r} has a boost: not supported here")
+            if isinstance(field, NUMERIC):
+                raise ValueError(f"field {name!r} is numeric: not supported here")
 
     def add_document(self, **fields):
         self._check_state()
@@ -157,11 +177,20 @@ class FastSegmentWriter(SegmentWriter):
                     continue
                 field = schema[name]
                 length = 0
-                if isinstance(value, Postings):
+                if isinstance(value, Terms):
                     if field.stored or field.column_type or field.vector:
-                        raise ValueError(f"field {name!r} needs its value, not postings")
-                    self._add_postings(name, docnum, value.terms, value.freqs, value.values)
-                    length = value.length if field.scorable else 0
+                        raise ValueError(f"field {name!r} needs its value, not terms")
+                    table = self._postings.get(name)
+                    if table is None:
+                        table = self._postings[name] = {}
+                    if isinstance(field.format, Positions):
+                        length = _add_positions(table, docnum, value)
+                    elif isinstance(field.format, Frequency):
+                        length = _add_frequencies(table, docnum, value)
+                    else:
+                        raise ValueError(f"field {name!r}: terms need positions or frequencies")
+                    if not field.scorable:
+                        length = 0
                     perdoc.add_field(name, field, None, length)
                     if length:
                         self._lengths.setdefault(name, {})[docnum] = _length_byte(length)
@@ -200,15 +229,13 @@ class FastSegmentWriter(SegmentWriter):
         table = self._postings.get(name)
         if table is None:
             table = self._postings[name] = {}
-        get = table.get
-        if len(values) != len(terms):
-            values = [b""] * len(terms)
-        for term, freq, value in zip(terms, freqs, values):
-            flat = get(term)
+        for tbytes, freq, value in zip(terms, freqs, values):
+            term = tbytes.decode("utf-8")
+            flat = table.get(term)
             if flat is None:
-                table[term] = [docnum, freq, value]
+                table[term] = [docnum, freq, value or b""]
             else:
-                flat += (docnum, freq, value)
+                flat += (docnum, freq, value or b"")
 
     def add_reader(self, reader):
         # Merged segments go through Whoosh's pool; _flush_segment folds them in.
@@ -225,14 +252,9 @@ class FastSegmentWriter(SegmentWriter):
             for name, tbytes, docnum, _weight, vbytes in self.pool.iter_postings():
                 if name not in self.schema:
                     continue
-                table = self._postings.setdefault(name, {})
-                flat = table.get(tbytes)
                 fmt = self.schema[name].format
                 freq = fmt.decode_frequency(vbytes) if vbytes else 1
-                if flat is None:
-                    table[tbytes] = [docnum, freq, vbytes or b""]
-                else:
-                    flat += (docnum, freq, vbytes or b"")
+                self._add_postings(name, docnum, (tbytes,), (freq,), (vbytes,))
                 if name not in lengths:
                     lengths[name] = pdr.doc_field_length_reader(name)
                 length = lengths[name](docnum)
@@ -252,6 +274,14 @@ class FastSegmentWriter(SegmentWriter):
         tfile = tindex.dbfile
         buckets = tindex.buckets
         keypos: list[int] = []
+        # Key hashes: CRC-32 (Whoosh's hash type 1; readers take the type from the header)
+        # rather than MD5 through a hex string.
+        end = tfile.tell()
+        tfile.seek(tindex.startoffset + 4)
+        tfile.write(b"\x01")
+        tfile.seek(end)
+        tindex.hashtype, tindex.hashfn = 1, crc32
+        tindex._write_hashes = lambda: _write_hashes(tindex)
         for name in sorted(self._postings):
             table = self._postings[name]
             if not table:
@@ -325,12 +355,12 @@ class FastSegmentWriter(SegmentWriter):
                         0, float(sum(freqs)), n, minlb, maxlb, float(max(freqs)), ids[0], ids[-1]
                     )
                 tinfo += _long(pbase + start) + _int(poff - start)
-                key = prefix + term
+                key = prefix + term.encode("utf-8")
                 pos = tbase + toff
                 keypos.append(pos)
                 tbuf += (_lengths(len(key), len(tinfo)), key, tinfo)
                 toff += 8 + len(key) + len(tinfo)
-                h = int(md5(key, usedforsecurity=False).hexdigest(), 16) & 0xFFFFFFFF
+                h = crc32(key)
                 buckets[h & 255].append((h, pos))
             if keypos:
                 tindex.lastkey = key
