@@ -396,12 +396,13 @@ class _Pipeline:
             self.flush()
 
     def flush(self) -> None:
-        """Send the current chunk to the least busy worker; write finished chunks while too
-        many wait."""
+        """Send the current chunk to the worker with the fewest documents in this batch (equal
+        segments, equal work); write finished chunks while too many wait."""
         if self.chunk_entries:
             worker = None
             if self.chunk_docs:
-                worker = min(self.workers, key=lambda w: w.outstanding)
+                sent = self.batch_docs
+                worker = min(self.workers, key=lambda w: (sent.get(w, 0), w.outstanding))
                 worker.send(("docs", self.chunk_docs))
                 self.batch_docs[worker] = self.batch_docs.get(worker, 0) + len(self.chunk_docs)
             self.queue.append(("chunk", worker, self.chunk_entries))

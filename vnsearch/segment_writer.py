@@ -18,6 +18,8 @@ lock) is Whoosh's own.
 from __future__ import annotations
 
 from array import array
+from itertools import accumulate, chain, repeat
+from operator import add, neg, sub
 from collections import Counter
 from bisect import bisect_left
 from pickle import dumps
@@ -37,9 +39,13 @@ _int = Struct("!i").pack
 _long = Struct("!q").pack
 _ushort = Struct("!H").pack
 _lengths = Struct("!ii").pack
-_terminfo = whoosh3.W3TermInfo._struct.pack
+#: ``W3TermInfo.to_bytes`` of postings in the postings file: the term info, then the offset
+#: and length of its postings.
+_terminfo_extent = Struct(whoosh3.W3TermInfo._struct.format + "qi").pack
 _MAGIC = whoosh3.WHOOSH3_HEADER_MAGIC
-_MIN_COMPRESS = whoosh3.COMPRESSION_MIN_SIZE
+#: Smallest block data compressed. Whoosh: 80 bytes; but a zlib call costs ~10 µs whatever
+#: the size, and blocks of 80-255 bytes are a third of all blocks and 3% of the index.
+_MIN_COMPRESS = 256
 _ONE = _uint(1)
 #: zlib level for posting blocks (Whoosh uses 3; readers only check that it is not 0).
 _COMPRESSION = 1
@@ -290,82 +296,145 @@ class FastSegmentWriter(SegmentWriter):
             prefix = _ushort(fieldid)
             fixed = self.schema[name].format.fixed_value_size()
             lbs = self._lengths.get(name, {})
-            pbuf, tbuf = [], []
-            pbase, tbase = postfile.tell(), tfile.tell()
-            poff = toff = 0
             lbs_get = lbs.get
             variable = fixed is None or fixed < 0
-            for term in sorted(table):
-                flat = table[term]
+            terms = sorted(table)
+            flats = [table[t] for t in terms]
+            tinfos: list = [None] * len(terms)
+            pbuf: list[bytes] = []
+            poff = postfile.tell()
+
+            # Terms with one posting (most of a segment's), in bulk: one block each.
+            single = [i for i, flat in enumerate(flats) if len(flat) == 3]
+            if single:
+                sflats = [flats[i] for i in single]
+                ds = [f[0] for f in sflats]
+                fs = [f[1] for f in sflats]
+                fws = list(map(float, fs))
+                weights = [None if f == 1 else w for f, w in zip(fs, fws)]
+                if variable:
+                    vals = zip([f[2] for f in sflats])
+                elif fixed:
+                    vals = [f[2] for f in sflats]
+                else:
+                    vals = repeat(None)
+                datas = list(map(dumps, zip(zip(ds), weights, vals), repeat(_PROTOCOL)))
+                comps = [0] * len(datas)
+                for k, size in enumerate(map(len, datas)):
+                    if size >= _MIN_COMPRESS:
+                        datas[k] = compress(datas[k], _COMPRESSION)
+                        comps[k] = _COMPRESSION
+                lengths = [lbs_get(d, 0) for d in ds]
+                infos = list(map(dumps, zip(repeat(1), ds, fws, comps, lengths, lengths),
+                                 repeat(2)))
+                sizes = list(map(add, map(len, infos), map(len, datas)))
+                pbuf += chain.from_iterable(
+                    zip(repeat(_MAGIC), map(_int, map(neg, sizes)), infos, datas)
+                )
+                extents = [8 + size for size in sizes]
+                starts = accumulate(extents, initial=poff)
+                for i, tinfo in zip(single, map(
+                    _terminfo_extent, repeat(0), fws, repeat(1), lengths, lengths, fws, ds, ds,
+                    starts, extents,
+                )):
+                    tinfos[i] = tinfo
+                poff += sum(extents)
+
+            for i, flat in enumerate(flats):
+                if len(flat) == 3:
+                    continue
                 start = poff
-                if len(flat) == 3:  # one posting: most terms of a segment
-                    d, f, v = flat
-                    lb = lbs_get(d, 0)
-                    fw_ = float(f)
-                    data = dumps(((d,), None if f == 1 else fw_,
-                                  (v,) if variable else (v if fixed else None)), _PROTOCOL)
+                ids, freqs, values = flat[0::3], flat[1::3], flat[2::3]
+                n = len(ids)
+                if n <= 128:  # one block
+                    if lbs:
+                        blbs = list(map(lbs_get, ids, repeat(0)))
+                        if 0 in blbs:
+                            blbs = [x for x in blbs if x]
+                        bmin = min(blbs) if blbs else 0
+                        bmax = max(blbs) if blbs else 0
+                    else:
+                        bmin = bmax = 0
+                    fmax = max(freqs)
+                    if fmax == 1:
+                        weights = None
+                    elif min(freqs) == fmax:
+                        weights = float(fmax)
+                    else:
+                        weights = tuple(map(float, freqs))
+                    if variable:
+                        vals = tuple(values)
+                    else:
+                        vals = b"".join(values) if fixed else None
+                    dids = tuple(map(sub, ids, [0, *ids[:-1]]))
+                    data = dumps((dids, weights, vals), _PROTOCOL)
                     comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
                     if comp:
                         data = compress(data, comp)
-                    info = dumps((1, d, fw_, comp, lb, lb), 2)
+                    info = dumps((n, ids[-1], float(fmax), comp, bmin, bmax), 2)
                     size = len(info) + len(data)
                     pbuf += (_MAGIC, _int(-size), info, data)
                     poff += 8 + size
-                    tinfo = _terminfo(0, fw_, 1, lb, lb, fw_, d, d)
-                else:
-                    ids, freqs, values = flat[0::3], flat[1::3], flat[2::3]
-                    pbuf.append(_MAGIC)
-                    poff += 4
-                    n = len(ids)
-                    minlb = maxlb = 0
-                    for b in range(0, n, 128):
-                        bids = ids[b:b + 128]
-                        bfreqs = freqs[b:b + 128]
-                        blbs = [lbs[d] for d in bids if d in lbs]
-                        bmin = min(blbs) if blbs else 0
-                        bmax = max(blbs) if blbs else 0
-                        if bmin and (not minlb or bmin < minlb):
-                            minlb = bmin
-                        if bmax > maxlb:
-                            maxlb = bmax
-                        fmax = max(bfreqs)
-                        fmin = min(bfreqs)
-                        if fmax == 1:
-                            weights = None
-                        elif fmin == fmax:
-                            weights = float(fmax)
-                        else:
-                            weights = tuple(map(float, bfreqs))
-                        if variable:
-                            vals = tuple(values[b:b + 128])
-                        elif fixed == 0:
-                            vals = None
-                        else:
-                            vals = b"".join(values[b:b + 128])
-                        dids = tuple(y - x for x, y in zip([0, *bids], bids))
-                        data = dumps((dids, weights, vals), _PROTOCOL)
-                        comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
-                        if comp:
-                            data = compress(data, comp)
-                        info = dumps((len(bids), bids[-1], float(fmax), comp, bmin, bmax), 2)
-                        size = len(info) + len(data)
-                        pbuf += (_int(-size if b + 128 >= n else size), info, data)
-                        poff += 4 + size
-                    tinfo = _terminfo(
-                        0, float(sum(freqs)), n, minlb, maxlb, float(max(freqs)), ids[0], ids[-1]
+                    tinfos[i] = _terminfo_extent(
+                        0, float(sum(freqs)), n, bmin, bmax, float(fmax), ids[0], ids[-1],
+                        start, 8 + size,
                     )
-                tinfo += _long(pbase + start) + _int(poff - start)
-                key = prefix + term.encode("utf-8")
-                pos = tbase + toff
-                keypos.append(pos)
-                tbuf += (_lengths(len(key), len(tinfo)), key, tinfo)
-                toff += 8 + len(key) + len(tinfo)
-                h = crc32(key)
-                buckets[h & 255].append((h, pos))
-            if keypos:
-                tindex.lastkey = key
+                    continue
+                pbuf.append(_MAGIC)
+                poff += 4
+                minlb = maxlb = 0
+                for b in range(0, n, 128):
+                    bids = ids[b:b + 128]
+                    bfreqs = freqs[b:b + 128]
+                    blbs = [lbs[d] for d in bids if d in lbs]
+                    bmin = min(blbs) if blbs else 0
+                    bmax = max(blbs) if blbs else 0
+                    if bmin and (not minlb or bmin < minlb):
+                        minlb = bmin
+                    if bmax > maxlb:
+                        maxlb = bmax
+                    fmax = max(bfreqs)
+                    fmin = min(bfreqs)
+                    if fmax == 1:
+                        weights = None
+                    elif fmin == fmax:
+                        weights = float(fmax)
+                    else:
+                        weights = tuple(map(float, bfreqs))
+                    if variable:
+                        vals = tuple(values[b:b + 128])
+                    elif fixed == 0:
+                        vals = None
+                    else:
+                        vals = b"".join(values[b:b + 128])
+                    dids = tuple(y - x for x, y in zip([0, *bids], bids))
+                    data = dumps((dids, weights, vals), _PROTOCOL)
+                    comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
+                    if comp:
+                        data = compress(data, comp)
+                    info = dumps((len(bids), bids[-1], float(fmax), comp, bmin, bmax), 2)
+                    size = len(info) + len(data)
+                    pbuf += (_int(-size if b + 128 >= n else size), info, data)
+                    poff += 4 + size
+                tinfos[i] = _terminfo_extent(
+                    0, float(sum(freqs)), n, minlb, maxlb, float(max(freqs)), ids[0], ids[-1],
+                    start, poff - start,
+                )
             postfile.write(b"".join(pbuf))
-            tfile.write(b"".join(tbuf))
+
+            # The field's rows of the terms hash file, in key order.
+            keys = [prefix + t.encode("utf-8") for t in terms]
+            klens = list(map(len, keys))
+            vlens = list(map(len, tinfos))
+            rows = list(map(add, klens, vlens))
+            positions = list(accumulate([8 + r for r in rows], initial=tfile.tell()))
+            positions.pop()
+            tfile.write(b"".join(chain.from_iterable(zip(map(_lengths, klens, vlens), keys,
+                                                         tinfos))))
+            for h, pos in zip(map(crc32, keys), positions):
+                buckets[h & 255].append((h, pos))
+            keypos += positions
+            tindex.lastkey = keys[-1]
         if keypos:
             index = tindex.index
             top = keypos[-1]
