@@ -150,3 +150,43 @@ def test_diacritics_are_restored_from_spellings_the_index_has():
     assert {"đảng", "đang", "dạng", "dang"} <= set(accented_variants("dang"))
     assert "hoà" in accented_variants("hoa")  # in the index's tone placement, not "hòa"
     assert accented_variants("covid19") == ("covid19",)  # not a syllable: left alone
+
+
+# -- date order and facets come from columns, over every match ------------------------------
+def _dated(tmp_path):
+    docs = [Document(id=f"n{i:02d}", body=f"Tin bão số {i}.",
+                     date=None if i % 3 == 0 else f"2023-0{1 + i % 4}-1{i % 2}",
+                     author=["Lê Hoa", "Trần An"][i % 2], tags=["thời tiết", f"nhóm {i % 2}"])
+            for i in range(14)]
+    ix = Index.create(tmp_path / "ix")
+    ix.add(docs[:7], jobs=1)
+    ix.add(docs[7:], jobs=1)  # two segments
+    return ix, docs
+
+
+@pytest.mark.parametrize("sort", ["date", "-date"])
+def test_date_order_breaks_ties_by_id_even_for_big_ties(tmp_path, monkeypatch, sort):
+    ix, docs = _dated(tmp_path)
+    expected = sorted(docs, key=lambda d: d.id)
+    expected.sort(key=lambda d: d.date or "", reverse=(sort == "-date"))
+    want = [d.id for d in expected]
+    assert [h.id for h in ix.search("bão", sort=sort, limit=20).hits] == want
+    monkeypatch.setattr(ranking, "MAX_ID_FETCH", 1)  # walk the id dictionary instead
+    for offset in range(0, 14, 4):
+        page = ix.search("bão", sort=sort, limit=4, offset=offset).hits
+        assert [h.id for h in page] == want[offset : offset + 4]
+
+
+def test_facets_count_every_match_from_columns_and_tag_postings(tmp_path):
+    ix, docs = _dated(tmp_path)
+    results = ix.search("bão", limit=1, facets=["author", "tags", "year", "month"])
+    assert results.facets["author"] == {"Lê Hoa": 7, "Trần An": 7}
+    assert results.facets["tags"] == {"thời tiết": 14, "nhóm 0": 7, "nhóm 1": 7}
+    assert results.facets["year"] == {"2023": sum(1 for d in docs if d.date)}
+    assert sum(results.facets["month"].values()) == results.facets["year"]["2023"]
+
+
+def test_facets_of_an_index_without_tags_or_authors_are_empty(tmp_path):
+    ix = _index(tmp_path, [Document(id="a", body="Bão số 1.")])
+    facets = ix.search("bão", facets=["author", "tags", "year", "month"]).facets
+    assert facets == {"author": {}, "tags": {}, "year": {}, "month": {}}

@@ -140,6 +140,48 @@ class Scorer:
             return ids[0], tfs[0]
         return np.concatenate(ids), np.concatenate(tfs)
 
+    def column(self, field: str):
+        """Per-document values of a sortable field (``date``, ``year``, ...) as a numpy object
+        array over the index's document numbers; "" where a document has none."""
+        import numpy as np
+
+        key = ("column", field)
+        if key not in self._lengths:
+            out = np.full(self.n, "", dtype=object)
+            for seg, off in self.leaves:
+                if seg.has_column(field):
+                    values = list(seg.column_reader(field))
+                    out[off : off + len(values)] = values
+            self._lengths[key] = out
+        return self._lengths[key]
+
+    def date_keys(self):
+        """``date`` as integers (20230815; 0 without a date), for sorting."""
+        import numpy as np
+
+        key = ("column", "date:int")
+        if key not in self._lengths:
+            dates = self.column("date")
+            self._lengths[key] = np.array(
+                [int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64
+            )
+        return self._lengths[key]
+
+    def keyword_postings(self, field: str) -> list:
+        """``[(value, document numbers)]`` for every value of a keyword field (tag facets)."""
+        key = ("keywords", field)
+        if key not in self._lengths:
+            out = []
+            if field in self.searcher.schema:
+                decode = self.searcher.schema[field].from_bytes
+                for tbytes in self.reader.lexicon(field):
+                    value = decode(tbytes)
+                    ids = self.doc_ids(field, value)
+                    if ids is not None:
+                        out.append((value, ids))
+            self._lengths[key] = out
+        return self._lengths[key]
+
     def doc_ids(self, field: str, term: str):
         """Sorted document numbers holding ``term`` in ``field`` (deleted ones included), or
         None; the most recent few hundred lists are kept."""
@@ -470,10 +512,11 @@ def _weights_list(weights, n: int):
 class Ranked:
     """The documents a query matched, with their scores; pages come out tie-broken."""
 
-    def __init__(self, searcher, scores, matched):
+    def __init__(self, searcher, scores, matched, scorer: Scorer | None = None):
         import numpy as np
 
         self.searcher = searcher
+        self.scorer = scorer or scorer_for(searcher)
         self.scores = scores
         self.matched = matched
         self._order = None
@@ -486,6 +529,13 @@ class Ranked:
 
     def score(self, docnum: int) -> float:
         return float(self.scores[docnum])
+
+    def by_date(self, n: int, reverse: bool = True) -> TopHits:
+        """The first ``n`` matches by date, newest first unless ``reverse`` is False."""
+        return _by_date(self, n, reverse)
+
+    def facets(self, names) -> dict[str, dict[str, int]]:
+        return facet_counts(self, names)
 
     def top(self, n: int) -> TopHits:
         """The best ``n`` hits: score, then date (newest first), then id."""
@@ -504,6 +554,90 @@ class Ranked:
         hits = [RankedHit(self.searcher, int(d), float(s)) for d, s in zip(cand, rounded)]
         hits.sort(key=lambda h: (-h.score, _desc(h.get("date") or ""), h.get("id") or ""))
         return TopHits(hits[:n], self)
+
+
+def _by_date(ranked: Ranked, n: int, reverse: bool) -> TopHits:
+    """The first ``n`` matches by date (``reverse``: newest first), then id; documents without
+    a date come first in ascending order and last in descending order."""
+    import numpy as np
+
+    n = min(n, ranked.total)
+    if n <= 0:
+        return TopHits([], ranked)
+    keys = ranked.scorer.date_keys()
+    cand = np.flatnonzero(ranked.matched)
+    k = keys[cand] * (-1 if reverse else 1)
+    kth = np.partition(k, n - 1)[n - 1]
+    cand, k = cand[k <= kth], k[k <= kth]  # everything tied with the n-th is ordered by id
+    if len(cand) > MAX_ID_FETCH:
+        # A big tie (documents without dates, many on one day): the ids of the tied group come
+        # from walking the id dictionary in order, not from each document's stored fields.
+        better = cand[k < kth]
+        tied = _first_ids(ranked.scorer, cand[k == kth], n - len(better))
+        cand = np.concatenate([better, np.asarray(tied, dtype=np.int64)])
+        k = keys[cand] * (-1 if reverse else 1)
+    hits = [RankedHit(ranked.searcher, int(d), float(ranked.scores[d])) for d in cand]
+    order = sorted(range(len(hits)), key=lambda i: (int(k[i]), hits[i].get("id") or ""))
+    return TopHits([hits[i] for i in order[:n]], ranked)
+
+
+MAX_ID_FETCH = 2000
+
+
+def _first_ids(scorer: Scorer, group, n: int) -> list[int]:
+    """The ``n`` documents of ``group`` whose ids sort first: the id field's dictionary is
+    sorted, so a merged walk over the segments stops after about n × (index / group) ids."""
+    import heapq
+
+    if n <= 0:
+        return []
+    members = set(group.tolist())
+
+    def walk(seg, off):
+        terms = seg._terms
+        for (name, tbytes), info in terms.items_from("id", b""):
+            if name != "id":
+                return
+            if info.is_inlined():
+                docs = info.inlined_postings()[0]
+            else:
+                docs = terms.matcher("id", tbytes, seg.schema["id"].format).all_ids()
+            for d in docs:
+                yield tbytes, d + off
+
+    out = []
+    for _, doc in heapq.merge(*(walk(seg, off) for seg, off in scorer.leaves)):
+        if doc in members and scorer.alive[doc]:
+            out.append(doc)
+            if len(out) == n:
+                break
+    return out
+
+
+FACET_FIELDS = {"author": "author_facet", "year": "year", "month": "month", "tags": "tags_facet"}
+
+
+def facet_counts(ranked: Ranked, names) -> dict[str, dict[str, int]]:
+    """Counts of each facet value over every matching document (not just a page), most
+    frequent first, then by value."""
+    import numpy as np
+
+    out: dict[str, dict[str, int]] = {}
+    for name in names:
+        field = FACET_FIELDS[name]
+        counts: dict[str, int] = {}
+        if name == "tags":
+            for value, ids in ranked.scorer.keyword_postings(field):
+                c = int(np.count_nonzero(ranked.matched[ids]))
+                if c and value:
+                    counts[value] = c
+        else:
+            values = ranked.scorer.column(field)[ranked.matched]
+            for value, c in Counter(values.tolist()).items():
+                if value:
+                    counts[str(value)] = c
+        out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
 
 
 class TopHits(list):
@@ -555,11 +689,15 @@ def scorer_for(searcher) -> Scorer:
 
 
 def rank(searcher, wq, flt=None, scorer: Scorer | None = None) -> Ranked:
-    """Score ``wq`` over the whole index, restricted to documents matching ``flt``."""
+    """Score ``wq`` over the whole index, restricted to documents matching ``flt``;
+    ``wq=None`` matches every document."""
     import numpy as np
 
-    scorer = scorer or Scorer(searcher)
-    scores, matched = scorer.evaluate(wq)
+    scorer = scorer or scorer_for(searcher)
+    if wq is None:  # a listing: every document (that passes the filter), all scored 0
+        scores, matched = np.zeros(scorer.n, dtype=np.float32), scorer.alive.copy()
+    else:
+        scores, matched = scorer.evaluate(wq)
     matched = matched & scorer.alive
     if flt is not None:
         from .search import _docset
@@ -567,4 +705,4 @@ def rank(searcher, wq, flt=None, scorer: Scorer | None = None) -> Ranked:
         allowed = np.zeros(scorer.n, dtype=bool)
         allowed[list(_docset(searcher, flt))] = True
         matched &= allowed
-    return Ranked(searcher, np.where(matched, scores, 0).astype(np.float32), matched)
+    return Ranked(searcher, np.where(matched, scores, 0).astype(np.float32), matched, scorer)

@@ -119,17 +119,6 @@ def _filters(author, tag, since, until):
     return parts[0] if len(parts) == 1 else q.And(parts)
 
 
-def _sortedby(sort: str):
-    from whoosh import sorting
-
-    if sort == "relevance":
-        return None
-    if sort not in SORTS:
-        raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
-    # Same date: by id, whichever way the dates go (stable across runs and index merges).
-    return [sorting.FieldFacet("date", reverse=(sort == "-date")), sorting.FieldFacet("id")]
-
-
 def search(
     index,
     query: str = "",
@@ -152,10 +141,9 @@ def search(
     ``collapse``: one hit per near-duplicate group (the best ranked); ``Hit.duplicates`` lists
     the other matching copies. ``total`` still counts documents.
     """
-    from whoosh import query as q
-
     from . import _whoosh_fixes
     from .query import parse
+    from .ranking import rank, scorer_for
 
     _whoosh_fixes.apply()
     t0 = time.perf_counter()
@@ -166,67 +154,36 @@ def search(
         if f not in FACETS:
             raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)}")
     flt = _filters(author, tag, since, until)
+    if sort not in SORTS:
+        raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     terms = None
+    wq = None
     searcher = index.searcher()  # once per search: each call checks the index generation on disk
     if query.strip():
         wq, terms = parse(query, sections)
-    elif flt is not None:
-        wq = q.Every()
-    else:
+    elif flt is None:
         raise QueryError("empty query")
     # A listing (filters, no words) scores every document the same: newest first, then id.
     if terms is None and sort == "relevance":
         sort = "-date"
-    sortedby = _sortedby(sort)
-    groupedby = _facet_spec(facets)
+    ranked = rank(searcher, wq, flt, scorer_for(searcher))
+    total = ranked.total
     want = offset + limit
-    dups: dict[str, list[str]] = {}
-    if terms is not None:
-        from .ranking import rank, scorer_for
-
-        ranked = rank(searcher, wq, flt, scorer_for(searcher))
-        total = ranked.total
-        matched = ranked.docs() if (sortedby is not None or groupedby) else None
-        if sortedby is None:
-            run = ranked.top
-        else:
-            def run(n):
-                if not matched:  # whoosh reads an empty filter set as no filter at all
-                    return []
-                return searcher.search(q.Every(), filter=matched, sortedby=sortedby, limit=n)
-        if collapse:
-            from .dedup import collapse_results, open_readonly
-
-            with open_readonly(index.path) as store:
-                hits_raw, dups = collapse_results(searcher, run, offset, want, store)
-        else:
-            hits_raw = list(run(max(want, 1)))[offset:want]
-        facet_source = (
-            searcher.search(q.Every(), filter=matched, groupedby=groupedby, limit=1)
-            if groupedby and matched else None
-        )
-        scores = {r.docnum: ranked.score(r.docnum) for r in hits_raw}
+    if sort == "relevance":
+        run = ranked.top
     else:
-        # A listing: filters and no words, every document scored the same.
-        kwargs: dict = {"filter": flt} if flt is not None else {}
-        if groupedby:
-            kwargs["groupedby"] = groupedby
-        results = searcher.search(wq, limit=max(want, 1), sortedby=sortedby, **kwargs)
-        total = len(results) if results.has_exact_length() else _count(searcher, wq, flt)
-        if collapse:
-            from .dedup import collapse_results, open_readonly
+        def run(n):
+            return ranked.by_date(n, reverse=(sort == "-date"))
+    dups: dict[str, list[str]] = {}
+    if collapse:
+        from .dedup import collapse_results, open_readonly
 
-            kwargs.pop("groupedby", None)
-            with open_readonly(index.path) as store:
-                hits_raw, dups = collapse_results(
-                    searcher,
-                    lambda n: searcher.search(wq, limit=n, sortedby=sortedby, **kwargs),
-                    offset, want, store,
-                )
-        else:
-            hits_raw = list(results)[offset:want]
-        facet_source = results
-        scores = {r.docnum: 0.0 for r in hits_raw}
+        with open_readonly(index.path) as store:
+            hits_raw, dups = collapse_results(searcher, run, offset, want, store)
+    else:
+        hits_raw = list(run(max(want, 1)))[offset:want]
+    facet_counts = ranked.facets(facets) if facets else {}
+    scores = {r.docnum: ranked.score(r.docnum) for r in hits_raw}
     ordered = _tie_break(hits_raw, sort)
     hits = []
     exact, folded = (set(), set())
@@ -240,8 +197,6 @@ def search(
             _hit(r, offset + i + 1, exact, folded, snippets and terms is not None, score)
         )
         hits[-1].duplicates = dups.get(hits[-1].id, [])
-    facet_counts = _facet_counts(facet_source, facets) if facet_source is not None else {}
-    facet_counts = {f: facet_counts.get(f, {}) for f in facets}
     suggestion = None
     if suggest and terms is not None and total < 3:
         from .suggest import suggest as make_suggestion
@@ -257,15 +212,6 @@ def search(
         suggestion=suggestion,
         facets=facet_counts,
     )
-
-
-def _count(searcher, wq, flt) -> int:
-    """How many documents match ``wq`` (and ``flt``): set algebra over posting lists, about
-    3x faster than whoosh's own recount through its matcher tree on the dev collection."""
-    n = _docset(searcher, wq)
-    if flt is not None:
-        n &= _docset(searcher, flt)
-    return len(n)
 
 
 def _docset(searcher, node) -> set[int]:
@@ -344,29 +290,6 @@ def _hit(
         snippet=snippet,
         highlights=highlights,
     )
-
-
-def _facet_spec(facets):
-    from whoosh import sorting
-
-    spec = {}
-    for f in facets:
-        if f == "tags":
-            spec[f] = sorting.FieldFacet("tags_facet", allow_overlap=True, maptype=sorting.Count)
-        elif f == "author":
-            spec[f] = sorting.FieldFacet("author_facet", maptype=sorting.Count)
-        else:
-            spec[f] = sorting.FieldFacet(f, maptype=sorting.Count)
-    return spec
-
-
-def _facet_counts(results, facets) -> dict[str, dict[str, int]]:
-    out = {}
-    for f in facets:
-        groups = results.groups(f)
-        counts = {str(k): int(v) for k, v in groups.items() if k not in (None, "")}
-        out[f] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return out
 
 
 def similar(index, doc_id: str, *, limit: int = 10, snippets: bool = False) -> Results:
