@@ -55,7 +55,8 @@ def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
 class Scorer:
     """Scores queries against one Whoosh searcher (one snapshot of the index).
 
-    Field lengths and the deletion mask are loaded once per snapshot and cached here."""
+    Field lengths, the deletion mask, term lookups and facet columns are loaded once per
+    snapshot and cached here (a searcher is reused until the index changes)."""
 
     def __init__(self, searcher):
         import numpy as np
@@ -71,6 +72,7 @@ class Scorer:
                     self.alive[off + d] = False
         self.live_count = max(1, int(self.alive.sum()))
         self._lengths: dict = {}
+        self._columns: dict = {}  # sortable columns, date keys, keyword postings (facets)
         self._term_cache: dict = {}
         self._ids_cache: dict = {}
         # Fields with no text in this index (no document has captions, say) are skipped.
@@ -146,31 +148,31 @@ class Scorer:
         import numpy as np
 
         key = ("column", field)
-        if key not in self._lengths:
+        if key not in self._columns:
             out = np.full(self.n, "", dtype=object)
             for seg, off in self.leaves:
                 if seg.has_column(field):
                     values = list(seg.column_reader(field))
                     out[off : off + len(values)] = values
-            self._lengths[key] = out
-        return self._lengths[key]
+            self._columns[key] = out
+        return self._columns[key]
 
     def date_keys(self):
         """``date`` as integers (20230815; 0 without a date), for sorting."""
         import numpy as np
 
         key = ("column", "date:int")
-        if key not in self._lengths:
+        if key not in self._columns:
             dates = self.column("date")
-            self._lengths[key] = np.array(
+            self._columns[key] = np.array(
                 [int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64
             )
-        return self._lengths[key]
+        return self._columns[key]
 
     def keyword_postings(self, field: str) -> list:
         """``[(value, document numbers)]`` for every value of a keyword field (tag facets)."""
         key = ("keywords", field)
-        if key not in self._lengths:
+        if key not in self._columns:
             out = []
             if field in self.searcher.schema:
                 decode = self.searcher.schema[field].from_bytes
@@ -179,8 +181,8 @@ class Scorer:
                     ids = self.doc_ids(field, value)
                     if ids is not None:
                         out.append((value, ids))
-            self._lengths[key] = out
-        return self._lengths[key]
+            self._columns[key] = out
+        return self._columns[key]
 
     def doc_ids(self, field: str, term: str):
         """Sorted document numbers holding ``term`` in ``field`` (deleted ones included), or
