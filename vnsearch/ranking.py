@@ -273,6 +273,7 @@ class Scorer:
     # -- query tree ------------------------------------------------------------------------
     def evaluate(self, node):
         """(scores, matched) of a query node: dense float32 scores and a boolean match mask."""
+        import numpy as np
         from whoosh import query as q
 
         from .query import FreeText
@@ -314,7 +315,7 @@ class Scorer:
         if kind is q.Not:
             _, m = self.evaluate(node.query)
             m = ~m & self.alive
-            return m.astype("float32"), m
+            return np.zeros(self.n, dtype=np.float32), m  # matches, adds nothing to a score
         return self._whoosh(node)
 
     def _phrase_node(self, node):
