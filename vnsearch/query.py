@@ -232,7 +232,6 @@ class _Builder:
         from whoosh import query as q
 
         from .analysis import analyze
-        from .normalize import fold
 
         if fieldname == "author":
             return self._phrase("author", text, 1)
