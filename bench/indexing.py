@@ -152,7 +152,10 @@ def main() -> None:
         del texts
 
         rows = [("(a) analysis only, 1 process", seg_s, seg_cpu, None, None)]
-        extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        # One big JSONL file: lift the per-file size limit that guards folders of documents.
+        extra = ["--max-file-size", str(os.path.getsize(corpus) + 1)]
+        if args.batch_size:
+            extra += ["--batch-size", str(args.batch_size)]
         for label, j in (("(b) vnsearch index --jobs 1", 1), (f"(c) vnsearch index --jobs {jobs}", jobs)):
             ix = os.path.join(work, f"ix{j}")
             cmd = [sys.executable, "-m", "vnsearch", "index", corpus, "--index", ix, "--quiet",

@@ -181,10 +181,42 @@ def test_adding_unchanged_documents_through_the_api_analyses_nothing(tmp_path, a
     assert analysed == ["d1"]
 
 
-def test_the_same_id_twice_in_one_run_keeps_the_last_version(tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_same_id_twice_in_one_run_keeps_the_last_version(tmp_path, jobs):
     ix = Index.create(tmp_path / "ix")
-    ix.add([Document(id="x", body="bản đầu"), Document(id="x", body="bản cuối")], jobs=1)
+    ix.add([Document(id="x", body="bản đầu"), Document(id="x", body="bản cuối")], jobs=jobs)
     assert len(ix) == 1 and ix.get("x").body == "bản cuối"
+
+
+def test_segments_are_built_aside_and_leftovers_of_a_killed_run_are_cleared(workdir):
+    ix = Index.create("ix")
+    leftover = Path("ix") / ".staging-7"  # as a worker killed with its parent leaves it
+    leftover.mkdir()
+    (leftover / "MAIN_abandoned.seg").write_bytes(b"half a segment")
+    ix.batch_size = 5
+    assert counts(ix.index_paths(["press"], jobs=2)) == (12, 0, 0, 0, 0)
+    assert not [name for name in os.listdir("ix") if name.startswith(".staging")]
+    assert len(Index.open("ix")) == 12
+
+
+def test_a_failing_worker_stops_the_run_and_keeps_the_committed_batches(workdir, monkeypatch):
+    ix = Index.create("ix")
+    ix.batch_size = 4
+    real = vnsearch.indexer.prepare
+
+    def fail_on_0009(doc, *args, **kwargs):
+        if doc.id.startswith("press/0009"):
+            raise ValueError("analysis failed")
+        return real(doc, *args, **kwargs)
+
+    monkeypatch.setattr(vnsearch.indexer, "prepare", fail_on_0009)
+    with pytest.raises(RuntimeError, match="analysis failed"):
+        ix.index_paths(["press"], jobs=2)
+    reopened = Index.open("ix")
+    assert len(reopened) in (0, 4, 8)  # whole batches only
+    monkeypatch.setattr(vnsearch.indexer, "prepare", real)
+    assert reopened.index_paths(["press"], jobs=2).failed == 0
+    assert len(Index.open("ix")) == 12
 
 
 def test_workers_and_small_batches_index_the_same_documents(workdir):

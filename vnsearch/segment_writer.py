@@ -7,9 +7,15 @@ terms hash). :class:`FastSegmentWriter` instead takes pre-analysed fields as :cl
 collects postings per field and term in dictionaries (no global sort), and writes each term's
 posting blocks and term info directly in the W3 codec's format (:mod:`whoosh.codec.whoosh3`).
 An index written here reads exactly like one written by Whoosh
-(``tests/test_segment_writer.py`` compares them); block data is pickled with protocol 3
-(Whoosh: 2, which pickles ``bytes`` through ``codecs.encode``: twice the size and four times
-the time to write and read) and compressed at zlib level 1; readers accept both.
+(``tests/test_segment_writer.py`` compares them). Three storage choices differ, all within
+what Whoosh's readers accept: block data is pickled with protocol 3 (Whoosh: 2, which pickles
+``bytes`` through ``codecs.encode``: twice the size and four times the time to write and
+read), compressed at zlib level 1 from 256 bytes (Whoosh: level 3 from 80), and the terms file
+hashes keys with CRC-32 (Whoosh's hash type 1) rather than MD5.
+
+Workers of :mod:`vnsearch.indexer` write segments in staging folders
+(:class:`StagedSegments`); the parent moves them into the index (:func:`adopt`) just before
+the commit that lists them.
 
 Everything else (per-document columns and stored fields, deletions, merges, the TOC and its
 lock) is Whoosh's own.
@@ -18,10 +24,10 @@ lock) is Whoosh's own.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
+from collections import Counter
 from itertools import accumulate, chain, repeat
 from operator import add, neg, sub
-from collections import Counter
-from bisect import bisect_left
 from pickle import dumps
 from struct import Struct
 from zlib import compress, crc32
@@ -36,7 +42,6 @@ __all__ = ["Terms", "FastSegmentWriter", "StagedSegments", "adopt", "clear_stagi
 
 _uint = Struct("!I").pack
 _int = Struct("!i").pack
-_long = Struct("!q").pack
 _ushort = Struct("!H").pack
 _lengths = Struct("!ii").pack
 #: ``W3TermInfo.to_bytes`` of postings in the postings file: the term info, then the offset
