@@ -32,6 +32,12 @@ def test_a_question_mark_inside_a_word_is_still_a_wildcard(tmp_path):
     assert ids(ix.search("ng?y")) == ["a"]
 
 
+def test_a_lone_star_is_a_bullet_not_match_everything(tmp_path):
+    ix = _index(tmp_path, [Document(id="a", body="Đăng ký nguyện vọng xét tuyển."),
+                           Document(id="b", body="Tin khác.")])
+    assert ids(ix.search("* Đăng ký nguyện vọng ?")) == ["a"]
+
+
 def test_single_quotes_are_emphasis_not_a_phrase(tmp_path):
     # Headlines put words in single quotes ('thi gan'); the words need not be adjacent.
     ix = _index(tmp_path, [Document(id="a", body="Cuộc thi kéo dài, ai cũng phải gan lì.")])

@@ -29,6 +29,9 @@ COORDINATION = 0.5
 # "Khởi tố khi nào?" is a question, not a one-character wildcard: a "?" ending a word is
 # punctuation (inside a word, "ng?y", it still matches any one character).
 _QUESTION_MARK_RE = re.compile(r"(?<=[^\s?*])\?+(?=[\s)\]\"'.,;:!]|$)")
+# A "*" standing alone ("* Tôi đã đăng ký ...", a bullet) would make Whoosh match every
+# document and drop the words; like a lone "?", it is punctuation.
+_LONE_WILDCARD_RE = re.compile(r"(?<!\S)[*?]+(?!\S)")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
@@ -87,7 +90,7 @@ def parse(text: str, sections=None):
     stripped = text.strip()
     if not stripped:
         raise QueryError("empty query")
-    typed = _QUESTION_MARK_RE.sub("", stripped)
+    typed = _LONE_WILDCARD_RE.sub(" ", _QUESTION_MARK_RE.sub("", stripped))
     builder = _Builder(tuple(sections or SECTION_BOOST), typed)
     try:
         parsed = _get_parser().parse(typed)
