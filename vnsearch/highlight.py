@@ -9,6 +9,7 @@ only at syllable boundaries (never inside a word or a number such as ``1.000.000
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -170,8 +171,9 @@ def _only_space_between(text: str, a: int, b: int) -> bool:
     return b - a <= 2 and not text[a:b].strip()
 
 
-def _passage(text: str, spans, start_span: int) -> tuple[int, int, list[tuple[int, int]]]:
-    """The window of about SNIPPET_CHARS starting before ``spans[start_span]``."""
+def _passage(text: str, spans, start_span: int, starts=None, ends=None):
+    """The window of about SNIPPET_CHARS starting before ``spans[start_span]``, and the spans
+    inside it (``starts``/``ends``: the spans' sorted edges, to find them by bisection)."""
     s0 = spans[start_span][0]
     start = max(0, s0 - 40)
     end = min(len(text), start + SNIPPET_CHARS)
@@ -192,7 +194,10 @@ def _passage(text: str, spans, start_span: int) -> tuple[int, int, list[tuple[in
         else:
             while end < len(text) and not text[end].isspace():
                 end += 1
-    inside = [(a, b) for a, b in spans if a >= start and b <= end]
+    if starts is None:
+        inside = [(a, b) for a, b in spans if a >= start and b <= end]
+    else:  # spans are sorted and do not overlap
+        inside = spans[bisect_left(starts, start) : bisect_right(ends, end)]
     return start, end, inside
 
 
@@ -201,9 +206,12 @@ def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES
     if not spans:
         return []
     candidates = []
+    starts = [a for a, _ in spans]
+    ends = [b for _, b in spans]
+    keys = {(a, b): text[a:b].lower() for a, b in spans}
     for i in range(len(spans)):
-        start, end, inside = _passage(text, spans, i)
-        distinct = len({text[a:b].lower() for a, b in inside})
+        start, end, inside = _passage(text, spans, i, starts, ends)
+        distinct = len({keys[x] for x in inside})
         candidates.append((-distinct, -len(inside), start, end, inside))
     candidates.sort()
     chosen: list[tuple[int, int, list]] = []

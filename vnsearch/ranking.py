@@ -43,6 +43,7 @@ COORDINATION = 0.5
 MAX_DF_RATIO = 0.1  # terms in more documents than this are left out of free-text scoring...
 MIN_DF_CAP = 500  # ...but only in indexes large enough for that to matter
 KEEP_WHEN_ALL_COMMON = 4
+POSTINGS_CACHE = 4_000_000  # decoded postings kept per index snapshot (~50 MB at most)
 
 
 def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
@@ -74,6 +75,8 @@ class Scorer:
         self._lengths: dict = {}
         self._columns: dict = {}  # sortable columns, date keys, keyword postings (facets)
         self._term_cache: dict = {}
+        self._postings_cache: dict = {}
+        self._postings_cached = 0
         self._ids_cache: dict = {}
         # Fields with no text in this index (no document has captions, say) are skipped.
         self.fields = {
@@ -128,7 +131,24 @@ class Scorer:
         return self._infos(field, term)[0]
 
     def postings(self, field: str, term: str):
-        """(document numbers, term frequencies) of ``term`` in ``field``, or None."""
+        """(document numbers, term frequencies) of ``term`` in ``field``, or None.
+
+        Decoded lists are kept (up to POSTINGS_CACHE postings in all): a long-running process
+        answering many queries reads each common term from disk once."""
+        key = (field, term)
+        got = self._postings_cache.get(key)
+        if got is None:
+            got = self._read_postings(field, term)
+            size = 0 if got is None else len(got[0])
+            if self._postings_cached + size > POSTINGS_CACHE:
+                self._postings_cache.clear()
+                self._postings_cached = 0
+            if size <= POSTINGS_CACHE // 4:
+                self._postings_cache[key] = got
+                self._postings_cached += size
+        return got
+
+    def _read_postings(self, field: str, term: str):
         import numpy as np
 
         ids, tfs = [], []
