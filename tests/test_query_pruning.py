@@ -29,3 +29,13 @@ def test_a_query_of_only_common_words_still_finds_documents(tmp_path, monkeypatc
     monkeypatch.setattr(ranking, "MIN_DF_CAP", 1)
     monkeypatch.setattr(ranking, "MAX_DF_RATIO", 0.5)
     assert ix.search("của tỉnh").total == 9
+
+
+def test_by_default_common_words_still_count_only_common_syllables_are_left_out(
+    tmp_path, monkeypatch
+):
+    ix = _index(tmp_path)
+    monkeypatch.setattr(ranking, "MIN_DF_CAP", 1)  # as if the index were large
+    results = ix.search("hội nghị của tỉnh", limit=20)
+    assert results.total == 9  # the pyvi words "của" and "tỉnh" are kept, however common
+    assert results.hits[0].id == "hn"
