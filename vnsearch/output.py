@@ -79,7 +79,8 @@ def format_hit(hit, color: bool) -> str:
 def format_results(results, color: bool) -> str:
     parts = [format_hit(h, color) for h in results.hits]
     shown = f"{results.offset + 1}-{results.offset + len(results.hits)}" if results.hits else "0"
-    footer = f"{results.total} results ({shown} shown) in {results.took_ms:.0f} ms"
+    noun = "result" if results.total == 1 else "results"
+    footer = f"{results.total} {noun} ({shown} shown) in {results.took_ms:.0f} ms"
     if results.facets:
         for name, counts in results.facets.items():
             top = ", ".join(f"{clean_for_display(k)} ({v})" for k, v in list(counts.items())[:10])
