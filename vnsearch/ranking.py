@@ -583,9 +583,11 @@ class Ranked:
             kth = -np.partition(-rounded, n - 1)[n - 1]
             keep = rounded >= kth
             cand, rounded = cand[keep], rounded[keep]
-        hits = [RankedHit(self.searcher, int(d), float(s)) for d, s in zip(cand, rounded)]
-        hits.sort(key=lambda h: (-h.score, _desc(h.get("date") or ""), h.get("id") or ""))
-        return TopHits(hits[:n], self)
+        ranked = [(float(r), RankedHit(self.searcher, int(d), float(self.scores[d])))
+                  for d, r in zip(cand, rounded)]
+        # Scores equal to 6 decimals tie: newer first, then by id (stable across runs).
+        ranked.sort(key=lambda rh: (-rh[0], _desc(rh[1].get("date") or ""), rh[1].get("id") or ""))
+        return TopHits([h for _, h in ranked[:n]], self)
 
 
 def _by_date(ranked: Ranked, n: int, reverse: bool) -> TopHits:
@@ -732,9 +734,5 @@ def rank(searcher, wq, flt=None, scorer: Scorer | None = None) -> Ranked:
         scores, matched = scorer.evaluate(wq)
     matched = matched & scorer.alive
     if flt is not None:
-        from .search import _docset
-
-        allowed = np.zeros(scorer.n, dtype=bool)
-        allowed[list(_docset(searcher, flt))] = True
-        matched &= allowed
+        matched &= scorer.evaluate(flt)[1]
     return Ranked(searcher, np.where(matched, scores, 0).astype(np.float32), matched, scorer)

@@ -183,19 +183,14 @@ def search(
     else:
         hits_raw = list(run(max(want, 1)))[offset:want]
     facet_counts = ranked.facets(facets) if facets else {}
-    scores = {r.docnum: ranked.score(r.docnum) for r in hits_raw}
-    ordered = _tie_break(hits_raw, sort)
     hits = []
     exact, folded = (set(), set())
     if terms is not None:
         from .highlight import query_sets
 
         exact, folded = query_sets(terms.syllables)
-    for i, r in enumerate(ordered):
-        score = scores.get(r.docnum, 0.0)
-        hits.append(
-            _hit(r, offset + i + 1, exact, folded, snippets and terms is not None, score)
-        )
+    for i, r in enumerate(hits_raw):  # ranked hits come ordered, ties broken (date, id)
+        hits.append(_hit(r, offset + i + 1, exact, folded, snippets and terms is not None))
         hits[-1].duplicates = dups.get(hits[-1].id, [])
     suggestion = None
     if suggest and terms is not None and total < 3:
@@ -214,45 +209,8 @@ def search(
     )
 
 
-def _docset(searcher, node) -> set[int]:
-    from whoosh import query as q
-
-    kind = type(node)
-    if kind is q.Term:
-        reader = searcher.reader()
-        if (node.fieldname, node.text) not in reader:
-            return set()
-        return set(reader.postings(node.fieldname, node.text).all_ids())  # deletions excluded
-    if kind is q.Or:
-        return set().union(*(_docset(searcher, c) for c in node.subqueries))
-    if kind is q.And:
-        return set.intersection(*(_docset(searcher, c) for c in node.subqueries))
-    if kind is q.AndNot:
-        return _docset(searcher, node.a) - _docset(searcher, node.b)
-    if kind is q.AndMaybe:
-        return _docset(searcher, node.a)
-    return set(node.docs(searcher))
-
-
-def _tie_break(hits, sort: str):
-    """Equal scores: newer first, then by id, so results are stable across runs."""
-    if sort != "relevance":
-        return hits
-
-    def key(r):
-        f = r.fields()
-        date = f.get("date") or ""
-        return (-round(r.score or 0.0, 6), _neg(date), f.get("id", ""))
-
-    return sorted(hits, key=key)
-
-
-def _neg(s: str) -> tuple:
-    return tuple(-ord(c) for c in s)
-
-
 def _hit(
-    r, rank: int, exact: set[str], folded: set[str], with_snippets: bool, score: float | None = None
+    r, rank: int, exact: set[str], folded: set[str], with_snippets: bool
 ) -> Hit:
     import unicodedata
 
@@ -281,7 +239,7 @@ def _hit(
     return Hit(
         id=doc["id"],
         rank=rank,
-        score=float(r.score or 0.0) if score is None else score,
+        score=float(r.score or 0.0),
         title=unicodedata.normalize("NFC", clean_for_display(doc.get("title") or "")),
         author=doc.get("author") or "",
         date=doc.get("date"),
