@@ -112,6 +112,25 @@ def test_a_lone_dash_is_punctuation_not_a_negation(tmp_path):
     assert ids(ix.search("Sở Kế hoạch - đầu tư (KH - ĐT) thanh tra")) == ["kh"]
 
 
+def test_a_sign_before_a_number_is_not_an_operator(tmp_path):
+    # Copied text leaves "S -300" and "8 -3"; temperatures are "-5 độ". Excluding or requiring
+    # a number takes NOT / AND: a leading sign would throw away exactly the document wanted.
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="s300", body="Nga chuyển giao hệ thống tên lửa S-300 cho Syria."),
+        Document(id="other", body="Syria nhận thêm tên lửa phòng không."),
+        Document(id="cold", body="Nhiệt độ xuống -5 độ C ở Sa Pa, số điện thoại +84 912 345."),
+    ])  # fmt: skip
+    assert ids(ix.search("tên lửa S -300 Syria"))[0] == "s300"
+    assert ids(ix.search("-5 độ C Sa Pa")) == ["cold"]
+    assert ids(ix.search("+84 912")) == ["cold"]
+    assert ids(ix.search("Syria NOT 300")) == ["other"]
+    assert ids(ix.search("Syria -nga")) == ["other"]
+
+
 # -- fields -------------------------------------------------------------------------------------
 def test_title_field_searches_titles_only(corpus):
     assert found(corpus, "vàng") == {"d02", "d04", "d12"}

@@ -68,8 +68,10 @@ def _get_parser():
         p = qparser.QueryParser("text", _parse_schema(), group=qparser.OrGroup)
         p.add_plugin(qparser.FuzzyTermPlugin())
         # '+'/'-' only at the start of a word: COVID-19, 2023-08 and 18-NQ/TW stay whole.
-        # A lone dash ("Kế hoạch - đầu tư (KH - ĐT)") is punctuation, not an operator.
-        p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=[^\s)])", r"(?<![^\s(])-(?=[^\s)])"))
+        # A lone dash ("Kế hoạch - đầu tư (KH - ĐT)") is punctuation, not an operator, and
+        # so is a sign before a digit: "-5 độ C", "+84 ...", and the "S -300" or "8 -3" that
+        # copied text leaves behind are numbers, not an exclusion ("NOT 300" excludes).
+        p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=[^\s)\d])", r"(?<![^\s(])-(?=[^\s)\d])"))
         p.remove_plugin_class(qparser.BoostPlugin)  # '^' is rare in news text, keep it literal
         # Vietnamese headlines put words in single quotes for emphasis ('thi gan', 'cháu đã
         # sai'): they are punctuation, not syntax. Phrases are "double-quoted".
