@@ -39,3 +39,15 @@ def test_by_default_common_words_still_count_only_common_syllables_are_left_out(
     results = ix.search("hội nghị của tỉnh", limit=20)
     assert results.total == 9  # the pyvi words "của" and "tỉnh" are kept, however common
     assert results.hits[0].id == "hn"
+
+
+def test_a_query_without_diacritics_keeps_its_common_syllables(tmp_path, monkeypatch):
+    # Folding merges words (bao: bão, báo, bảo), so folded syllables are common; they are
+    # still all such a query has, and none is left out.
+    ix = _index(tmp_path)
+    monkeypatch.setattr(ranking, "MIN_DF_CAP", 1)
+    monkeypatch.setattr(ranking, "MAX_DF_RATIO", 0.5)
+    results = ix.search("hoi nghi cua tinh", limit=20)
+    assert results.total == 9
+    assert results.hits[0].id == "hn"
+    assert ix.search("hội nghị của tỉnh", limit=20).total == 1  # with diacritics: pruned
