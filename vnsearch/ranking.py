@@ -271,32 +271,47 @@ class Scorer:
                 mask[doc] = True
         return mask & self.alive
 
+    def norm(self, field: str):
+        """Per-document ``1 / (1 - B + B * length / mean length)`` of ``field``, kept."""
+        key = ("norm", field)
+        if key not in self._lengths:
+            lengths, avg = self.lengths(field)
+            self._lengths[key] = 1.0 / (1 - B + B * lengths / avg)
+        return self._lengths[key]
+
     def bm25f(self, suffix: str, term: str, sections, boost: float = 1.0):
-        """BM25F of one term over ``sections`` (fields ``<section><suffix>``): dense scores."""
+        """BM25F of one term over ``sections`` (fields ``<section><suffix>``), as sparse
+        ``(document numbers, scores)``, or None.
+
+        Sparse, because most terms are in few documents: the work is proportional to the
+        postings, not to the index (for a term in one section, no dense pass at all)."""
         import numpy as np
 
-        tt = None
+        parts = []
         for sec in sections:
             field = sec + suffix
             got = self.postings(field, term)
-            if got is None:
-                continue
-            ids, tf = got
-            lengths, avg = self.lengths(field)
-            if tt is None:
-                tt = np.zeros(self.n, dtype=np.float32)
-            tt[ids] += SECTION_WEIGHT.get(sec, 1.0) * tf / (1 - B + B * lengths[ids] / avg)
-        if tt is None:
+            if got is not None:
+                ids, tf = got
+                parts.append((ids, SECTION_WEIGHT.get(sec, 1.0) * tf * self.norm(field)[ids]))
+        if not parts:
             return None
-        hit = tt > 0
-        df = int(np.count_nonzero(hit & self.alive))
+        if len(parts) == 1:
+            ids, tt = parts[0]
+        else:
+            dense = np.zeros(self.n, dtype=np.float32)
+            for ids, t in parts:
+                dense[ids] += t
+            ids = np.flatnonzero(dense)
+            tt = dense[ids]
+        live = self.alive[ids]
+        df = int(np.count_nonzero(live))
         if not df:
             return None
+        if df < len(ids):
+            ids, tt = ids[live], tt[live]
         idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
-        out = np.zeros(self.n, dtype=np.float32)
-        t = tt[hit]
-        out[hit] = boost * idf * t * (K1 + 1) / (K1 + t)
-        return out
+        return ids, (boost * idf * (K1 + 1)) * tt / (K1 + tt)
 
     # -- query tree ------------------------------------------------------------------------
     def evaluate(self, node):
@@ -408,14 +423,14 @@ class Scorer:
         matched = np.zeros(self.n, dtype=bool)
         cover_form = "_f" if weights.get("_f") else ""  # coordination counts syllables
         for suffix, term, qtf, w, _ in wanted:
-            s = self.bm25f(suffix, term, node.sections)
-            if s is None:
+            got = self.bm25f(suffix, term, node.sections)
+            if got is None:
                 continue
-            hit = s > 0
-            matched |= hit
-            scores += (w * qtf) * s
+            ids, s = got
+            matched[ids] = True
+            scores[ids] += (w * qtf) * s
             if suffix == cover_form:
-                cover += hit * qtf
+                cover[ids] += qtf
         for t in tags:
             got = self.postings("tags", t)
             if got is not None:
