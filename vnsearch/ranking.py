@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections import Counter, OrderedDict
 
-from .query import SECTION_BOOST
+from .query import COORDINATION, SECTION_BOOST, TAG_BOOST
 
 K1 = 1.2
 B = 0.75
@@ -42,8 +42,7 @@ SECTION_WEIGHT = SECTION_BOOST
 #: Weight of each term form when the query has diacritics, and when it has none.
 FORM_WEIGHT = {"_w": 1.0, "": 0.5, "_f": 0.2, "_fb": 0.6}
 FORM_WEIGHT_ASCII = {"_w": 0.0, "": 0.0, "_f": 1.0, "_fb": 1.0}
-TAG_WEIGHT = 1.5
-COORDINATION = 0.5
+TAG_WEIGHT = TAG_BOOST  # the weights query.py gives Whoosh's form of the query, one source
 #: Syllables (exact or folded) in more documents than this share of the index are left out of
 #: free-text scoring, but only in indexes large enough for that to matter (MIN_DF_CAP); pyvi
 #: words and adjacent pairs are specific enough to be kept whatever their frequency.
@@ -80,11 +79,11 @@ class Scorer:
                     self.alive[off + d] = False
         self.live_count = max(1, int(self.alive.sum()))
         self._lengths: dict = {}
+        self._norms: dict = {}
         self._columns: dict = {}  # sortable columns, date keys, keyword postings (facets)
         self._term_cache: dict = {}
         self._postings_cache: OrderedDict = OrderedDict()
         self._postings_cached = 0
-        self._ids_cache: dict = {}
         # Fields with no text in this index (no document has captions, say) are skipped.
         self.fields = {
             name: searcher.schema[name]
@@ -216,16 +215,9 @@ class Scorer:
 
     def doc_ids(self, field: str, term: str):
         """Sorted document numbers holding ``term`` in ``field`` (deleted ones included), or
-        None; the most recent few hundred lists are kept."""
-        key = (field, term)
-        got = self._ids_cache.get(key)
-        if got is None and key not in self._ids_cache:
-            p = self.postings(field, term)
-            got = None if p is None else p[0]
-            if len(self._ids_cache) > 512:
-                self._ids_cache.clear()
-            self._ids_cache[key] = got
-        return got
+        None (from :meth:`postings`, whose cache keeps them)."""
+        got = self.postings(field, term)
+        return None if got is None else got[0]
 
     def positions(self, field: str, term: str):
         """(sorted document numbers, encoded positions per document) of a term, or None."""
@@ -275,11 +267,10 @@ class Scorer:
 
     def norm(self, field: str):
         """Per-document ``1 / (1 - B + B * length / mean length)`` of ``field``, kept."""
-        key = ("norm", field)
-        if key not in self._lengths:
+        if field not in self._norms:
             lengths, avg = self.lengths(field)
-            self._lengths[key] = 1.0 / (1 - B + B * lengths / avg)
-        return self._lengths[key]
+            self._norms[field] = 1.0 / (1 - B + B * lengths / avg)
+        return self._norms[field]
 
     def bm25f(self, suffix: str, term: str, sections, boost: float = 1.0):
         """BM25F of one term over ``sections`` (fields ``<section><suffix>``), as sparse
