@@ -110,6 +110,21 @@ def test_a_closed_pipe_is_quiet(big_dir, fmt):
     assert proc.stdout.count(b"\n") == 1
 
 
+@pytest.mark.parametrize("fmt", ["--jsonl", "--color=never"])
+def test_a_closed_pipe_keeps_exit_code_0_when_there_were_results(big_dir, fmt):
+    # `set -o pipefail; vnsearch search x | head -1` must not report "no results" (exit 1).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vnsearch", "search", "vàng", fmt, "-n", "400",
+         "--index", str(big_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(),
+    )  # fmt: skip
+    assert proc.stdout.readline()
+    proc.stdout.close()  # like `head -1`: 400 hits do not fit in the pipe's buffer
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert stderr == b"", stderr.decode()
+
+
 def test_a_pipe_closed_before_any_output_is_quiet(corpus_dir):
     cmd = f'"{sys.executable}" -m vnsearch search vàng --jsonl --index "{corpus_dir}" | true'
     proc = subprocess.run(["sh", "-c", cmd], capture_output=True, env=env(), timeout=120)

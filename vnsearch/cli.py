@@ -44,6 +44,11 @@ def handle_errors(fn):
         except KeyboardInterrupt:
             click.echo("vnsearch: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`| head -1`): not an error, and not "no results" either
+            # (click would exit 1). Stop quietly with success.
+            _silence_stdout()
+            sys.exit(0)
 
     return wrapper
 
