@@ -305,3 +305,40 @@ def test_a_corrupt_state_file_is_a_one_line_error(workdir):
     assert code == 2 and err.count("\n") == 1 and "--rebuild" in err
     code, out, _ = run("index", "press", "--index", "ix", "--rebuild", "--json")
     assert code == 0 and orjson.loads(out)["added"] == 12
+
+
+def test_an_index_path_that_is_a_file_or_cannot_be_made_is_a_one_line_error(workdir):
+    Path("taken").write_text("a file, not a folder")
+    for where in ("taken", "taken/ix", "/proc/vnsearch-index"):
+        code, out, err = run("index", "press", "--index", where)
+        assert code == 2 and err.count("\n") == 1 and where in err, (where, err)
+        assert "Traceback" not in err and out == ""
+    assert Path("taken").read_text() == "a file, not a folder"
+
+
+def test_an_index_from_a_newer_vnsearch_asks_for_an_upgrade_before_a_rebuild(workdir):
+    run("index", "press", "--index", "ix", "--jobs", "1")
+    meta = orjson.loads(Path("ix/vnsearch.json").read_bytes())
+    meta["format_version"] += 1
+    Path("ix/vnsearch.json").write_bytes(orjson.dumps(meta))
+    code, _, err = run("search", "xây dựng", "--index", "ix")
+    assert code == 2 and err.count("\n") == 1
+    assert "newer vnsearch" in err and err.index("upgrade") < err.index("--rebuild")
+
+
+@pytest.mark.parametrize("meta", [b"[1, 2]", b'"text"', b"null"])
+def test_index_metadata_that_is_not_an_object_is_a_one_line_error(workdir, meta):
+    run("index", "press", "--index", "ix", "--jobs", "1")
+    Path("ix/vnsearch.json").write_bytes(meta)
+    for command in (["search", "xây dựng"], ["stats"], ["index", "press"]):
+        code, _, err = run(*command, "--index", "ix")
+        assert code == 2 and err.count("\n") == 1 and "vnsearch.json" in err, (command, err)
+
+
+def test_a_damaged_segment_is_a_one_line_error_that_suggests_rebuild(workdir):
+    run("index", "press", "--index", "ix", "--jobs", "1")
+    for seg in Path("ix").glob("*.seg"):
+        seg.write_bytes(b"")
+    for command in (["search", "xây dựng"], ["stats"], ["show", "press/0000.txt"]):
+        code, _, err = run(*command, "--index", "ix")
+        assert code == 2 and err.count("\n") == 1 and "--rebuild" in err, (command, err)

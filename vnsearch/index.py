@@ -70,15 +70,30 @@ class Index:
     ) -> Index:
         """Create an empty index at ``path``, or open the one there (``overwrite=True``
         replaces it, waiting up to ``lock_timeout`` seconds for a running writer)."""
-        from whoosh import index as windex
-
-        from . import schema
-        from .writelock import DEFAULT_LOCK_TIMEOUT, LOCK_FILE, WriteLock
+        from .writelock import DEFAULT_LOCK_TIMEOUT
 
         path = os.fspath(path if path is not None else default_index_dir())
         if cls.exists(path) and not overwrite:
             return cls(path)
         timeout = DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise VnsearchError(f"cannot create index at {path}: not a folder")
+        try:
+            cls._create_in(path, timeout)
+        except OSError as e:  # a parent that is a file, a read-only or virtual file system...
+            raise VnsearchError(f"cannot create index at {path}: {e.strerror or e}") from None
+        ix = cls(path)
+        if lock_timeout is not None:
+            ix.lock_timeout = lock_timeout
+        return ix
+
+    @staticmethod
+    def _create_in(path: str, timeout: float) -> None:
+        from whoosh import index as windex
+
+        from . import schema
+        from .writelock import LOCK_FILE, WriteLock
+
         with WriteLock(path, timeout):
             for name in os.listdir(path):
                 full = os.path.join(path, name)
@@ -95,10 +110,6 @@ class Index:
                     "updated": now,
                 },
             )
-        ix = cls(path)
-        if lock_timeout is not None:
-            ix.lock_timeout = lock_timeout
-        return ix
 
     @staticmethod
     def exists(path: str | os.PathLike | None = None) -> bool:
@@ -120,7 +131,18 @@ class Index:
                 meta = orjson.loads(f.read())
         except (OSError, ValueError) as e:
             raise IndexFormatError(f"unreadable index metadata {meta_path}: {e}") from None
+        if not isinstance(meta, dict):
+            raise IndexFormatError(
+                f"unreadable index metadata {meta_path}: not a JSON object (run `vnsearch "
+                "index --rebuild`)"
+            )
         fv, av = meta.get("format_version"), meta.get("analysis_version")
+        if _newer(fv, schema.FORMAT_VERSION) or _newer(av, schema.ANALYSIS_VERSION):
+            raise IndexFormatError(
+                f"index at {self.path} was written by a newer vnsearch (format {fv}/analysis "
+                f"{av}, this one reads {schema.FORMAT_VERSION}/{schema.ANALYSIS_VERSION}): "
+                "upgrade vnsearch, or start it over with `vnsearch index --rebuild`"
+            )
         if fv != schema.FORMAT_VERSION or av != schema.ANALYSIS_VERSION:
             raise IndexFormatError(
                 f"index at {self.path} has format {fv}/analysis {av}, this vnsearch needs "
@@ -145,7 +167,13 @@ class Index:
         """A Whoosh searcher, reused across searches and reopened after writes."""
         self._refresh()
         if self._searcher is None:
-            self._searcher = self._ix.searcher()
+            try:
+                self._searcher = self._ix.searcher()
+            except Exception as e:  # damaged segment files: whoosh raises struct.error, EOF...
+                raise IndexFormatError(
+                    f"cannot read index at {self.path}: {e.__class__.__name__}: {e} (run "
+                    "`vnsearch index --rebuild`)"
+                ) from None
         return self._searcher
 
     def close(self) -> None:
@@ -279,6 +307,10 @@ class Index:
             "format_version": self.meta.get("format_version"),
             "analysis_version": self.meta.get("analysis_version"),
         }
+
+
+def _newer(version, ours: int) -> bool:
+    return isinstance(version, int) and not isinstance(version, bool) and version > ours
 
 
 def _document_from_stored(fields: dict) -> Document:
