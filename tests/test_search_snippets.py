@@ -109,6 +109,23 @@ def test_an_exact_query_does_not_highlight_other_words_that_fold_the_same(corpus
         assert {h.text[a:b].lower() for a, b in h.spans} == {"đảng"}, h
 
 
+def test_a_syllable_typed_half_accented_is_highlighted_next_to_exact_ones(tmp_path):
+    # "đien" (the đ typed, the tone forgotten) and "cưu" match "điện" and "cứu" only without
+    # diacritics, as in the ranking: they are highlighted too, not just their exact neighbours.
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="t", title="Thủy điện nghiên cứu xả lũ",
+                 body="Nhà máy thủy điện xả lũ. Đề tài nghiên cứu mới. Diễn đàn mở."),
+    ])  # fmt: skip
+    for query, expected in (("thuỷ đien", ["thủy điện"]), ("nghiên cưu", ["nghiên cứu"])):
+        hit = ix.search(query).hits[0]
+        for h in hit.highlights:
+            assert [h.text[a:b].lower() for a, b in h.spans] == expected, (query, h)
+
+
 def test_control_characters_from_documents_never_reach_the_snippet(corpus):
     hit = corpus.search("mưa lũ").hits[0]
     assert hit.id == "d13"

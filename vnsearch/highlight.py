@@ -134,37 +134,85 @@ def _candidates_re(keys: frozenset[str]):
 
 def find_matches(text: str, syllables: set[str], folded: set[str]) -> list[tuple[int, int]]:
     """Spans of syllables of ``text`` that match the query: exactly, or after folding for
-    query syllables typed without diacritics. Adjacent matches are merged into one span.
+    query syllables typed without diacritics. Adjacent matches are merged into one span."""
+    return _merge(text, [
+        (s, e) for s, e, syl in _candidate_syllables(text, syllables | folded)
+        if syl in syllables or (folded and _fold_cached(syl) in folded)
+    ])  # fmt: skip
+
+
+def find_matches_in_hit(text: str, syllables: set[str], folded: set[str]):
+    """:func:`find_matches`, plus, for each query syllable with diacritics that ``text`` lacks,
+    the syllables it matched without them (the ranking counts those): the ones carrying every
+    mark that was typed (``đien`` → ``điện``, not ``diễn``), else all that fold the same
+    (``mà`` → ``má`` in a text without ``mà``)."""
+    pieces = list(_candidate_syllables(text, syllables | folded))
+    hits = [(s, e) for s, e, syl in pieces
+            if syl in syllables or (folded and _fold_cached(syl) in folded)]
+    present = {syl for _, _, syl in pieces if syl in syllables}
+    for missing in syllables - present:
+        key = _fold_cached(missing)
+        if key == missing or key in folded:
+            continue  # typed without diacritics: already matched by folding
+        near = [(s, e, syl) for s, e, syl in pieces if _fold_cached(syl) == key]
+        typed = [(s, e) for s, e, syl in near if _carries_marks_of(syl, missing)]
+        hits += typed or [(s, e) for s, e, _ in near]
+    return _merge(text, sorted(set(hits)))
+
+
+def _marks(ch: str) -> tuple[str, frozenset[str]]:
+    """A letter's base and its diacritics (``đ`` is ``d`` with a stroke)."""
+    import unicodedata
+
+    if ch in "đĐ":
+        return "d", frozenset("\u0335")
+    d = unicodedata.normalize("NFD", ch)
+    return d[0].lower(), frozenset(d[1:])
+
+
+def _carries_marks_of(found: str, typed: str) -> bool:
+    """Whether ``found`` is ``typed`` with (perhaps) more diacritics, letter by letter."""
+    if len(found) != len(typed):
+        return False
+    for f, t in zip(found, typed):
+        if f != t:
+            (fb, fm), (tb, tm) = _marks(f), _marks(t)
+            if fb != tb or not tm <= fm:
+                return False
+    return True
+
+
+def _candidate_syllables(text: str, query: set[str]):
+    """``(start, end, lower-cased normalised syllable)`` for the syllables of ``text`` that may
+    match ``query`` (a superset: callers filter).
 
     Only the whitespace-separated chunks where a regex over the diacritic-free text finds a
     possible match are split into syllables (no syllable contains whitespace), so long
     documents cost one C-speed scan instead of a Python loop over every syllable."""
-    keys = frozenset(_fold_cached(x.lower()) for x in syllables | folded if x)
+    keys = frozenset(_fold_cached(x.lower()) for x in query if x)
     if not keys:
-        return []
+        return ()
     nm = normalize_with_map(text)
     norm = nm.text
     lower = norm.lower()
     if len(lower) != len(norm):
-        chunks = [text]  # rare letters that change length when lower-cased: scan it all
-    else:
-        flat = lower.translate(_fold_table())
-        found = [m.span() for m in _candidates_re(keys).finditer(flat)]
-        if not found:
-            return []
-        chunks = None
-    spans: list[tuple[int, int]] = []
-    if chunks is not None:
-        pieces = syllable_spans(text)
-    else:
-        pieces = _chunk_syllables(nm, lower, found)
-    for s, e, syl in pieces:
-        if syl in syllables or (folded and _fold_cached(syl) in folded):
-            if spans and _only_space_between(text, spans[-1][1], s):
-                spans[-1] = (spans[-1][0], e)
-            else:
-                spans.append((s, e))
-    return spans
+        return syllable_spans(text)  # rare letters that change length when lower-cased
+    flat = lower.translate(_fold_table())
+    found = [m.span() for m in _candidates_re(keys).finditer(flat)]
+    if not found:
+        return ()
+    return _chunk_syllables(nm, lower, found)
+
+
+def _merge(text: str, spans) -> list[tuple[int, int]]:
+    """Sorted syllable spans, adjacent ones (only a space between) merged into one."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out and _only_space_between(text, out[-1][1], s):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
 
 
 def _only_space_between(text: str, a: int, b: int) -> bool:
@@ -225,11 +273,16 @@ def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES
 
 
 def highlight_field(field: str, text: str, syllables: set[str], folded: set[str],
-                    whole: bool = False) -> Highlight | None:
-    """The highlight of one field: the whole (short) text, or its best passages."""
+                    whole: bool = False, fold_missing: bool = False) -> Highlight | None:
+    """The highlight of one field: the whole (short) text, or its best passages.
+
+    ``fold_missing``: match as :func:`find_matches_in_hit` (a search hit), not only exactly."""
     if not text:
         return None
-    spans = find_matches(text, syllables, folded)
+    if fold_missing:
+        spans = find_matches_in_hit(text, syllables, folded)
+    else:
+        spans = find_matches(text, syllables, folded)
     if not spans:
         return None
     if whole or len(text) <= SNIPPET_CHARS:

@@ -224,11 +224,7 @@ def _hit(
     if with_snippets:
         for fld in TEXT_FIELDS:
             text = "\n".join(doc.get("captions") or []) if fld == "captions" else doc.get(fld)
-            h = highlight_field(fld, text or "", exact, folded)
-            if h is None and exact and not folded:
-                from .normalize import fold
-
-                h = highlight_field(fld, text or "", set(), {fold(s) for s in exact})
+            h = highlight_field(fld, text or "", exact, folded, fold_missing=True)
             if h is not None:
                 highlights.append(h)
     snippet_h = next((h for h in highlights if h.field != "title"), None)
