@@ -15,6 +15,7 @@ from .normalize import fold
 
 CANDIDATES = 3
 MAX_SYLLABLES = 8
+MIN_CORRECTED = 3  # letters a syllable needs before it is spell-corrected
 
 
 _QUALITY = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư"}
@@ -35,9 +36,8 @@ def accented_variants(folded: str) -> tuple[str, ...]:
 
     if not (folded.isascii() and folded.isalpha()) or len(folded) > 7:
         return (folded,)
-    choices = [_QUALITY.get(c, c) for c in folded]
-    if folded[0] == "d":
-        choices[0] = "dđ"
+    # A syllable starts with đ, but abbreviations have it anywhere (NĐ-CP, QĐ).
+    choices = ["dđ" if c == "d" else _QUALITY.get(c, c) for c in folded]
     out = dict.fromkeys([folded])
     for base in itertools.islice(map("".join, itertools.product(*choices)), MAX_BASES):
         out[base] = None
@@ -133,7 +133,9 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
     changed = False
     out = []
     for s in syllables:
-        if not s.isalpha() or df(s):  # numbers and codes are not misspellings
+        # Numbers and codes are not misspellings, and one or two letters are too little to
+        # guess from: "ba" (three) one edit from "bộ", "đ" from "ở".
+        if not s.isalpha() or len(s) < MIN_CORRECTED or df(s):
             out.append(s)
             continue
         near = {normalize(e) for e in _edits1(s)}
@@ -159,7 +161,8 @@ def _max_edits(syllable: str) -> int:
 
 
 def suggest(index, query: str, terms) -> str | None:
-    """A better query for ``query`` (whose analysed syllables are ``terms.syllables``)."""
+    """A better query for ``query`` (whose analysed syllables are ``terms.syllables``): the
+    query as typed, with the corrected syllables replaced in place."""
     syllables = terms.syllables
     if not syllables:
         return None
@@ -172,5 +175,34 @@ def suggest(index, query: str, terms) -> str | None:
         proposal = correct_spelling(index, syllables)
     if not proposal:
         return None
-    text = " ".join(proposal)
-    return text if text != query.strip().lower() else None
+    text = _rewrite(query, syllables, proposal)
+    return text if text.strip() != query.strip() else None
+
+
+def _rewrite(query: str, syllables: list[str], proposal: list[str]) -> str:
+    """``query`` with its ``syllables`` (in typed order) replaced by ``proposal``, the typed
+    capitals kept; what is not one of them (quotes, operators, field names, excluded words)
+    is left as typed."""
+    from .highlight import syllable_spans
+
+    out, pos, k = [], 0, 0
+    for start, end, syl in syllable_spans(query):
+        if k >= len(proposal):
+            break
+        if syl != syllables[k]:
+            continue  # a field name, an excluded word, an operator
+        new = proposal[k]
+        k += 1
+        if new == syl:
+            continue
+        typed = query[start:end]
+        if typed.isupper():
+            new = new.upper()
+        elif typed[:1].isupper():
+            new = new[:1].upper() + new[1:]
+        out += [query[pos:start], new]
+        pos = end
+    if any(a != b for a, b in zip(syllables[k:], proposal[k:])):
+        return " ".join(proposal)  # the typed text did not line up with the syllables
+    out.append(query[pos:])
+    return "".join(out)

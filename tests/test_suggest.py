@@ -1,0 +1,46 @@
+"""Did you mean: a suggestion is the user's own query with some words corrected.
+
+The words are corrected from the index's vocabulary (diacritics restored, misspellings fixed);
+everything else the user typed — quotes, operators, fields, excluded words, capitals, words
+past the first few — stays as typed, so running the suggestion asks the same question.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_a_suggestion_keeps_phrases_exclusions_and_fields(corpus):
+    assert corpus.search('"gia vang" -bac').suggestion == '"giá vàng" -bac'
+    assert corpus.search("title:vàmg OR tag:kinh").suggestion == "title:vàng OR tag:kinh"
+
+
+def test_a_suggestion_keeps_the_capitals_as_typed(corpus):
+    assert corpus.search('"Hiep Hoi Kinh Doanh"').suggestion == '"Hiệp Hội Kinh Doanh"'
+    assert corpus.search('"HIEP HOI"').suggestion == '"HIỆP HỘI"'
+
+
+def test_a_suggestion_keeps_every_word_of_a_long_query(corpus):
+    query = '"theo hiep hoi kinh doanh vang sang 15/7 gia vang mieng duoc niem yet"'
+    suggestion = corpus.search(query).suggestion
+    assert suggestion is not None and suggestion.startswith('"theo hiệp hội kinh doanh vàng')
+    assert suggestion.endswith(' niem yet"')  # past the words it restores: as typed
+
+
+@pytest.mark.parametrize("query", ["đ", "x", "ba", "vn", "http://x.vn", "e-mail"])
+def test_one_and_two_letter_words_are_not_corrected_into_other_words(corpus, query):
+    # "ba" (three) is a word even if this index lacks it; "ở" or "bộ" would be a guess.
+    assert corpus.search(query).suggestion is None
+
+
+def test_a_code_typed_without_its_đ_gets_it_back(tmp_path):
+    # Abbreviations put đ anywhere: NĐ-CP (nghị định), QĐ (quyết định).
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="nd", title="Nghị định 15/2023/NĐ-CP", body="Theo Quyết định 12/QĐ-UBND."),
+    ])  # fmt: skip
+    assert ix.search("15/2023/nd-cp").suggestion == "15/2023/nđ-cp"
+    assert ix.search("12/qd-ubnd").suggestion == "12/qđ-ubnd"
