@@ -7,38 +7,89 @@ from collections.abc import Callable, Iterator
 
 from .errors import QueryError, VnsearchError
 
+#: Keys of each hit in a batch JSONL line unless ``--fields`` says otherwise.
+BATCH_HIT_FIELDS = ("id", "rank", "score", "title")
+
 
 def read_queries(path: str) -> Iterator[tuple[str, str]]:
-    """``(qid, query)`` pairs from JSONL (``{"qid", "query"}``) or plain lines (qid = line no.)."""
+    """``(qid, query)`` pairs from JSONL (``{"qid", "query"}``) or plain lines (qid = line no.).
+
+    ``query`` must be a JSON string and ``qid`` a string or an integer (missing or null: the
+    line number). A line that breaks these rules stops the batch with an error naming it.
+    """
+    for n, qid, query in _numbered_queries(path):
+        yield qid, query
+
+
+def _numbered_queries(path: str) -> Iterator[tuple[int, str, str]]:
     import orjson
 
-    stream = sys.stdin if path == "-" else None
+    for n, line in _lines(path):
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("{"):
+            yield n, str(n), line
+            continue
+        try:
+            obj = orjson.loads(line)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict) or not isinstance(obj.get("query"), str):
+            raise QueryError(f"{path}:{n}: not a JSON object with a \"query\" string")
+        qid = obj.get("qid")
+        if qid is None:
+            qid = n
+        elif isinstance(qid, bool) or not isinstance(qid, (str, int)):
+            raise QueryError(f"{path}:{n}: \"qid\" must be a string or an integer")
+        yield n, str(qid), obj["query"]
+
+
+def _lines(path: str) -> Iterator[tuple[int, str]]:
+    """Numbered text lines of a queries file (UTF-8, or UTF-16 with a BOM) or of stdin
+    (``-``, UTF-8, read as it comes so a pipe can feed queries one at a time)."""
+    from .encodings import DecodeError, decode_bytes, undecodable_reason
+
+    if path == "-":
+        for n, raw in enumerate(sys.stdin.buffer, 1):
+            try:
+                yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise VnsearchError(f"<stdin>:{n}: {undecodable_reason(raw, e)}") from None
+        return
     try:
-        f = stream or open(path, encoding="utf-8-sig")
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise VnsearchError(f"cannot read queries file {path}: {e.strerror}") from None
-    with f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith("{"):
-                try:
-                    obj = orjson.loads(line)
-                    yield str(obj.get("qid", n)), str(obj["query"])
-                except (ValueError, KeyError, AttributeError):
-                    raise QueryError(f"{path}:{n}: not a JSON object with a \"query\"") from None
-            else:
-                yield str(n), line
+    try:
+        text = decode_bytes(data)
+    except DecodeError as e:
+        raise VnsearchError(f"{path}: {e}") from None
+    # Not str.splitlines(): a query may hold U+2028 or a form feed; only newlines end a line.
+    yield from enumerate(text.split("\n"), 1)
 
 
-def run_batch(index, path: str, fmt: str, options: dict, emit: Callable[[str], None]) -> None:
-    """Search every query in ``path``; a bad query gives an ``error`` line, not a stop."""
+def run_batch(
+    index, path: str, fmt: str, options: dict, emit: Callable[[str], None],
+    fields: list[str] | None = None,
+) -> None:
+    """Search every query in ``path``; a bad query gives an ``error`` line, not a stop.
+
+    ``fmt`` is ``jsonl`` (one ``{qid, query, total, hits}`` line per query, hits holding
+    ``fields``, by default :data:`BATCH_HIT_FIELDS`) or ``trec`` (see
+    :func:`vnsearch.output.trec_lines`).
+    """
     from .output import dumps, trec_lines
 
-    for qid, query in read_queries(path):
+    keys = list(fields or BATCH_HIT_FIELDS)
+    snippets = fmt == "jsonl" and bool({"snippet", "highlights"} & set(keys))
+    for n, qid, query in _numbered_queries(path):
+        if fmt == "trec" and (not qid or any(c.isspace() for c in qid)):
+            raise QueryError(f"{path}:{n}: qid {qid!r} is empty or has spaces: a TREC run "
+                             "cannot hold it")
         try:
-            res = index.search(query, snippets=False, suggest=False, **options)
+            res = index.search(query, snippets=snippets, suggest=False, **options)
         except QueryError as e:
             if fmt == "jsonl":
                 emit(dumps({"qid": qid, "query": query, "error": str(e)}))
@@ -50,4 +101,4 @@ def run_batch(index, path: str, fmt: str, options: dict, emit: Callable[[str], N
                 emit(line)
         else:
             emit(dumps({"qid": qid, "query": query, "total": res.total,
-                        "hits": [h.to_dict(["id", "rank", "score", "title"]) for h in res.hits]}))
+                        "hits": [h.to_dict(keys) for h in res.hits]}))

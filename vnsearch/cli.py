@@ -171,6 +171,8 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
 
     if as_json and as_jsonl:
         raise VnsearchError("--json and --jsonl are exclusive")
+    if queries_file and query:
+        raise VnsearchError("give a QUERY or --queries FILE, not both")
     keys = _split_csv(fields) or None
     _check_fields(keys)
     ix = _open_or_bootstrap(index_dir)
@@ -182,7 +184,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     if queries_file:
         from .batch import run_batch
 
-        run_batch(ix, queries_file, batch_format, options, click.echo)
+        run_batch(ix, queries_file, batch_format, options, click.echo, keys)
         return
     if not query.strip() and not (author or tag or since or until):
         raise VnsearchError("give a QUERY (or --queries FILE, or a filter)")

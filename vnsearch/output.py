@@ -106,6 +106,23 @@ def format_document(doc) -> str:
     return "\n".join(lines)
 
 
+#: Step between the printed scores of tied hits in a TREC run.
+TREC_SCORE_STEP = 1e-6
+
+
 def trec_lines(qid: str, results) -> list[str]:
-    """TREC run format: ``qid Q0 docid rank score vnsearch``."""
-    return [f"{qid} Q0 {h.id} {h.rank} {h.score:.6f} vnsearch" for h in results.hits]
+    """TREC run format: ``qid Q0 docid rank score vnsearch``.
+
+    trec_eval and ranx order a run by its score column, not its rank column (trec_eval breaks
+    ties by docid, descending), so printed scores fall strictly down the list: a hit that ties
+    the one above it (or, under ``--sort date``, outscores it) is printed
+    :data:`TREC_SCORE_STEP` below it, and the run evaluates in the order vnsearch returned.
+    """
+    lines, previous = [], None
+    for h in results.hits:
+        score = round(h.score, 6)
+        if previous is not None and score > previous - TREC_SCORE_STEP / 2:
+            score = round(previous - TREC_SCORE_STEP, 6)
+        previous = score
+        lines.append(f"{qid} Q0 {h.id} {h.rank} {score:.6f} vnsearch")
+    return lines
