@@ -195,3 +195,14 @@ def test_trec_scores_fall_strictly_so_trec_eval_keeps_our_order(tied_dir, tmp_pa
     assert [int(r[3]) for r in rows] == list(range(1 + ("--offset" in args), 5))
     json_hits = orjson.loads(batch(tied_dir, tmp_path, "vàng\n", *args, name="q.txt").stdout)
     assert [r[2] for r in rows] == [h["id"] for h in json_hits["hits"]]
+
+
+def test_a_document_id_with_spaces_stops_a_trec_run_instead_of_breaking_its_columns(tmp_path):
+    from conftest import build
+
+    from vnsearch import Document
+
+    build(tmp_path / "ix", [Document(id="press releases/a.txt", title="Giá vàng", body="vàng")])
+    result = batch(tmp_path / "ix", tmp_path, "vàng\n", "--format", "trec", name="q.txt")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "press releases/a.txt" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -118,8 +118,13 @@ def trec_lines(qid: str, results) -> list[str]:
     the one above it (or, under ``--sort date``, outscores it) is printed
     :data:`TREC_SCORE_STEP` below it, and the run evaluates in the order vnsearch returned.
     """
+    from .errors import VnsearchError
+
     lines, previous = [], None
     for h in results.hits:
+        if not h.id or any(c.isspace() for c in h.id):
+            raise VnsearchError(f"document id {h.id!r} has spaces: a TREC run cannot hold it "
+                                "(use --format jsonl)")
         score = round(h.score, 6)
         if previous is not None and score > previous - TREC_SCORE_STEP / 2:
             score = round(previous - TREC_SCORE_STEP, 6)
