@@ -129,6 +129,16 @@ def test_facets_count_the_whole_result_set_not_the_page(corpus):
     assert results.facets["month"] == {"2023-06": 2, "2023-07": 2}
 
 
+def test_facet_values_count_what_filtering_by_them_finds(corpus):
+    # d02 and d03 are by "Trần Thị Bình", d04 by "TRẦN THỊ BÌNH": --author matches all three,
+    # so the facet has one bucket of 3, under the most frequent spelling.
+    results = corpus.search("vàng OR bạc", facets=["author", "tags"])
+    assert results.facets["author"] == {"Trần Thị Bình": 3, "Lê Hoàng": 1}
+    for name, option in (("author", "author"), ("tags", "tag")):
+        for value, count in results.facets[name].items():
+            assert corpus.search("vàng OR bạc", **{option: value}).total == count, value
+
+
 def test_facets_follow_the_filters(corpus):
     results = corpus.search("", since="2024-01-01", facets=["author", "month"])
     assert results.facets == {

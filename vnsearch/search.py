@@ -119,6 +119,25 @@ def _filters(author, tag, since, until):
     return parts[0] if len(parts) == 1 else q.And(parts)
 
 
+def _merge_spellings(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """One author or tag bucket per spelling-insensitive form (``TRẦN THỊ BÌNH`` and ``Trần Thị
+    Bình``), as ``--author``/``--tag`` match them: a facet count is what filtering by its value
+    finds. The bucket keeps its most frequent spelling; most frequent first, then by value."""
+    from .schema import key_form
+
+    out = dict(counts)
+    for name in ("author", "tags"):
+        if name not in counts:
+            continue
+        merged: dict[str, list] = {}  # key form -> [total, first (most frequent) spelling]
+        for value, c in counts[name].items():  # most frequent spelling first
+            merged.setdefault(key_form(value) or value, [0, value])[0] += c
+        buckets = sorted(((v, total) for total, v in merged.values()),
+                         key=lambda kv: (-kv[1], kv[0]))
+        out[name] = dict(buckets)
+    return out
+
+
 def search(
     index,
     query: str = "",
@@ -182,7 +201,7 @@ def search(
             hits_raw, dups = collapse_results(searcher, run, offset, want, store)
     else:
         hits_raw = list(run(max(want, 1)))[offset:want]
-    facet_counts = ranked.facets(facets) if facets else {}
+    facet_counts = _merge_spellings(ranked.facets(facets)) if facets else {}
     hits = []
     exact, folded = (set(), set())
     if terms is not None:
