@@ -451,7 +451,8 @@ def measure_build(system: System, docs: Sequence[BenchDoc], workdir: Path) -> Bu
     stats.seconds = sw.seconds
     stats.extra_seconds = extra
     stats.docs = len(docs)
-    stats.rss_growth_mb = peak_rss_mb() - base
+    # RSS can fall a little between reading the base and resetting the peak: no growth is 0.
+    stats.rss_growth_mb = max(0.0, peak_rss_mb() - base)
     stats.size_bytes = dir_size_bytes(workdir)
     return stats
 
