@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import CORPUS_BY_ID
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -124,6 +125,25 @@ def test_a_syllable_typed_half_accented_is_highlighted_next_to_exact_ones(tmp_pa
         hit = ix.search(query).hits[0]
         for h in hit.highlights:
             assert [h.text[a:b].lower() for a, b in h.spans] == expected, (query, h)
+
+
+@pytest.mark.parametrize(
+    "query, matches",
+    [
+        ("hộ*", lambda syl: syl.startswith("hộ")),  # hội nghị, Hiệp hội, hội thảo
+        ("hoi*", lambda syl: fold(syl).startswith("hoi")),  # typed without diacritics
+        ("ng?y", lambda syl: len(syl) == 4 and syl.startswith("ng") and syl.endswith("y")),
+        ("vàmg~", lambda syl: syl == "vàng"),  # one edit away
+    ],
+)
+def test_wildcard_and_fuzzy_matches_are_highlighted(corpus, query, matches):
+    results = corpus.search(query, limit=100)
+    assert results.hits
+    for hit in results.hits:
+        assert hit.highlights, hit.id
+        for h in hit.highlights:
+            found = [h.text[a:b].lower() for a, b in h.spans]
+            assert found and all(matches(syl) for span in found for syl in span.split()), found
 
 
 def test_control_characters_from_documents_never_reach_the_snippet(corpus):

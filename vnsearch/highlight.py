@@ -30,6 +30,66 @@ class Highlight:
         return {"field": self.field, "text": self.text, "spans": [list(s) for s in self.spans]}
 
 
+@dataclass(frozen=True)
+class Expansions:
+    """Query words that stand for many syllables: ``*``/``?`` patterns (lower-cased; one
+    without diacritics matches syllables folded, as the query does) and fuzzy words with
+    their maximum edit distance (the first letter fixed, as in the query)."""
+
+    wildcards: tuple[str, ...] = ()
+    fuzzy: tuple[tuple[str, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.wildcards or self.fuzzy)
+
+    def matches(self, syllable: str) -> bool:
+        folded = _fold_cached(syllable)
+        for pattern, regex in _wildcard_res(self.wildcards):
+            if regex.fullmatch(folded if pattern.isascii() else syllable):
+                return True
+        for word, dist in self.fuzzy:
+            if _within(syllable, word, dist) or _within(folded, _fold_cached(word), dist):
+                return True
+        return False
+
+    def alternatives(self) -> tuple[str, ...]:
+        """Regex alternatives that find candidates in the folded, lower-cased text."""
+        alts = [_pattern_re(fold(p)) for p in self.wildcards]
+        alts += [re.escape(_fold_cached(w)[:1]) + r"[^\W_]*" for w, _ in self.fuzzy if w]
+        return tuple(alts)
+
+
+def query_expansions(terms) -> Expansions:
+    """The :class:`Expansions` of a parsed query's :class:`~vnsearch.query.QueryTerms`."""
+    return Expansions(tuple(terms.wildcards), tuple(terms.fuzzy))
+
+
+def _pattern_re(pattern: str) -> str:
+    return "".join(
+        r"[^\W_]*" if c == "*" else r"[^\W_]" if c == "?" else re.escape(c) for c in pattern
+    )
+
+
+@lru_cache(maxsize=256)
+def _wildcard_res(patterns: tuple[str, ...]):
+    return [(p, re.compile(_pattern_re(p))) for p in patterns]
+
+
+def _within(a: str, b: str, dist: int) -> bool:
+    """Whether ``a`` is at most ``dist`` edits from ``b`` with the same first letter."""
+    if not a or not b or a[0] != b[0] or abs(len(a) - len(b)) > dist:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > dist:
+            return False
+        prev = cur
+    return prev[-1] <= dist
+
+
 # Whole terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte ESC x), so
 # no "[31m" debris is left once the ESC itself is gone.
 _ESCAPE_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -~]?)")
@@ -126,29 +186,35 @@ def _fold_table() -> dict[int, str]:
 
 
 @lru_cache(maxsize=256)
-def _candidates_re(keys: frozenset[str]):
-    """Whitespace-delimited chunks of folded text holding a possible match of ``keys``."""
-    alts = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+def _candidates_re(keys: frozenset[str], extra: tuple[str, ...] = ()):
+    """Whitespace-delimited chunks of folded text holding a possible match of ``keys`` (or of
+    the ``extra`` regex alternatives)."""
+    alts = "|".join([re.escape(k) for k in sorted(keys, key=len, reverse=True)] + list(extra))
     return re.compile(rf"(?<!\S)\S*?(?<![0-9a-z])(?:{alts})(?![0-9a-z])\S*")
 
 
-def find_matches(text: str, syllables: set[str], folded: set[str]) -> list[tuple[int, int]]:
-    """Spans of syllables of ``text`` that match the query: exactly, or after folding for
-    query syllables typed without diacritics. Adjacent matches are merged into one span."""
+def find_matches(text: str, syllables: set[str], folded: set[str],
+                 expansions: Expansions | None = None) -> list[tuple[int, int]]:
+    """Spans of syllables of ``text`` that match the query: exactly, after folding for
+    query syllables typed without diacritics, or one of the ``expansions`` (wildcards, fuzzy
+    words). Adjacent matches are merged into one span."""
     return _merge(text, [
-        (s, e) for s, e, syl in _candidate_syllables(text, syllables | folded)
+        (s, e) for s, e, syl in _candidate_syllables(text, syllables | folded, expansions)
         if syl in syllables or (folded and _fold_cached(syl) in folded)
+        or (expansions and expansions.matches(syl))
     ])  # fmt: skip
 
 
-def find_matches_in_hit(text: str, syllables: set[str], folded: set[str]):
+def find_matches_in_hit(text: str, syllables: set[str], folded: set[str],
+                        expansions: Expansions | None = None):
     """:func:`find_matches`, plus, for each query syllable with diacritics that ``text`` lacks,
     the syllables it matched without them (the ranking counts those): the ones carrying every
     mark that was typed (``đien`` → ``điện``, not ``diễn``), else all that fold the same
     (``mà`` → ``má`` in a text without ``mà``)."""
-    pieces = list(_candidate_syllables(text, syllables | folded))
+    pieces = list(_candidate_syllables(text, syllables | folded, expansions))
     hits = [(s, e) for s, e, syl in pieces
-            if syl in syllables or (folded and _fold_cached(syl) in folded)]
+            if syl in syllables or (folded and _fold_cached(syl) in folded)
+            or (expansions and expansions.matches(syl))]
     present = {syl for _, _, syl in pieces if syl in syllables}
     for missing in syllables - present:
         key = _fold_cached(missing)
@@ -182,7 +248,7 @@ def _carries_marks_of(found: str, typed: str) -> bool:
     return True
 
 
-def _candidate_syllables(text: str, query: set[str]):
+def _candidate_syllables(text: str, query: set[str], expansions: Expansions | None = None):
     """``(start, end, lower-cased normalised syllable)`` for the syllables of ``text`` that may
     match ``query`` (a superset: callers filter).
 
@@ -190,7 +256,8 @@ def _candidate_syllables(text: str, query: set[str]):
     possible match are split into syllables (no syllable contains whitespace), so long
     documents cost one C-speed scan instead of a Python loop over every syllable."""
     keys = frozenset(_fold_cached(x.lower()) for x in query if x)
-    if not keys:
+    extra = expansions.alternatives() if expansions else ()
+    if not keys and not extra:
         return ()
     nm = normalize_with_map(text)
     norm = nm.text
@@ -198,7 +265,7 @@ def _candidate_syllables(text: str, query: set[str]):
     if len(lower) != len(norm):
         return syllable_spans(text)  # rare letters that change length when lower-cased
     flat = lower.translate(_fold_table())
-    found = [m.span() for m in _candidates_re(keys).finditer(flat)]
+    found = [m.span() for m in _candidates_re(keys, extra).finditer(flat)]
     if not found:
         return ()
     return _chunk_syllables(nm, lower, found)
@@ -273,16 +340,17 @@ def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES
 
 
 def highlight_field(field: str, text: str, syllables: set[str], folded: set[str],
-                    whole: bool = False, fold_missing: bool = False) -> Highlight | None:
+                    whole: bool = False, fold_missing: bool = False,
+                    expansions: Expansions | None = None) -> Highlight | None:
     """The highlight of one field: the whole (short) text, or its best passages.
 
     ``fold_missing``: match as :func:`find_matches_in_hit` (a search hit), not only exactly."""
     if not text:
         return None
     if fold_missing:
-        spans = find_matches_in_hit(text, syllables, folded)
+        spans = find_matches_in_hit(text, syllables, folded, expansions)
     else:
-        spans = find_matches(text, syllables, folded)
+        spans = find_matches(text, syllables, folded, expansions)
     if not spans:
         return None
     if whole or len(text) <= SNIPPET_CHARS:

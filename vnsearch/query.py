@@ -41,6 +41,10 @@ class QueryTerms:
 
     syllables: list[str] = field(default_factory=list)
     ascii_only: bool = False
+    #: ``*``/``?`` patterns on text (normalised, lower-cased; diacritic-free ones match the
+    #: folded syllables), and fuzzy words with their maximum edit distance.
+    wildcards: list[str] = field(default_factory=list)
+    fuzzy: list[tuple[str, int]] = field(default_factory=list)
 
 
 def _parse_schema():
@@ -153,12 +157,14 @@ class _Builder:
 
     def _negative(self, node):
         was, self.negated = self.negated, True
-        seen = len(self.terms.syllables)
+        t = self.terms
+        seen = len(t.syllables), len(t.wildcards), len(t.fuzzy)
         try:
             return self.convert(node)
         finally:
             self.negated = was
-            del self.terms.syllables[seen:]  # excluded words are not highlighted or corrected
+            # excluded words are not highlighted or corrected
+            del t.syllables[seen[0]:], t.wildcards[seen[1]:], t.fuzzy[seen[2]:]
 
     def _compound(self, node):
         """Merge runs of plain free-text words so they are segmented together."""
@@ -349,6 +355,7 @@ class _Builder:
             return None
         folded = fold(word)
         self.terms.syllables.append(word)
+        self.terms.fuzzy.append((word, node.maxdist))
         subs = []
         for sec in self._sections_for(node.fieldname):
             sb = SECTION_BOOST[sec]
@@ -376,6 +383,7 @@ class _Builder:
             return q.Wildcard("tags", fold(pattern))
         if len(pattern.replace("*", "").replace("?", "")) < 2:
             raise QueryError(f"wildcard {node.text!r} is too broad: give at least 2 letters")
+        self.terms.wildcards.append(pattern)
         subs = []
         folded = fold(pattern)
         for sec in self._sections_for(node.fieldname):
