@@ -146,6 +146,29 @@ def test_wildcard_and_fuzzy_matches_are_highlighted(corpus, query, matches):
             assert found and all(matches(syl) for span in found for syl in span.split()), found
 
 
+def test_a_phrase_is_highlighted_where_it_occurs_not_its_words_elsewhere(tmp_path):
+    # Only "tổ chức đảng" together matched the phrase; "Tổ chức" in "Ban Tổ chức" did not. A
+    # date or code typed as one word is a phrase of its parts: "22/7", not every "7".
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="p", title="Ban Tổ chức họp ngày 22/7",
+                 body="Ban Tổ chức Tỉnh ủy họp. Công tác tổ chức đảng được chú trọng. "
+                      "Có 7 đội và 22 người tham gia, đảng viên đông đủ."),
+    ])  # fmt: skip
+
+    def spans(query):
+        hit = ix.search(query).hits[0]
+        return {h.field: [h.text[a:b] for a, b in h.spans] for h in hit.highlights}
+
+    assert spans('"tổ chức đảng"') == {"body": ["tổ chức đảng"]}
+    assert spans('"to chuc dang"') == {"body": ["tổ chức đảng"]}
+    assert spans('"tổ chức đảng" tổ') == {"title": ["Tổ"], "body": ["Tổ", "tổ chức đảng"]}
+    assert spans("22/7") == {"title": ["22/7"]}
+
+
 def test_control_characters_from_documents_never_reach_the_snippet(corpus):
     hit = corpus.search("mưa lũ").hits[0]
     assert hit.id == "d13"

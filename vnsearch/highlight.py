@@ -31,13 +31,17 @@ class Highlight:
 
 
 @dataclass(frozen=True)
-class Expansions:
-    """Query words that stand for many syllables: ``*``/``?`` patterns (lower-cased; one
-    without diacritics matches syllables folded, as the query does) and fuzzy words with
-    their maximum edit distance (the first letter fixed, as in the query)."""
+class MatchRules:
+    """What a query matches beyond its plain syllables: query words that stand for many
+    syllables, ``*``/``?`` patterns (lower-cased; one without diacritics matches syllables
+    folded, as the query does) and fuzzy words with their maximum edit distance (the first
+    letter fixed, as in the query); and ``phrases`` (folded syllables), whose syllables in
+    ``phrase_only`` (folded) match only where the whole phrase does."""
 
     wildcards: tuple[str, ...] = ()
     fuzzy: tuple[tuple[str, int], ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    phrase_only: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.wildcards or self.fuzzy)
@@ -59,9 +63,15 @@ class Expansions:
         return tuple(alts)
 
 
-def query_expansions(terms) -> Expansions:
-    """The :class:`Expansions` of a parsed query's :class:`~vnsearch.query.QueryTerms`."""
-    return Expansions(tuple(terms.wildcards), tuple(terms.fuzzy))
+def match_rules(terms) -> MatchRules:
+    """The :class:`MatchRules` of a parsed query's :class:`~vnsearch.query.QueryTerms`."""
+    from collections import Counter
+
+    typed = Counter(_fold_cached(s) for s in terms.syllables)
+    in_phrases = Counter(k for p in terms.phrases for k in p)
+    # A syllable also typed outside the phrases matches anywhere.
+    only = frozenset(k for k, n in in_phrases.items() if n >= typed[k])
+    return MatchRules(tuple(terms.wildcards), tuple(terms.fuzzy), tuple(terms.phrases), only)
 
 
 def _pattern_re(pattern: str) -> str:
@@ -194,36 +204,72 @@ def _candidates_re(keys: frozenset[str], extra: tuple[str, ...] = ()):
 
 
 def find_matches(text: str, syllables: set[str], folded: set[str],
-                 expansions: Expansions | None = None) -> list[tuple[int, int]]:
+                 rules: MatchRules | None = None) -> list[tuple[int, int]]:
     """Spans of syllables of ``text`` that match the query: exactly, after folding for
-    query syllables typed without diacritics, or one of the ``expansions`` (wildcards, fuzzy
-    words). Adjacent matches are merged into one span."""
-    return _merge(text, [
-        (s, e) for s, e, syl in _candidate_syllables(text, syllables | folded, expansions)
-        if syl in syllables or (folded and _fold_cached(syl) in folded)
-        or (expansions and expansions.matches(syl))
-    ])  # fmt: skip
+    query syllables typed without diacritics, or by the ``rules`` (wildcards, fuzzy words;
+    a syllable typed only in a phrase only where the phrase is). Adjacent matches are merged
+    into one span."""
+    return _matches(text, syllables, folded, rules, fold_missing=False)
 
 
 def find_matches_in_hit(text: str, syllables: set[str], folded: set[str],
-                        expansions: Expansions | None = None):
+                        rules: MatchRules | None = None):
     """:func:`find_matches`, plus, for each query syllable with diacritics that ``text`` lacks,
     the syllables it matched without them (the ranking counts those): the ones carrying every
     mark that was typed (``đien`` → ``điện``, not ``diễn``), else all that fold the same
     (``mà`` → ``má`` in a text without ``mà``)."""
-    pieces = list(_candidate_syllables(text, syllables | folded, expansions))
-    hits = [(s, e) for s, e, syl in pieces
+    return _matches(text, syllables, folded, rules, fold_missing=True)
+
+
+def _matches(text, syllables, folded, rules, fold_missing: bool) -> list[tuple[int, int]]:
+    pieces = list(_candidate_syllables(text, syllables | folded, rules))
+    hits = [i for i, (_, _, syl) in enumerate(pieces)
             if syl in syllables or (folded and _fold_cached(syl) in folded)
-            or (expansions and expansions.matches(syl))]
-    present = {syl for _, _, syl in pieces if syl in syllables}
-    for missing in syllables - present:
-        key = _fold_cached(missing)
-        if key == missing or key in folded:
-            continue  # typed without diacritics: already matched by folding
-        near = [(s, e, syl) for s, e, syl in pieces if _fold_cached(syl) == key]
-        typed = [(s, e) for s, e, syl in near if _carries_marks_of(syl, missing)]
-        hits += typed or [(s, e) for s, e, _ in near]
-    return _merge(text, sorted(set(hits)))
+            or (rules and rules.matches(syl))]  # fmt: skip
+    if fold_missing:
+        present = {syl for _, _, syl in pieces if syl in syllables}
+        for missing in syllables - present:
+            key = _fold_cached(missing)
+            if key == missing or key in folded:
+                continue  # typed without diacritics: already matched by folding
+            near = [i for i, (_, _, syl) in enumerate(pieces) if _fold_cached(syl) == key]
+            typed = [i for i in near if _carries_marks_of(pieces[i][2], missing)]
+            hits += typed or near
+    hits = sorted(set(hits))
+    glued: set[int] = set()
+    if rules is not None and rules.phrases:
+        hits, glued = _in_phrases(text, pieces, hits, rules)
+    out: list[tuple[int, int]] = []
+    for k, i in enumerate(hits):
+        s, e = pieces[i][:2]
+        if out and ((i - 1 in glued and hits[k - 1] == i - 1)
+                    or _only_space_between(text, out[-1][1], s)):
+            out[-1] = (out[-1][0], e)  # one phrase ("22/7"), or words a space apart
+        else:
+            out.append((s, e))
+    return out
+
+
+def _in_phrases(text: str, pieces, hits: list[int], rules: MatchRules):
+    """``hits`` without the phrase-only syllables that are not part of a whole phrase (every
+    syllable of it a hit, nothing but punctuation and spaces between them), and the pieces
+    glued to the next one by a phrase."""
+    keys = [_fold_cached(syl) for _, _, syl in pieces]
+    is_hit = set(hits)
+    linked = [
+        not any(c.isalnum() for c in text[pieces[i][1] : pieces[i + 1][0]])
+        for i in range(len(pieces) - 1)
+    ]
+    whole: set[int] = set()
+    glued: set[int] = set()
+    for phrase in rules.phrases:
+        n = len(phrase)
+        for i in range(len(pieces) - n + 1):
+            if (tuple(keys[i : i + n]) == phrase and all(linked[i : i + n - 1])
+                    and all(j in is_hit for j in range(i, i + n))):
+                whole.update(range(i, i + n))
+                glued.update(range(i, i + n - 1))
+    return [i for i in hits if keys[i] not in rules.phrase_only or i in whole], glued
 
 
 def _marks(ch: str) -> tuple[str, frozenset[str]]:
@@ -248,7 +294,7 @@ def _carries_marks_of(found: str, typed: str) -> bool:
     return True
 
 
-def _candidate_syllables(text: str, query: set[str], expansions: Expansions | None = None):
+def _candidate_syllables(text: str, query: set[str], rules: MatchRules | None = None):
     """``(start, end, lower-cased normalised syllable)`` for the syllables of ``text`` that may
     match ``query`` (a superset: callers filter).
 
@@ -256,7 +302,7 @@ def _candidate_syllables(text: str, query: set[str], expansions: Expansions | No
     possible match are split into syllables (no syllable contains whitespace), so long
     documents cost one C-speed scan instead of a Python loop over every syllable."""
     keys = frozenset(_fold_cached(x.lower()) for x in query if x)
-    extra = expansions.alternatives() if expansions else ()
+    extra = rules.alternatives() if rules else ()
     if not keys and not extra:
         return ()
     nm = normalize_with_map(text)
@@ -269,17 +315,6 @@ def _candidate_syllables(text: str, query: set[str], expansions: Expansions | No
     if not found:
         return ()
     return _chunk_syllables(nm, lower, found)
-
-
-def _merge(text: str, spans) -> list[tuple[int, int]]:
-    """Sorted syllable spans, adjacent ones (only a space between) merged into one."""
-    out: list[tuple[int, int]] = []
-    for s, e in spans:
-        if out and _only_space_between(text, out[-1][1], s):
-            out[-1] = (out[-1][0], e)
-        else:
-            out.append((s, e))
-    return out
 
 
 def _only_space_between(text: str, a: int, b: int) -> bool:
@@ -341,16 +376,16 @@ def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES
 
 def highlight_field(field: str, text: str, syllables: set[str], folded: set[str],
                     whole: bool = False, fold_missing: bool = False,
-                    expansions: Expansions | None = None) -> Highlight | None:
+                    rules: MatchRules | None = None) -> Highlight | None:
     """The highlight of one field: the whole (short) text, or its best passages.
 
     ``fold_missing``: match as :func:`find_matches_in_hit` (a search hit), not only exactly."""
     if not text:
         return None
     if fold_missing:
-        spans = find_matches_in_hit(text, syllables, folded, expansions)
+        spans = find_matches_in_hit(text, syllables, folded, rules)
     else:
-        spans = find_matches(text, syllables, folded, expansions)
+        spans = find_matches(text, syllables, folded, rules)
     if not spans:
         return None
     if whole or len(text) <= SNIPPET_CHARS:

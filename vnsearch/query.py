@@ -45,6 +45,8 @@ class QueryTerms:
     #: folded syllables), and fuzzy words with their maximum edit distance.
     wildcards: list[str] = field(default_factory=list)
     fuzzy: list[tuple[str, int]] = field(default_factory=list)
+    #: Phrases (quoted, or one typed word analysis split: ``22/7``) as folded syllables.
+    phrases: list[tuple[str, ...]] = field(default_factory=list)
 
 
 def _parse_schema():
@@ -158,13 +160,14 @@ class _Builder:
     def _negative(self, node):
         was, self.negated = self.negated, True
         t = self.terms
-        seen = len(t.syllables), len(t.wildcards), len(t.fuzzy)
+        seen = len(t.syllables), len(t.wildcards), len(t.fuzzy), len(t.phrases)
         try:
             return self.convert(node)
         finally:
             self.negated = was
             # excluded words are not highlighted or corrected
             del t.syllables[seen[0]:], t.wildcards[seen[1]:], t.fuzzy[seen[2]:]
+            del t.phrases[seen[3]:]
 
     def _compound(self, node):
         """Merge runs of plain free-text words so they are segmented together."""
@@ -318,6 +321,8 @@ class _Builder:
         folded = [s.folded for s in syls]
         ascii_only = exact == folded
         self.terms.syllables.extend(exact)
+        if len(folded) > 1:
+            self.terms.phrases.append(tuple(folded))
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
         subs = []
         for sec in self._sections_for(fieldname):

@@ -203,15 +203,15 @@ def search(
         hits_raw = list(run(max(want, 1)))[offset:want]
     facet_counts = _merge_spellings(ranked.facets(facets)) if facets else {}
     hits = []
-    exact, folded, expansions = set(), set(), None
+    exact, folded, rules = set(), set(), None
     if terms is not None:
-        from .highlight import query_expansions, query_sets
+        from .highlight import match_rules, query_sets
 
         exact, folded = query_sets(terms.syllables)
-        expansions = query_expansions(terms)
+        rules = match_rules(terms)
     for i, r in enumerate(hits_raw):  # ranked hits come ordered, ties broken (date, id)
         hits.append(_hit(r, offset + i + 1, exact, folded, snippets and terms is not None,
-                         expansions))
+                         rules))
         hits[-1].duplicates = dups.get(hits[-1].id, [])
     suggestion = None
     if suggest and terms is not None and total < 3:
@@ -231,7 +231,7 @@ def search(
 
 
 def _hit(
-    r, rank: int, exact: set[str], folded: set[str], with_snippets: bool, expansions=None
+    r, rank: int, exact: set[str], folded: set[str], with_snippets: bool, rules=None
 ) -> Hit:
     import unicodedata
 
@@ -246,7 +246,7 @@ def _hit(
         for fld in TEXT_FIELDS:
             text = "\n".join(doc.get("captions") or []) if fld == "captions" else doc.get(fld)
             h = highlight_field(fld, text or "", exact, folded, fold_missing=True,
-                                expansions=expansions)
+                                rules=rules)
             if h is not None:
                 highlights.append(h)
     snippet_h = next((h for h in highlights if h.field != "title"), None)
