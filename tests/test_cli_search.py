@@ -150,6 +150,31 @@ def test_errors_under_json_also_print_a_json_error_object(corpus_dir):
     assert orjson.loads(missing.stdout)["exit_code"] == 2
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--offset", "-1"], ["-n", "ten"], ["--sort", "title"], ["--colour", "never"],
+     ["--queries", "."]],
+)  # fmt: skip
+def test_bad_options_are_errors_like_any_other(corpus_dir, args):
+    # One line on stderr, exit 2, and the JSON error object scripts parse under --json.
+    result = run("search", "vàng", *args, "--index", corpus_dir, "--json")
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("vnsearch: error:")
+    assert "--help" in result.stderr
+    error = orjson.loads(result.stdout)
+    assert set(error) == {"error", "exit_code"} and error["exit_code"] == 2
+    assert run("search", "vàng", *args, "--index", corpus_dir).stdout == ""
+
+
+def test_help_and_version_still_exit_0(corpus_dir):
+    for args in (["--help"], ["search", "--help"], ["--version"]):
+        result = run(*args)
+        assert result.exit_code == 0 and result.stdout and result.stderr == ""
+    assert run("nosuchcommand").exit_code == 2
+    bare = run()  # plain `vnsearch` shows the help (on stderr, as click does), not an error line
+    assert "Commands:" in bare.stderr and "search" in bare.stderr
+
+
 def test_the_query_cap_is_documented_in_the_message(corpus_dir):
     result = run("search", "vàng " * MAX_QUERY_CHARS, "--index", corpus_dir)
     assert result.exit_code == 2 and str(MAX_QUERY_CHARS) in result.stderr

@@ -12,6 +12,7 @@ import sys
 
 import click
 
+from . import __version__
 from .errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
 
 DEFAULT_CORPUS = "seeds"
@@ -66,8 +67,37 @@ def _open_index(index_dir):
     return Index.open(index_dir or default_index_dir())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="vnsearch")
+class _Group(click.Group):
+    """click's group, with its usage errors (a bad option value, an unknown option) reported like
+    every other error: one line on stderr, and a JSON error object on stdout under
+    ``--json``/``--jsonl``, exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            if isinstance(e, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+                e.show()  # plain `vnsearch`: the help text, as click prints it
+                sys.exit(e.exit_code)
+            message = " ".join(e.format_message().split())
+            ctx = getattr(e, "ctx", None)
+            if ctx is not None:
+                message += f" (see '{ctx.command_path} --help')"
+            if "--json" in argv or "--jsonl" in argv:
+                _echo_json({"error": message, "exit_code": e.exit_code})
+            click.echo(f"vnsearch: error: {message}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("vnsearch: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="vnsearch")
 def cli():
     """Full-text search for Vietnamese press releases and news articles."""
 
