@@ -206,3 +206,20 @@ def test_a_document_id_with_spaces_stops_a_trec_run_instead_of_breaking_its_colu
     result = batch(tmp_path / "ix", tmp_path, "vàng\n", "--format", "trec", name="q.txt")
     assert result.exit_code == 2 and result.stdout == ""
     assert "press releases/a.txt" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--json"], ["--facets", "year"], ["--jsonl", "--format", "trec"]],
+)
+def test_single_query_options_with_queries_are_errors_not_ignored(corpus_dir, tmp_path, args):
+    result = batch(corpus_dir, tmp_path, "vàng\n", *args)
+    assert result.exit_code == 2 and "--queries" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_format_without_queries_is_an_error_not_ignored(corpus_dir):
+    result = CliRunner().invoke(
+        cli, ["search", "vàng", "--format", "trec", "--index", str(corpus_dir)]
+    )
+    assert result.exit_code == 2 and "--format" in result.stderr and result.stdout == ""

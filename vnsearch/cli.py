@@ -190,8 +190,8 @@ def _split_csv(value):
               help="One hit per group of near-identical copies; JSON lists the others.")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, allow_dash=True),
               help="Batch: JSONL {qid, query} or one query per line; one output line each.")
-@click.option("--format", "batch_format", type=click.Choice(["jsonl", "trec"]), default="jsonl",
-              show_default=True, help="Batch output format.")
+@click.option("--format", "batch_format", type=click.Choice(["jsonl", "trec"]), default=None,
+              help="Batch output format (with --queries; default jsonl).")
 @handle_errors
 def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until, facets, fields,
                as_json, as_jsonl, color, no_snippets, collapse, queries_file, batch_format):
@@ -201,8 +201,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
 
     if as_json and as_jsonl:
         raise VnsearchError("--json and --jsonl are exclusive")
-    if queries_file and query:
-        raise VnsearchError("give a QUERY or --queries FILE, not both")
+    _check_batch_options(queries_file, query, batch_format, as_json, as_jsonl, facets)
     keys = _split_csv(fields) or None
     _check_fields(keys)
     ix = _open_or_bootstrap(index_dir)
@@ -214,7 +213,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     if queries_file:
         from .batch import run_batch
 
-        run_batch(ix, queries_file, batch_format, options, click.echo, keys)
+        run_batch(ix, queries_file, batch_format or "jsonl", options, click.echo, keys)
         return
     if not query.strip() and not (author or tag or since or until):
         raise VnsearchError("give a QUERY (or --queries FILE, or a filter)")
@@ -230,6 +229,19 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
         _echo_text(format_results(results, use_color(color)), use_color(color))
     if results.total == 0:
         sys.exit(EXIT_NO_RESULTS)
+
+
+def _check_batch_options(queries_file, query, batch_format, as_json, as_jsonl, facets):
+    """Options that one mode would silently ignore in the other are errors instead."""
+    if not queries_file:
+        if batch_format:
+            raise VnsearchError("--format is for --queries batches (one query: --json, --jsonl)")
+        return
+    if query:
+        raise VnsearchError("give a QUERY or --queries FILE, not both")
+    if as_json or facets or (as_jsonl and batch_format == "trec"):
+        raise VnsearchError("--queries writes one line per query (--format jsonl|trec); "
+                            "--json and --facets are for a single query")
 
 
 def _check_fields(keys):
