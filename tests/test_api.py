@@ -27,3 +27,31 @@ def test_adding_the_same_documents_again_changes_nothing(tmp_path):
     again = ix.add(docs, jobs=1)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
     assert len(ix) == 1
+
+
+def test_paging_and_facet_arguments_take_what_python_callers_pass(corpus):
+    import pytest
+
+    from vnsearch import QueryError
+
+    # Facets as a comma string, like --facets; a whole number of any int type as the limit.
+    assert corpus.search("vàng", facets="author,year").facets["year"] == {"2023": 3}
+    assert corpus.search("vàng", limit=True).limit == 1 and type(corpus.search("vàng", limit=True).limit) is int
+    for bad in ({"limit": 2.5}, {"offset": "1"}, {"limit": None}):
+        with pytest.raises(QueryError, match="whole number"):
+            corpus.search("vàng", **bad)
+
+
+def test_public_api_is_documented():
+    import inspect
+
+    import vnsearch
+
+    for name in vnsearch.__all__:
+        obj = getattr(vnsearch, name)
+        assert inspect.getdoc(obj), name
+        if inspect.isclass(obj):
+            for attr, value in vars(obj).items():
+                if attr.startswith("_") or not callable(getattr(value, "__func__", value)):
+                    continue
+                assert inspect.getdoc(getattr(obj, attr)), f"{name}.{attr}"

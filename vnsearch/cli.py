@@ -14,6 +14,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
+from .search import MAX_LIMIT
 
 DEFAULT_CORPUS = "seeds"
 
@@ -170,7 +171,8 @@ def _split_csv(value):
 @cli.command("search")
 @click.argument("query", required=False, default="")
 @index_option
-@click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True,
+              help=f"Hits to print (at most {MAX_LIMIT}).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance",
               show_default=True)

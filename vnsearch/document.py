@@ -26,4 +26,5 @@ class Document:
     extra: dict[str, Any] = field(default_factory=dict)  # unknown JSON keys, kept
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field as plain JSON-ready values (what ``vnsearch show --json`` prints)."""
         return asdict(self)

@@ -61,6 +61,8 @@ class Index:
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike | None = None) -> Index:
+        """Open the index at ``path`` (default :func:`default_index_dir`); raises
+        :class:`~vnsearch.errors.IndexNotFoundError` or ``IndexFormatError``."""
         return cls(path)
 
     @classmethod
@@ -113,6 +115,7 @@ class Index:
 
     @staticmethod
     def exists(path: str | os.PathLike | None = None) -> bool:
+        """Whether ``path`` holds a vnsearch index (compatible or not)."""
         path = os.fspath(path if path is not None else default_index_dir())
         return os.path.isfile(os.path.join(path, META_FILE))
 
@@ -177,6 +180,7 @@ class Index:
         return self._searcher
 
     def close(self) -> None:
+        """Release the open searcher (files and memory maps); the index can still be used."""
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None

@@ -75,9 +75,11 @@ class IndexReport:
 
     @property
     def indexed(self) -> int:
+        """Documents written by this run (added or updated)."""
         return self.added + self.updated
 
     def to_dict(self) -> dict:
+        """The counts and problems as ``vnsearch index --json`` prints them."""
         return {
             "read": self.read,
             "indexed": self.indexed,
@@ -95,6 +97,7 @@ class IndexReport:
         }
 
     def summary(self) -> str:
+        """One line for stderr: ``added 3, updated 0, ... in 1.2s``."""
         return (
             f"added {self.added}, updated {self.updated}, removed {self.removed}, "
             f"unchanged {self.unchanged}, skipped {self.skipped}, failed {self.failed} "

@@ -24,6 +24,9 @@ HIT_FIELDS = ("id", "rank", "score", "title", "author", "date", "tags", "path", 
 
 @dataclass
 class Hit:
+    """One ranked document: its rank (from 1, counting the offset), score, metadata and the
+    snippet and highlighted passages (spans in code points into each passage's text)."""
+
     id: str
     rank: int
     score: float
@@ -37,6 +40,7 @@ class Hit:
     duplicates: list[str] = field(default_factory=list)
 
     def to_dict(self, fields: list[str] | None = None) -> dict[str, Any]:
+        """The hit as JSON (``--jsonl`` lines); ``fields`` keeps only those keys."""
         d = {
             "id": self.id,
             "rank": self.rank,
@@ -59,6 +63,9 @@ class Hit:
 
 @dataclass
 class Results:
+    """A page of hits, the total number of matching documents, facet counts and a "did you
+    mean" suggestion; iterating it yields the :class:`Hit` objects."""
+
     query: str
     total: int
     offset: int
@@ -75,6 +82,7 @@ class Results:
         return iter(self.hits)
 
     def to_dict(self, fields: list[str] | None = None) -> dict[str, Any]:
+        """The ``search --json`` envelope (schema_version 1); ``fields`` applies to each hit."""
         return {
             "schema_version": SCHEMA_VERSION,
             "query": self.query,
@@ -119,6 +127,15 @@ def _filters(author, tag, since, until):
     return parts[0] if len(parts) == 1 else q.And(parts)
 
 
+def _whole(value, name: str) -> int:
+    import operator
+
+    try:
+        return operator.index(value)  # ints of any kind (numpy too), not 2.5 or "1"
+    except TypeError:
+        raise QueryError(f"--{name} must be a whole number, not {value!r}") from None
+
+
 def _merge_spellings(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
     """One author or tag bucket per spelling-insensitive form (``TRẦN THỊ BÌNH`` and ``Trần Thị
     Bình``), as ``--author``/``--tag`` match them: a facet count is what filtering by its value
@@ -149,13 +166,18 @@ def search(
     tag: str | list[str] | None = None,
     since: str | None = None,
     until: str | None = None,
-    facets: list[str] | tuple[str, ...] = (),
+    facets: str | list[str] | tuple[str, ...] = (),
     snippets: bool = True,
     sections: tuple[str, ...] | None = None,
     suggest: bool = True,
     collapse: bool = False,
 ) -> Results:
     """Search ``index``. An empty ``query`` with filters lists the filtered documents.
+
+    ``limit`` hits (at most :data:`MAX_LIMIT`; ``Results.limit`` says what was applied) after
+    skipping ``offset``; ``author``/``tag`` (one value or a list: any of them), ``since``/
+    ``until`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, inclusive) filter; ``facets`` names
+    (a list or a comma string) among :data:`FACETS`. Bad values raise :class:`QueryError`.
 
     ``collapse``: one hit per near-duplicate group (the best ranked); ``Hit.duplicates`` lists
     the other matching copies. ``total`` still counts documents.
@@ -166,9 +188,12 @@ def search(
 
     _whoosh_fixes.apply()
     t0 = time.perf_counter()
+    limit, offset = _whole(limit, "limit"), _whole(offset, "offset")
     if limit < 0 or offset < 0:
         raise QueryError("--limit and --offset must not be negative")
     limit = min(limit, MAX_LIMIT)
+    if isinstance(facets, str):
+        facets = [f.strip() for f in facets.split(",") if f.strip()]
     for f in facets:
         if f not in FACETS:
             raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)}")
