@@ -131,6 +131,26 @@ def test_a_sign_before_a_number_is_not_an_operator(tmp_path):
     assert ids(ix.search("Syria -nga")) == ["other"]
 
 
+def test_days_months_and_hours_match_with_or_without_a_leading_zero(tmp_path):
+    # Press releases write "05/03/2023" and "08:30"; readers type "5/3" and "8:30" (and the
+    # other way round). The phrase must match, and the snippet must highlight what is written.
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="padded", body="Ngày 05/03/2023, hội nghị khai mạc lúc 08:30 tại Hà Nội."),
+        Document(id="plain", body="Ngày 7/9, hội nghị bế mạc lúc 9:15 tại Đà Nẵng."),
+        Document(id="code", body="Mã số 2023 của hội nghị khác."),
+    ])  # fmt: skip
+    assert ids(ix.search('"5/3/2023"')) == ["padded"]
+    assert ids(ix.search('"8:30"')) == ["padded"]
+    assert ids(ix.search('"07/09"')) == ["plain"]
+    assert ids(ix.search('"09:15"')) == ["plain"]
+    (body,) = ix.search("ngày 5/3").hits[0].highlights
+    assert [body.text[a:b] for a, b in body.spans] == ["Ngày 05", "03"]
+
+
 # -- fields -------------------------------------------------------------------------------------
 def test_title_field_searches_titles_only(corpus):
     assert found(corpus, "vàng") == {"d02", "d04", "d12"}

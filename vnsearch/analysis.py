@@ -20,11 +20,26 @@ from functools import lru_cache
 
 from .normalize import Normalized, fold, normalize_with_map
 
-__all__ = ["Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerms", "syllables_of"]
+__all__ = [
+    "Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerms", "syllables_of",
+    "syllable_form",
+]
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,_]\d+)+")
 _SYLLABLE_RE = re.compile(r"[^\W_]+")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+#: Days, months and hours are written with and without a leading zero (``05/03/2023``,
+#: ``5/3``, ``08:30``); pyvi splits them into separate numbers, so ``05`` is indexed and
+#: queried as ``5`` and either form finds the other.
+_LEADING_ZERO = {f"0{d}": str(d) for d in range(1, 10)}
+_zero_get = _LEADING_ZERO.get
+
+
+def syllable_form(syllable: str) -> str:
+    """The index form of one syllable (or number) as written: lower-cased, ``07`` → ``7``."""
+    return _zero_get(syllable) or syllable.lower()
 
 
 def _encodable(text: str) -> str:
@@ -119,7 +134,7 @@ def _line_words(line: str) -> list[list[str]]:
         return []
     # A pre-token of letters/digits is one syllable; others (punctuation, codes, e-mails, URLs)
     # are expanded below.
-    lows = [t.lower() if t.isalnum() else None for t in toks]
+    lows = [(_zero_get(t) or t.lower()) if t.isalnum() else None for t in toks]
     bounds = [0, *(i for i, glued in enumerate(joins, 1) if not glued), len(toks)]
     words: list[list[str]] = []
     for a, b in zip(bounds, bounds[1:]):
@@ -131,7 +146,7 @@ def _line_words(line: str) -> list[list[str]]:
                 if lows[k] is not None:
                     syls.append(lows[k])
                 else:
-                    syls.extend(tok[x:y].lower() for x, y in _pretoken_syllables(tok))
+                    syls.extend(syllable_form(tok[x:y]) for x, y in _pretoken_syllables(tok))
             if not syls:
                 continue
         words.append(syls)
@@ -149,7 +164,7 @@ def analyze(text: str) -> Analysis:
     for spans in _words(norm):
         syls = []
         for s, e in spans:
-            low = norm[s:e].lower()
+            low = syllable_form(norm[s:e])
             os_, oe = nm.to_original(s, e)
             syls.append(Syllable(low, os_, oe, _fold_syllable(low)))
         start, end = syls[0].start, syls[-1].end
@@ -196,5 +211,5 @@ def syllables_of(text: str) -> list[str]:
     out = []
     for m in PRETOKEN_RE.finditer(norm):
         tok = m.group()
-        out.extend(tok[a:b].lower() for a, b in _pretoken_syllables(tok))
+        out.extend(syllable_form(tok[a:b]) for a, b in _pretoken_syllables(tok))
     return out

@@ -114,7 +114,7 @@ def clean_for_display(text: str) -> str:
 
 def syllable_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
-    from .analysis import _pretoken_syllables
+    from .analysis import _pretoken_syllables, _zero_get
     from .segmenter import PRETOKEN_RE
 
     nm = normalize_with_map(text)
@@ -137,6 +137,7 @@ def syllable_spans(text: str) -> list[tuple[int, int, str]]:
             a += base
             b += base
             syl = lower[a:b] if lower is not None else norm[a:b].lower()
+            syl = _zero_get(syl, syl)
             if identity:
                 append((a, b, syl))
             else:
@@ -147,7 +148,7 @@ def syllable_spans(text: str) -> list[tuple[int, int, str]]:
 
 def _chunk_syllables(nm, lower: str, chunks):
     """``syllable_spans`` restricted to some chunks ``(start, end)`` of the normalised text."""
-    from .analysis import _pretoken_syllables
+    from .analysis import _pretoken_syllables, _zero_get
     from .segmenter import PRETOKEN_RE
 
     identity = nm.offsets is None
@@ -159,11 +160,13 @@ def _chunk_syllables(nm, lower: str, chunks):
             for a, b in pieces:
                 a += base
                 b += base
+                syl = lower[a:b]
+                syl = _zero_get(syl, syl)
                 if identity:
-                    yield a, b, lower[a:b]
+                    yield a, b, syl
                 else:
                     s, e = nm.to_original(a, b)
-                    yield s, e, lower[a:b]
+                    yield s, e, syl
 
 
 _folded: dict[str, str] = {}
@@ -301,10 +304,12 @@ def _candidate_syllables(text: str, query: set[str], rules: MatchRules | None = 
     Only the whitespace-separated chunks where a regex over the diacritic-free text finds a
     possible match are split into syllables (no syllable contains whitespace), so long
     documents cost one C-speed scan instead of a Python loop over every syllable."""
-    keys = frozenset(_fold_cached(x.lower()) for x in query if x)
+    keys = {_fold_cached(x.lower()) for x in query if x}
     extra = rules.alternatives() if rules else ()
     if not keys and not extra:
         return ()
+    keys.update([f"0{k}" for k in keys if len(k) == 1 and "1" <= k <= "9"])  # 05 is 5
+    keys = frozenset(keys)
     nm = normalize_with_map(text)
     norm = nm.text
     lower = norm.lower()

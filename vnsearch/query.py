@@ -353,9 +353,10 @@ class _Builder:
     def _fuzzy(self, node):
         from whoosh import query as q
 
+        from .analysis import syllable_form
         from .normalize import fold, normalize
 
-        word = normalize(str(node.text)).lower().strip()
+        word = syllable_form(normalize(str(node.text)).strip())
         if not word:  # "\u200b~": nothing left to be fuzzy about (whoosh would crash)
             return None
         folded = fold(word)
