@@ -175,6 +175,20 @@ def test_help_and_version_still_exit_0(corpus_dir):
     assert "Commands:" in bare.stderr and "search" in bare.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["search", "v\udce0ng", "--json"], ["search", "vàng", "--author", "L\udcea", "--json"],
+     ["show", "d\udcff1", "--json"], ["similar", "d\udcff1", "--json"]],
+)  # fmt: skip
+def test_arguments_that_are_not_utf8_are_a_one_line_error(corpus_dir, args):
+    # Bytes from a Latin-1 terminal arrive as lone surrogates: no traceback, no search for
+    # mojibake. (`analyze` shows them as U+FFFD instead: see test_analyze_cli.py.)
+    result = run(*args, "--index", corpus_dir)
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and "UTF-8" in result.stderr
+    assert orjson.loads(result.stdout)["exit_code"] == 2
+
+
 def test_the_query_cap_is_documented_in_the_message(corpus_dir):
     result = run("search", "vàng " * MAX_QUERY_CHARS, "--index", corpus_dir)
     assert result.exit_code == 2 and str(MAX_QUERY_CHARS) in result.stderr

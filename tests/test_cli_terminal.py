@@ -131,6 +131,17 @@ def test_a_pipe_closed_before_any_output_is_quiet(corpus_dir):
     assert proc.stderr == b"", proc.stderr.decode()
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii"])
+def test_output_is_utf8_whatever_the_locale_says(corpus_dir, encoding):
+    for fmt in ("--json", "--color=never"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "vnsearch", "search", "vàng", fmt, "--index", str(corpus_dir)],
+            capture_output=True, env=env(PYTHONIOENCODING=encoding), timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert "trong nước tăng mạnh" in proc.stdout.decode("utf-8")
+
+
 def test_errors_in_a_real_process_are_one_line(corpus_dir):
     proc = subprocess.run(
         [sys.executable, "-m", "vnsearch", "search", "date:abc", "--index", str(corpus_dir)],

@@ -55,6 +55,18 @@ def handle_errors(fn):
     return wrapper
 
 
+def _utf8(ctx, param, value):
+    """Reject arguments that are not UTF-8 text (bytes from a Latin-1 terminal reach Python as
+    lone surrogates, which no output could encode)."""
+    for v in value if isinstance(value, tuple) else (value,):
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                raise click.BadParameter("not UTF-8 text (check the terminal's encoding)") from None
+    return value
+
+
 def index_option(fn):
     return click.option(
         "--index", "index_dir", metavar="DIR", default=None,
@@ -169,17 +181,17 @@ def _split_csv(value):
 
 
 @cli.command("search")
-@click.argument("query", required=False, default="")
+@click.argument("query", required=False, default="", callback=_utf8)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True,
               help=f"Hits to print (at most {MAX_LIMIT}).")
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance",
               show_default=True)
-@click.option("--author", multiple=True, help="Only this author (accents and case ignored).")
-@click.option("--tag", multiple=True, help="Only documents with this tag.")
-@click.option("--since", metavar="YYYY-MM-DD", help="Only documents dated on or after.")
-@click.option("--until", metavar="YYYY-MM-DD", help="Only documents dated on or before.")
+@click.option("--author", multiple=True, callback=_utf8, help="Only this author (accents and case ignored).")
+@click.option("--tag", multiple=True, callback=_utf8, help="Only documents with this tag.")
+@click.option("--since", metavar="YYYY-MM-DD", callback=_utf8, help="Only documents dated on or after.")
+@click.option("--until", metavar="YYYY-MM-DD", callback=_utf8, help="Only documents dated on or before.")
 @click.option("--facets", metavar="author,tags,year,month", default="",
               help="Count results by these fields (whole result set).")
 @click.option("--fields", metavar="a,b", default="", help="Only these keys in JSON hits.")
@@ -270,7 +282,7 @@ def _open_or_bootstrap(index_dir):
 
 # -- show / similar -----------------------------------------------------------------------
 @cli.command("show")
-@click.argument("doc_id")
+@click.argument("doc_id", callback=_utf8)
 @index_option
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
@@ -286,7 +298,7 @@ def show_cmd(doc_id, index_dir, as_json):
 
 
 @cli.command("similar")
-@click.argument("doc_id")
+@click.argument("doc_id", callback=_utf8)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -368,7 +380,9 @@ def stats_cmd(index_dir, as_json):
 
 
 def main(argv=None):
-    """Entry point: quiet on a closed pipe (``vnsearch search x | head -1``)."""
+    """Entry point: UTF-8 output whatever the locale, quiet on a closed pipe (``vnsearch
+    search x | head -1``)."""
+    _utf8_streams()
     try:
         cli.main(args=argv, prog_name="vnsearch", standalone_mode=True)
     except BrokenPipeError:
@@ -380,6 +394,18 @@ def main(argv=None):
         except BrokenPipeError:
             _silence_stdout()
         raise e
+
+
+def _utf8_streams():
+    """The contract is UTF-8 output: a Latin-1 or ASCII locale must not turn Vietnamese text
+    into a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8":
+            try:
+                stream.reconfigure(encoding="utf-8")
+            except (AttributeError, ValueError):  # not a text wrapper, or already written to
+                pass
 
 
 def _silence_stdout():
