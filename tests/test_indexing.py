@@ -342,3 +342,18 @@ def test_a_damaged_segment_is_a_one_line_error_that_suggests_rebuild(workdir):
     for command in (["search", "xây dựng"], ["stats"], ["show", "press/0000.txt"]):
         code, _, err = run(*command, "--index", "ix")
         assert code == 2 and err.count("\n") == 1 and "--rebuild" in err, (command, err)
+
+
+def test_a_file_name_that_is_not_utf8_fails_alone_and_the_rest_is_indexed(workdir):
+    # A Latin-1 file name: its id could never be printed, searched or shown as UTF-8.
+    bad = os.path.join(b"press", b"b\xe0d.txt")
+    with open(bad, "wb") as f:
+        f.write("Giá vàng\n\nGiá vàng tăng mạnh.\n".encode())
+    code, out, err = run("index", "press", os.fsdecode(b"missing-\xe0"), "--index", "ix",
+                         "--jobs", "1", "--json")  # fmt: skip
+    assert code == 3, err
+    report = orjson.loads(out)
+    assert report["added"] == 12 and report["failed"] == 2
+    assert "press/b\ufffdd.txt: file name is not UTF-8 (rename it)" in report["problems"]
+    assert "missing-\ufffd: no such file or folder" in report["problems"]
+    assert "Traceback" not in err

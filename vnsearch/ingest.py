@@ -95,6 +95,10 @@ class IngestProblem:
     reason: str
     severity: str = FAILED
 
+    def __post_init__(self) -> None:
+        # A path that is not UTF-8 is shown with U+FFFD: reports must print and dump as JSON.
+        object.__setattr__(self, "path", _printable(self.path))
+
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {self.reason}"
@@ -205,9 +209,20 @@ def walk_paths(
             yield IngestProblem(shown, None, "not a regular file or folder", FAILED)
 
 
+def _printable(path: str) -> str:
+    """``path`` with bytes that are not UTF-8 (lone surrogates from ``os.fsdecode``) as U+FFFD."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _file_or_problem(
     path: str, rel: str, st: os.stat_result, seen_files: dict, max_file_size: int
 ) -> SourceFile | IngestProblem:
+    if _printable(rel) != rel:  # ids come from names: one that is not UTF-8 cannot be shown
+        return IngestProblem(rel, None, "file name is not UTF-8 (rename it)", FAILED)
     key = (st.st_dev, st.st_ino)
     if key in seen_files:
         return IngestProblem(rel, None, f"same file as {seen_files[key]}", SKIPPED)
