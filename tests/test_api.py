@@ -55,3 +55,13 @@ def test_public_api_is_documented():
                 if attr.startswith("_") or not callable(getattr(value, "__func__", value)):
                     continue
                 assert inspect.getdoc(getattr(obj, attr)), f"{name}.{attr}"
+
+
+def test_normalize_and_fold_are_callable_however_the_package_was_imported():
+    # Importing the vnsearch.normalize module (any search does) binds the package attribute
+    # "normalize" to the module; the exported name must still normalise text.
+    import vnsearch.normalize  # noqa: F401
+    from vnsearch import analyze, fold, normalize
+
+    assert normalize("Thủy HÒA") == "Thuỷ HOÀ" and fold("Đảng") == "Dang"
+    assert [t.word for t in analyze("Hòa bình").tokens] == ["hoà_bình"]
