@@ -181,6 +181,17 @@ def test_date_field_day_month_year_and_ranges(corpus):
     assert found(corpus, "date:[2024-01-11 TO 2024-12-31]") == {"d11"}
 
 
+@pytest.mark.parametrize(
+    "typed, meant",
+    [("Title:vàng", "title:vàng"), ("TITLE:vàng", "title:vàng"), ("Author:hoàng", "author:hoàng"),
+     ("TAG:vàng", "tag:vàng"), ("tags:vàng", "tag:vàng"), ("Date:2023-07", "date:2023-07")],
+)  # fmt: skip
+def test_field_names_ignore_case_and_tags_is_tag(corpus, typed, meant):
+    # A capitalised field name (a phone keyboard, a habit) must not turn into a phrase search
+    # for the words "title vàng" that finds nothing.
+    assert found(corpus, typed) == found(corpus, meant) != set()
+
+
 def test_fields_combine_with_words(corpus):
     assert found(corpus, "bạc date:2023-06") == {"d03", "d04", "d12"}  # OR by default
     assert found(corpus, "vàng AND date:2023-06") == {"d04", "d12"}

@@ -83,6 +83,11 @@ def _get_parser():
         # sai'): they are punctuation, not syntax. Phrases are "double-quoted".
         p.remove_plugin_class(qparser.SingleQuotePlugin)
         p.add_plugin(qparser.GtLtPlugin())
+        # Field names in any case ("Title:" from a phone keyboard), and "tags:" as in JSON.
+        aliases = {name: [name.capitalize(), name.upper()]
+                   for name in ("title", "author", "tag", "date")}  # fmt: skip
+        aliases["tag"] += ["tags", "Tags", "TAGS"]
+        p.add_plugin(qparser.FieldAliasPlugin(aliases))
         _parser = p
     return _parser
 
