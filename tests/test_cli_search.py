@@ -166,6 +166,15 @@ def test_bad_options_are_errors_like_any_other(corpus_dir, args):
     assert run("search", "vàng", *args, "--index", corpus_dir).stdout == ""
 
 
+def test_a_query_starting_with_minus_gets_a_hint_about_double_dash(corpus_dir):
+    result = run("search", "-vàng bạc", "--index", corpus_dir)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert "after '--'" in result.stderr
+    result = run("search", "--index", corpus_dir, "--json", "--", "-vàng bạc")
+    assert result.exit_code == 0
+    assert [h["id"] for h in orjson.loads(result.stdout)["hits"]] == ["d03"]
+
+
 def test_help_and_version_still_exit_0(corpus_dir):
     for args in (["--help"], ["search", "--help"], ["--version"]):
         result = run(*args)

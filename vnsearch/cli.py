@@ -97,6 +97,9 @@ class _Group(click.Group):
                 sys.exit(e.exit_code)
             message = " ".join(e.format_message().split())
             ctx = getattr(e, "ctx", None)
+            if isinstance(e, click.NoSuchOption) and ctx and ctx.command.name == "search":
+                message += (" A query starting with '-' goes last, after '--': "
+                            "vnsearch search [OPTIONS] -- '-word ...'.")
             if ctx is not None:
                 message += f" (see '{ctx.command_path} --help')"
             if "--json" in argv or "--jsonl" in argv:
