@@ -44,3 +44,17 @@ def test_a_code_typed_without_its_đ_gets_it_back(tmp_path):
     ])  # fmt: skip
     assert ix.search("15/2023/nd-cp").suggestion == "15/2023/nđ-cp"
     assert ix.search("12/qd-ubnd").suggestion == "12/qđ-ubnd"
+
+
+def test_a_query_typed_partly_without_diacritics_gets_the_rest_back(corpus):
+    # The accented words are kept and help choose the others ("dang" next to "xây dựng" is
+    # "đảng"); a one-edit spelling fix would have made it "dựng" or "đang".
+    assert corpus.search('"tổ chuc xay dung dang"').suggestion == '"tổ chức xây dựng đảng"'
+    assert corpus.search('"to chức xây dựng"').suggestion == '"tổ chức xây dựng"'
+    assert corpus.search('"vàmg mieng"').suggestion == '"vàng miếng"'  # and spelt right
+
+
+@pytest.mark.parametrize("typed, meant", [("qúy", "quý"), ("gỉai", "giải"), ("QÚY", "QUÝ")])
+def test_a_tone_mark_on_the_wrong_vowel_is_moved_not_replaced(corpus, typed, meant):
+    # "qúy" is one edit from "quy" but means "quý" (đá quý): same letters, same tone.
+    assert corpus.search(typed).suggestion == meant

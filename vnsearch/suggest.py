@@ -71,13 +71,17 @@ def _pair_count(scorer, a: str, b: str) -> int:
 
 
 def restore_diacritics(index, syllables: list[str]) -> list[str] | None:
-    """The most likely accented form of ``syllables`` (folded), or None if unknown."""
+    """The most likely accented form of ``syllables``, or None if unknown. Syllables typed
+    with diacritics are kept as typed (and help choose their neighbours)."""
     from .ranking import scorer_for
 
     scorer = scorer_for(index.searcher())
     fields = _text_fields(scorer)
     cands = []
     for s in syllables[:MAX_SYLLABLES]:
+        if fold(s) != s:
+            cands.append([(max(1, sum(scorer.doc_frequency(f, s) for f in fields)), s)])
+            continue
         options = []
         for v in accented_variants(fold(s)):
             df = sum(scorer.doc_frequency(f, v) for f in fields)
@@ -116,10 +120,12 @@ def _edits1(word: str) -> set[str]:
     return out
 
 
-def correct_spelling(index, syllables: list[str]) -> list[str] | None:
+def correct_spelling(
+    index, syllables: list[str], accented_only: bool = False
+) -> list[str] | None:
     """Replace syllables absent from the index by their closest indexed neighbour: the most
     frequent syllable one edit away (checked by dictionary lookups), else Whoosh's corrector
-    for longer syllables (two edits)."""
+    for longer syllables (two edits). ``accented_only``: leave syllables without diacritics."""
     from .normalize import normalize
     from .ranking import scorer_for
 
@@ -135,8 +141,14 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
     for s in syllables:
         # Numbers and codes are not misspellings, and one or two letters are too little to
         # guess from: "ba" (three) one edit from "bộ", "đ" from "ở".
-        if not s.isalpha() or len(s) < MIN_CORRECTED or df(s):
+        if (not s.isalpha() or len(s) < MIN_CORRECTED or (accented_only and fold(s) == s)
+                or df(s)):
             out.append(s)
+            continue
+        moved = [(df(v), v) for v in accented_variants(fold(s)) if _tone_moved(v, s)]
+        if moved and max(moved)[0]:  # "qúy" → "quý", not the one-edit "quy"
+            out.append(max(moved)[1])
+            changed = True
             continue
         near = {normalize(e) for e in _edits1(s)}
         found = sorted(((df(e), e) for e in near), reverse=True)
@@ -155,6 +167,23 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
     return out if changed else None
 
 
+def _marks(syllable: str) -> tuple[str, str]:
+    """The vowel-quality marks in place, and the tone marks, of a syllable (NFD)."""
+    import unicodedata
+
+    quality, tones = [], []
+    for ch in syllable.lower():
+        d = unicodedata.normalize("NFD", ch)
+        quality.append(d[0] + "".join(m for m in d[1:] if m not in _TONES))
+        tones += [m for m in d[1:] if m in _TONES]
+    return "".join(quality), "".join(tones)
+
+
+def _tone_moved(candidate: str, typed: str) -> bool:
+    """Whether ``candidate`` is ``typed`` with its tone mark on another vowel."""
+    return candidate != typed.lower() and _marks(candidate) == _marks(typed)
+
+
 def _max_edits(syllable: str) -> int:
     """Syllables are short: two edits turn "vàng" into "đảng", so allow two only from 6 letters."""
     return 1 if len(syllable) < 6 else 2
@@ -166,14 +195,16 @@ def suggest(index, query: str, terms) -> str | None:
     syllables = terms.syllables
     if not syllables:
         return None
-    proposal = None
-    if all(fold(s) == s for s in syllables):
+    restored = None
+    if any(fold(s) == s and s.isalpha() for s in syllables):  # some typed without diacritics
         restored = restore_diacritics(index, syllables)
-        if restored and restored != syllables[: len(restored)]:
-            proposal = restored
-    if proposal is None:
-        proposal = correct_spelling(index, syllables)
-    if not proposal:
+    if restored:
+        proposal = restored + syllables[len(restored):]
+        # and the words typed with diacritics spelt right ("vàmg bac" → "vàng bạc")
+        proposal = correct_spelling(index, proposal, accented_only=True) or proposal
+    else:
+        proposal = correct_spelling(index, syllables) or syllables
+    if proposal == syllables:
         return None
     text = _rewrite(query, syllables, proposal)
     return text if text.strip() != query.strip() else None
