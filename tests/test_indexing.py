@@ -357,3 +357,13 @@ def test_a_file_name_that_is_not_utf8_fails_alone_and_the_rest_is_indexed(workdi
     assert "press/b\ufffdd.txt: file name is not UTF-8 (rename it)" in report["problems"]
     assert "missing-\ufffd: no such file or folder" in report["problems"]
     assert "Traceback" not in err
+
+
+def test_indexing_a_folder_that_holds_the_index_leaves_the_index_alone(workdir):
+    for _ in range(2):
+        code, out, err = run("index", ".", "--index", "ix", "--jobs", "1", "--json")
+        report = orjson.loads(out)
+        assert code == 0 and report["files"] == 12, err
+        assert report["problems"] == [] and report["skipped"] == 0
+    code, _, err = run("index", "ix", "--index", "ix")
+    assert "ix: a vnsearch index folder" in err

@@ -157,6 +157,18 @@ def file_kind(name: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Walking
 # --------------------------------------------------------------------------------------------
+def is_index_dir(path: str) -> bool:
+    """Whether ``path`` is a vnsearch index (its metadata file and Whoosh's table of contents)."""
+    from .index import META_FILE
+
+    if not os.path.isfile(os.path.join(path, META_FILE)):
+        return False
+    try:
+        return any(name.endswith(".toc") for name in os.listdir(path))
+    except OSError:
+        return False
+
+
 def _display_root(given: str) -> str:
     norm = os.path.normpath(given)
     if norm == ".":
@@ -194,6 +206,9 @@ def walk_paths(
             yield IngestProblem(given, None, f"cannot open: {err.strerror or err}", FAILED)
             continue
         if stat.S_ISDIR(st.st_mode):
+            if is_index_dir(given):
+                yield IngestProblem(shown, None, "a vnsearch index folder, not documents", SKIPPED)
+                continue
             yield from _walk_dir(
                 os.path.abspath(given), rel, st, seen_dirs, seen_files, max_file_size
             )
@@ -296,6 +311,8 @@ def _walk_dir(
             continue
         key = (st.st_dev, st.st_ino)
         if is_dir:
+            if is_index_dir(entry.path):  # `vnsearch index .` next to ./index: not documents
+                continue
             if any(key == k for _, _, k in stack):
                 yield IngestProblem(rel, None, "symbolic link loop", SKIPPED)
                 continue
