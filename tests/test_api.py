@@ -36,7 +36,8 @@ def test_paging_and_facet_arguments_take_what_python_callers_pass(corpus):
 
     # Facets as a comma string, like --facets; a whole number of any int type as the limit.
     assert corpus.search("vàng", facets="author,year").facets["year"] == {"2023": 3}
-    assert corpus.search("vàng", limit=True).limit == 1 and type(corpus.search("vàng", limit=True).limit) is int
+    limit = corpus.search("vàng", limit=True).limit
+    assert limit == 1 and type(limit) is int
     for bad in ({"limit": 2.5}, {"offset": "1"}, {"limit": None}):
         with pytest.raises(QueryError, match="whole number"):
             corpus.search("vàng", **bad)

@@ -188,20 +188,25 @@ def _split_csv(value):
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True,
               help=f"Hits to print (at most {MAX_LIMIT}).")
-@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip this many hits first (paging).")
 @click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance",
-              show_default=True)
-@click.option("--author", multiple=True, callback=_utf8, help="Only this author (accents and case ignored).")
-@click.option("--tag", multiple=True, callback=_utf8, help="Only documents with this tag.")
-@click.option("--since", metavar="YYYY-MM-DD", callback=_utf8, help="Only documents dated on or after.")
-@click.option("--until", metavar="YYYY-MM-DD", callback=_utf8, help="Only documents dated on or before.")
+              show_default=True, help="date: oldest first; -date: newest first.")
+@click.option("--author", multiple=True, callback=_utf8,
+              help="Only this author (accents and case ignored; repeat for any of several).")
+@click.option("--tag", multiple=True, callback=_utf8,
+              help="Only documents with this tag (repeat for any of several).")
+@click.option("--since", metavar="YYYY-MM-DD", callback=_utf8,
+              help="Only documents dated on or after (YYYY or YYYY-MM: its first day).")
+@click.option("--until", metavar="YYYY-MM-DD", callback=_utf8,
+              help="Only documents dated on or before (YYYY or YYYY-MM: its last day).")
 @click.option("--facets", metavar="author,tags,year,month", default="",
               help="Count results by these fields (whole result set).")
 @click.option("--fields", metavar="a,b", default="", help="Only these keys in JSON hits.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (schema_version 1).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON hit per line.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True)
+              show_default=True, help="auto: on a terminal, unless NO_COLOR is set.")
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--collapse", is_flag=True,
               help="One hit per group of near-identical copies; JSON lists the others.")
