@@ -87,6 +87,17 @@ def test_the_snippet_is_the_best_passage_not_the_first(corpus):
     assert "Theo Hiệp hội" not in hit.snippet
 
 
+def test_the_passage_with_the_words_together_beats_passages_with_them_apart():
+    filler = "Đoạn giới thiệu chung về tình hình kinh tế xã hội của địa phương trong năm. " * 3
+    text = (
+        "Người dân xây nhà mới, công trình đường sá được dựng lại sau lũ. " + filler
+        + "Họ xây bếp và dựng lều tạm ven đường để chờ nước rút. " + filler
+        + "Tỉnh đẩy mạnh công tác xây dựng Đảng và chính quyền. " + filler
+    )  # fmt: skip
+    h = highlight_field("body", text, *query_sets(["xây", "dựng"]))
+    assert "xây dựng" in [h.text[a:b] for a, b in h.spans]
+
+
 def test_passages_are_joined_by_a_spaced_ellipsis(corpus):
     snippet = corpus.search("vàng").hits[0].snippet
     assert snippet.count("…") >= 1

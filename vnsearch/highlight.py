@@ -18,6 +18,7 @@ from .normalize import fold, normalize_with_map
 SNIPPET_CHARS = 220
 MAX_PASSAGES = 2
 _CONTROL_RE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f-\u009f]")
+_WORD_RE = re.compile(r"[^\W_]+")
 
 
 @dataclass
@@ -357,20 +358,23 @@ def _passage(text: str, spans, start_span: int, starts=None, ends=None):
 
 
 def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES):
-    """Pick up to ``n`` non-overlapping passages with the most distinct matched syllables."""
+    """Pick up to ``n`` non-overlapping passages with the most distinct matched syllables,
+    then the most matches, then the fewest spans (the query's words side by side)."""
     if not spans:
         return []
     candidates = []
     starts = [a for a, _ in spans]
     ends = [b for _, b in spans]
-    keys = {(a, b): text[a:b].lower() for a, b in spans}
+    # Syllables of each span: "xây dựng" is one span but two matched syllables.
+    keys = {(a, b): _WORD_RE.findall(text[a:b].lower()) for a, b in spans}
     for i in range(len(spans)):
         start, end, inside = _passage(text, spans, i, starts, ends)
-        distinct = len({keys[x] for x in inside})
-        candidates.append((-distinct, -len(inside), start, end, inside))
+        distinct = len({w for x in inside for w in keys[x]})
+        matched = sum(len(keys[x]) for x in inside)
+        candidates.append((-distinct, -matched, len(inside), start, end, inside))
     candidates.sort()
     chosen: list[tuple[int, int, list]] = []
-    for _, _, start, end, inside in candidates:
+    for _, _, _, start, end, inside in candidates:
         if all(end <= s or start >= e for s, e, _ in chosen):
             chosen.append((start, end, inside))
         if len(chosen) == n:
