@@ -367,3 +367,25 @@ def test_indexing_a_folder_that_holds_the_index_leaves_the_index_alone(workdir):
         assert report["problems"] == [] and report["skipped"] == 0
     code, _, err = run("index", "ix", "--index", "ix")
     assert "ix: a vnsearch index folder" in err
+
+
+@pytest.mark.parametrize("rebuild", [[], ["--rebuild"]])
+def test_an_index_is_never_made_in_a_folder_of_other_files(workdir, rebuild):
+    # `vnsearch index press --index press` once deleted every file in press/.
+    before = sorted(p.name for p in Path("press").iterdir())
+    code, out, err = run("index", "press", "--index", "press", *rebuild)
+    assert code == 2 and err.count("\n") == 1 and "not empty" in err, err
+    assert sorted(p.name for p in Path("press").iterdir()) == before
+    assert not Path("press/vnsearch.json").exists()
+
+
+def test_an_index_can_be_made_in_an_empty_folder_or_over_a_half_made_index(workdir):
+    Path("empty").mkdir()
+    (Path("empty") / ".gitkeep").write_text("")
+    Path("half").mkdir()
+    (Path("half") / "_MAIN_0.toc").write_bytes(b"\x00" * 8)  # a create that died before its meta
+    for where in ("empty", "half"):
+        code, _, err = run("index", "press", "--index", where, "--jobs", "1")
+        assert code == 0, err
+        assert Index.open(where).stats()["documents"] == 12
+    assert (Path("empty") / ".gitkeep").exists()

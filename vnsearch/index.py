@@ -96,8 +96,11 @@ class Index:
         from . import schema
         from .writelock import LOCK_FILE, WriteLock
 
+        _check_ours(path)  # before the lock, which would leave its file in someone's folder
         with WriteLock(path, timeout):
-            for name in os.listdir(path):
+            _check_ours(path)
+            names = os.listdir(path)
+            for name in names if _holds_an_index(names) else ():
                 full = os.path.join(path, name)
                 if name not in (".gitkeep", LOCK_FILE) and os.path.isfile(full):
                     os.remove(full)
@@ -311,6 +314,27 @@ class Index:
             "format_version": self.meta.get("format_version"),
             "analysis_version": self.meta.get("analysis_version"),
         }
+
+
+def _check_ours(path: str) -> None:
+    """Refuse to make an index in a folder of other files: creating one clears the folder."""
+    from .writelock import LOCK_FILE
+
+    if not os.path.isdir(path):
+        return
+    names = os.listdir(path)
+    others = [n for n in names if not n.startswith(".") and n != LOCK_FILE]
+    if others and not _holds_an_index(names):
+        raise VnsearchError(
+            f"cannot create index at {path}: the folder is not empty and is not a vnsearch "
+            f"index (it holds {sorted(others)[0]}); give an empty or new folder"
+        )
+
+
+def _holds_an_index(names: list[str]) -> bool:
+    """Whether a folder listing is a vnsearch index, whole or half-made (Whoosh's table of
+    contents is written before our metadata), whose files ``--rebuild`` may replace."""
+    return META_FILE in names or any(n.startswith("_MAIN_") and n.endswith(".toc") for n in names)
 
 
 def _newer(version, ours: int) -> bool:
