@@ -191,6 +191,24 @@ def test_control_characters_from_documents_never_reach_the_snippet(corpus):
     assert [title.text[a:b] for a, b in title.spans] == ["mưa lũ"]
 
 
+def test_bidi_controls_from_documents_never_reach_the_snippet(tmp_path):
+    # U+202E and friends reorder what a terminal shows (the "Trojan Source" trick): a title
+    # could display as something it is not. Shown as spaces, so spans still point at words.
+    from conftest import build
+
+    from vnsearch import Document
+
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    ix = build(tmp_path / "ix", [Document(
+        id="b", title="Tin \u202ekhẩn\u202c cấp",
+        body="Cảnh báo \u2067mưa lũ\u2069 diện rộng \u200fở miền Trung.",
+    )])  # fmt: skip
+    hit = ix.search("mưa lũ khẩn").hits[0]
+    for text in [hit.snippet, hit.title] + [h.text for h in hit.highlights]:
+        assert not any(c in bidi for c in text), repr(text)
+    assert {h.text[a:b] for h in hit.highlights for a, b in h.spans} == {"khẩn", "mưa lũ"}
+
+
 def test_a_hit_without_matches_shows_the_lead_cut_at_whitespace(corpus):
     hit = next(h for h in corpus.search("", tag="vàng").hits if h.id == "d02")
     assert hit.highlights == [] and hit.snippet.endswith(" …")

@@ -17,7 +17,11 @@ from .normalize import fold, normalize_with_map
 
 SNIPPET_CHARS = 220
 MAX_PASSAGES = 2
-_CONTROL_RE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f-\u009f]")
+# Control characters, and the bidi controls that make a terminal show text reordered
+# (embeddings, overrides, isolates, direction marks).
+_CONTROL_RE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _WORD_RE = re.compile(r"[^\W_]+")
 
 
@@ -107,7 +111,8 @@ _ESCAPE_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b
 
 
 def clean_for_display(text: str) -> str:
-    """Replace control characters and whole ANSI escape sequences by spaces, keeping offsets."""
+    """Replace control characters (bidi controls too) and whole ANSI escape sequences by
+    spaces, keeping offsets."""
     if "\x1b" in text:
         text = _ESCAPE_RE.sub(lambda m: " " * len(m.group()), text)
     return _CONTROL_RE.sub(" ", text)
