@@ -186,3 +186,16 @@ def test_cli_similar_separates_copies_from_related_articles(index):
     assert not {h["id"] for h in data["hits"]} & set(COPIES)
     code, text = run("similar", "bao-a", "--index", index.path, "--color", "never")
     assert "Near-identical copies:" in text and "Related articles:" in text
+
+
+def test_ids_with_control_characters_print_none_in_duplicates_and_similar(tmp_path, corpus):
+    # Ids come from JSON feeds and file names: they reach the terminal like titles do.
+    evil = [Document(**{**d.to_dict(), "id": f"\x1b[2J{d.id}\x07"}) for d in corpus]
+    ix = Index.create(tmp_path / "ix")
+    ix.add(evil, jobs=1)
+    code, text = run("duplicates", "--index", ix.path)
+    assert code == 0 and "4 copies" in text and "bao-b" in text
+    assert "\x1b" not in text and "\x07" not in text
+    code, text = run("similar", "\x1b[2Jbao-a\x07", "--index", ix.path, "--color", "never")
+    assert code == 0 and "Near-identical copies:" in text and "tinh-uy" in text
+    assert "\x1b" not in text and "\x07" not in text

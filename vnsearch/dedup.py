@@ -877,7 +877,8 @@ def format_groups(groups: list[dict]) -> str:
     for g in groups:
         lines.append(f"group {g['group']}: {g['size']} copies")
         for m in g["members"]:
-            lines.append(f"  {m['date'] or '----------'}  {m['id']}  {clean_for_display(m['title'])}")
+            lines.append(f"  {m['date'] or '----------'}  {clean_for_display(m['id'])}  "
+                         f"{clean_for_display(m['title'])}")
         lines.append("")
     total = sum(g["size"] for g in groups)
     lines.append(f"{len(groups)} groups, {total} documents")
@@ -890,6 +891,6 @@ def format_copies(copies: list[dict]) -> str:
     lines = ["Near-identical copies:"] if copies else ["No near-identical copies."]
     for c in copies:
         sim = "  (copy of a copy)" if c["similarity"] is None else f"  ({c['similarity']:.2f})"
-        lines.append(f"  {c['date'] or '----------'}  {c['id']}  {clean_for_display(c['title'])}"
-                     + sim)
+        lines.append(f"  {c['date'] or '----------'}  {clean_for_display(c['id'])}  "
+                     f"{clean_for_display(c['title'])}{sim}")
     return "\n".join(lines)
