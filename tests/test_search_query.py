@@ -192,6 +192,16 @@ def test_field_names_ignore_case_and_tags_is_tag(corpus, typed, meant):
     assert found(corpus, typed) == found(corpus, meant) != set()
 
 
+def test_open_and_exclusive_date_bounds_exclude_the_whole_period(corpus):
+    # "before 2023" is before 2023-01-01, "after October 2023" from November: an excluded
+    # year or month is excluded whole, not only its first or last day.
+    assert found(corpus, "date:<2023") == {"d05"}
+    assert found(corpus, "date:>2023-10") == {"d08", "d09", "d11"}
+    assert found(corpus, "date:{2023-07 TO 2023-10}") == {"d01"}
+    assert found(corpus, "date:>=2024-01") == {"d08", "d09", "d11"}
+    assert found(corpus, "date:<=2022") == {"d05"}
+
+
 def test_fields_combine_with_words(corpus):
     assert found(corpus, "bạc date:2023-06") == {"d03", "d04", "d12"}  # OR by default
     assert found(corpus, "vàng AND date:2023-06") == {"d04", "d12"}

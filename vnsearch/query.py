@@ -423,8 +423,10 @@ class _Builder:
 
         if node.fieldname != "date":
             raise QueryError(f"ranges are supported on date: only, not {node.fieldname}:")
-        start = _date_bound(node.start, low=True) if node.start else None
-        end = _date_bound(node.end, low=False) if node.end else None
+        # A partial date is a period: excluding it ("date:>2023-10", "date:<2023") excludes
+        # all of it, so an exclusive start is its last day and an exclusive end its first.
+        start = _date_bound(node.start, low=not node.startexcl) if node.start else None
+        end = _date_bound(node.end, low=node.endexcl) if node.end else None
         return q.TermRange("date", start, end, startexcl=node.startexcl, endexcl=node.endexcl)
 
 
