@@ -43,6 +43,18 @@ def test_paging_and_facet_arguments_take_what_python_callers_pass(corpus):
             corpus.search("vàng", **bad)
 
 
+def test_to_dict_refuses_unknown_fields_instead_of_dropping_them(corpus):
+    import pytest
+
+    from vnsearch import QueryError
+
+    results = corpus.search("vàng")
+    assert results.to_dict(["id", "score"])["hits"][0].keys() == {"id", "score"}
+    for res in (results, corpus.search("từkhôngcó")):
+        with pytest.raises(QueryError, match="titel"):
+            res.to_dict(["id", "titel"])
+
+
 def test_public_api_is_documented():
     import inspect
 

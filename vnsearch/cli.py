@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
-from .search import MAX_LIMIT
+from .search import MAX_LIMIT, check_fields
 
 DEFAULT_CORPUS = "seeds"
 
@@ -225,7 +225,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
         raise VnsearchError("--json and --jsonl are exclusive")
     _check_batch_options(queries_file, query, batch_format, as_json, as_jsonl, facets)
     keys = _split_csv(fields) or None
-    _check_fields(keys)
+    check_fields(keys)
     ix = _open_or_bootstrap(index_dir)
     options = dict(
         limit=limit, offset=offset, sort=sort, author=list(author) or None,
@@ -264,14 +264,6 @@ def _check_batch_options(queries_file, query, batch_format, as_json, as_jsonl, f
     if as_json or facets or (as_jsonl and batch_format == "trec"):
         raise VnsearchError("--queries writes one line per query (--format jsonl|trec); "
                             "--json and --facets are for a single query")
-
-
-def _check_fields(keys):
-    from .search import HIT_FIELDS
-
-    unknown = [k for k in keys or () if k not in HIT_FIELDS]
-    if unknown:
-        raise VnsearchError(f"unknown --fields {', '.join(unknown)}: use {', '.join(HIT_FIELDS)}")
 
 
 def _open_or_bootstrap(index_dir):

@@ -22,6 +22,14 @@ HIT_FIELDS = ("id", "rank", "score", "title", "author", "date", "tags", "path", 
               "highlights", "duplicates", "duplicate_ids")
 
 
+def check_fields(fields) -> None:
+    """Raise :class:`QueryError` for names that are not hit keys (a typo would silently drop
+    the key from every hit)."""
+    unknown = [k for k in fields or () if k not in HIT_FIELDS]
+    if unknown:
+        raise QueryError(f"unknown --fields {', '.join(unknown)}: use {', '.join(HIT_FIELDS)}")
+
+
 @dataclass
 class Hit:
     """One ranked document: its rank (from 1, counting the offset), score, metadata and the
@@ -41,6 +49,7 @@ class Hit:
 
     def to_dict(self, fields: list[str] | None = None) -> dict[str, Any]:
         """The hit as JSON (``--jsonl`` lines); ``fields`` keeps only those keys."""
+        check_fields(fields)
         d = {
             "id": self.id,
             "rank": self.rank,
@@ -83,6 +92,7 @@ class Results:
 
     def to_dict(self, fields: list[str] | None = None) -> dict[str, Any]:
         """The ``search --json`` envelope (schema_version 1); ``fields`` applies to each hit."""
+        check_fields(fields)  # even with no hits to apply them to
         return {
             "schema_version": SCHEMA_VERSION,
             "query": self.query,
