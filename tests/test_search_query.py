@@ -279,3 +279,10 @@ def test_excluded_documents_are_neither_counted_nor_faceted(corpus):
     assert ids(results) == ["d12"] and results.total == 1
     assert results.facets == {"year": {"2023": 1}}
     assert corpus.search("hoà -tổ", limit=100).total == 1
+
+
+def test_a_query_error_quotes_a_long_query_shortened_and_says_why(corpus):
+    with pytest.raises(QueryError) as e:
+        corpus.search("(" * 600 + "vàng" + ")" * 600)
+    message = str(e.value)
+    assert len(message) < 200 and "nested" in message and "\n" not in message

@@ -108,11 +108,19 @@ def parse(text: str, sections=None):
     try:
         parsed = _get_parser().parse(typed)
     except Exception as e:  # whoosh's parser errors are not one class
-        raise QueryError(f"cannot parse query {text!r}: {e}") from None
+        why = "too deeply nested" if isinstance(e, RecursionError) else e
+        raise QueryError(f"cannot parse query {_shown(text)}: {why}") from None
     result = builder.convert(parsed)
     if result is None or result is q.NullQuery:
-        raise QueryError(f"query {text!r} has no searchable words")
+        raise QueryError(f"query {_shown(text)} has no searchable words")
     return result, builder.terms
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """``text`` quoted for a one-line error message, long queries cut in the middle."""
+    if len(text) > limit:
+        text = text[: limit // 2] + " … " + text[-limit // 2 :]
+    return repr(text)
 
 
 class _Builder:
