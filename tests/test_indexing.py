@@ -389,3 +389,16 @@ def test_an_index_can_be_made_in_an_empty_folder_or_over_a_half_made_index(workd
         assert code == 0, err
         assert Index.open(where).stats()["documents"] == 12
     assert (Path("empty") / ".gitkeep").exists()
+
+
+def test_an_os_error_midway_is_one_line_with_its_file_not_a_traceback(workdir, monkeypatch):
+    import errno
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "ix/MAIN_x.seg")
+
+    monkeypatch.setattr(vnsearch.indexer, "index_files", disk_full)
+    code, out, err = run("index", "press", "--index", "ix", "--json")
+    assert code == 2 and err.count("\n") == 1
+    assert err == "vnsearch: error: No space left on device: ix/MAIN_x.seg\n"
+    assert orjson.loads(out) == {"error": "No space left on device: ix/MAIN_x.seg", "exit_code": 2}

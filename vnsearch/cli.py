@@ -39,10 +39,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except VnsearchError as e:
-            if kwargs.get("as_json") or kwargs.get("as_jsonl"):
-                _echo_json({"error": str(e), "exit_code": e.exit_code})
-            click.echo(f"vnsearch: error: {e}", err=True)
-            sys.exit(e.exit_code)
+            _fail(str(e), e.exit_code, kwargs)
         except KeyboardInterrupt:
             click.echo("vnsearch: interrupted", err=True)
             sys.exit(130)
@@ -51,8 +48,18 @@ def handle_errors(fn):
             # (click would exit 1). Stop quietly with success.
             _silence_stdout()
             sys.exit(0)
+        except OSError as e:  # the system's refusal (disk full, permissions...): not a bug
+            where = f": {e.filename}" if e.filename else ""
+            _fail(f"{e.strerror or e}{where}", EXIT_ERROR, kwargs)
 
     return wrapper
+
+
+def _fail(message: str, code: int, kwargs: dict):
+    if kwargs.get("as_json") or kwargs.get("as_jsonl"):
+        _echo_json({"error": message, "exit_code": code})
+    click.echo(f"vnsearch: error: {message}", err=True)
+    sys.exit(code)
 
 
 def _utf8(ctx, param, value):
