@@ -261,3 +261,45 @@ def test_any_text_gives_whole_passages_and_exact_spans(words, seps, query):
     assert h.spans == sorted(h.spans)
     assert_passages_are_whole(h.text, text)
     assert_every_match_is_highlighted(h, query)
+
+
+# -- property: what a search hit highlights is what its query matched ---------------------------
+HIT_WORDS = ["vàng", "Vàng", "vâng", "giá", "Đảng", "đang", "đảng", "hòa", "hoà", "hóa", "bình",
+             "22/7", "7", "22", "tổ", "chức", "Tổ chức", "nghiên", "nghiêm", "cứu", "điện",
+             "diễn", "COVID-19", "1.000.000"]  # fmt: skip
+QUERY_WORDS = ["vàng", "vang", "đảng", "dang", "đien", "hoà", "hoa", "bình", "22/7", "tổ chức",
+               "to chuc", "nghiê*", "nghien*", "vàmg~", "cứu", "COVID-19"]  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(HIT_WORDS), min_size=1, max_size=60),
+    seps=st.lists(st.sampled_from([" ", ", ", ". ", "\n"]), min_size=60, max_size=60),
+    parts=st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=3),
+    quoted=st.booleans(),
+)
+def test_every_highlighted_syllable_is_one_the_query_matched(words, seps, parts, quoted):
+    from vnsearch.highlight import find_matches_in_hit, match_rules
+    from vnsearch.query import parse
+
+    text = "".join(w + s for w, s in zip(words, seps)).strip()
+    plain = [p for p in parts if not p.endswith(("*", "~"))]
+    query = " ".join(parts if not (quoted and plain) else [f'"{" ".join(plain)}"'])
+    _, terms = parse(query)
+    exact, folded = query_sets(terms.syllables)
+    rules = match_rules(terms)
+    typed = {fold(s) for s in terms.syllables}
+    spans = find_matches_in_hit(text, exact, folded, rules)
+    assert spans == sorted(spans) and all(0 <= a < b <= len(text) for a, b in spans)
+    covered = set()
+    for a, b in spans:
+        # whole syllables only: never a piece of a word or a number
+        assert (a == 0 or not text[a - 1].isalnum()) and (b == len(text) or not text[b].isalnum())
+        covered.update(range(a, b))
+        for _, _, syl in syllable_spans(text[a:b]):
+            assert fold(syl) in typed or rules.matches(syl), (syl, query, text[a:b])
+    # and every syllable typed exactly, outside a phrase, is highlighted wherever it occurs
+    free = {s for s in exact if fold(s) not in rules.phrase_only}
+    for s, e, syl in syllable_spans(text):
+        if syl in free:
+            assert set(range(s, e)) <= covered, (text[s:e], query)
