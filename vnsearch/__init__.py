@@ -13,6 +13,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# Bound now, not lazily: the first import of the submodule ``vnsearch.normalize`` (any search
+# makes one) would otherwise bind the package's ``normalize`` to the module, not the function.
+# The module is light (``re``, ``unicodedata``), so ``vnsearch --help`` stays instant.
+from .normalize import fold, normalize  # noqa: E402
+
 _EXPORTS = {
     "Index": ".index",
     "Document": ".document",
@@ -20,13 +25,11 @@ _EXPORTS = {
     "Hit": ".search",
     "IndexReport": ".indexer",
     "analyze": ".analysis",
-    "normalize": ".normalize",
-    "fold": ".normalize",
     "VnsearchError": ".errors",
     "QueryError": ".errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "fold", "normalize"])
 
 
 def __getattr__(name):

@@ -10,8 +10,6 @@ text also returns, for each output character, the index of the original characte
 from __future__ import annotations
 
 import re
-import sys
-import types
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -304,14 +302,3 @@ def fold_char_preserving(text: str) -> str:
         out.append(f)
     return "".join(out)
 
-
-class _CallableModule(types.ModuleType):
-    """The package exports the function ``normalize`` under the name of this module, and
-    importing the module rebinds ``vnsearch.normalize`` to it (``from vnsearch import fold,
-    normalize`` then gave a module): calling the module normalises, so both names work."""
-
-    def __call__(self, text: str) -> str:
-        return normalize(text)
-
-
-sys.modules[__name__].__class__ = _CallableModule
