@@ -142,6 +142,19 @@ def test_output_is_utf8_whatever_the_locale_says(corpus_dir, encoding):
         assert "trong nước tăng mạnh" in proc.stdout.decode("utf-8")
 
 
+@pytest.mark.parametrize(
+    "args", [["--json"], ["--color=never"], ["--json", "--offset=-1"], ["--offset=-1"]]
+)
+def test_an_error_keeps_exit_code_2_when_its_reader_is_gone(args):
+    # `vnsearch search x --index missing 2>&1 | head -0`: still 2 ("error"), not 1 ("no results").
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vnsearch", "search", "vàng", *args, "--index", "/nonexistent"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env(),
+    )  # fmt: skip
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 2
+
+
 def test_errors_in_a_real_process_are_one_line(corpus_dir):
     proc = subprocess.run(
         [sys.executable, "-m", "vnsearch", "search", "date:abc", "--index", str(corpus_dir)],

@@ -39,7 +39,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except VnsearchError as e:
-            _fail(str(e), e.exit_code, kwargs)
+            _fail(str(e), e.exit_code, _wants_json(kwargs))
         except KeyboardInterrupt:
             click.echo("vnsearch: interrupted", err=True)
             sys.exit(130)
@@ -50,15 +50,23 @@ def handle_errors(fn):
             sys.exit(0)
         except OSError as e:  # the system's refusal (disk full, permissions...): not a bug
             where = f": {e.filename}" if e.filename else ""
-            _fail(f"{e.strerror or e}{where}", EXIT_ERROR, kwargs)
+            _fail(f"{e.strerror or e}{where}", EXIT_ERROR, _wants_json(kwargs))
 
     return wrapper
 
 
-def _fail(message: str, code: int, kwargs: dict):
-    if kwargs.get("as_json") or kwargs.get("as_jsonl"):
-        _echo_json({"error": message, "exit_code": code})
-    click.echo(f"vnsearch: error: {message}", err=True)
+def _wants_json(kwargs: dict) -> bool:
+    return bool(kwargs.get("as_json") or kwargs.get("as_jsonl"))
+
+
+def _fail(message: str, code: int, as_json: bool):
+    """Report an error: one line on stderr (and a JSON object on stdout), then exit ``code``."""
+    try:
+        if as_json:
+            _echo_json({"error": message, "exit_code": code})
+        click.echo(f"vnsearch: error: {message}", err=True)
+    except BrokenPipeError:  # nobody is reading (`2>&1 | head -0`): the exit code still says it
+        _silence_stdout()
     sys.exit(code)
 
 
@@ -109,10 +117,7 @@ class _Group(click.Group):
                             "vnsearch search [OPTIONS] -- '-word ...'.")
             if ctx is not None:
                 message += f" (see '{ctx.command_path} --help')"
-            if "--json" in argv or "--jsonl" in argv:
-                _echo_json({"error": message, "exit_code": e.exit_code})
-            click.echo(f"vnsearch: error: {message}", err=True)
-            sys.exit(e.exit_code)
+            _fail(message, e.exit_code, "--json" in argv or "--jsonl" in argv)
         except click.Abort:
             click.echo("vnsearch: interrupted", err=True)
             sys.exit(130)
