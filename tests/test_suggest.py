@@ -58,3 +58,19 @@ def test_a_query_typed_partly_without_diacritics_gets_the_rest_back(corpus):
 def test_a_tone_mark_on_the_wrong_vowel_is_moved_not_replaced(corpus, typed, meant):
     # "qúy" is one edit from "quy" but means "quý" (đá quý): same letters, same tone.
     assert corpus.search(typed).suggestion == meant
+
+
+def test_a_number_or_unknown_word_does_not_stop_the_others_being_restored(corpus):
+    assert corpus.search('"gia vang mieng 2099"').suggestion == '"giá vàng miếng 2099"'
+    assert corpus.search('"gia vang mieng xyzq"').suggestion == '"giá vàng miếng xyzq"'
+
+
+def test_a_three_letter_word_is_not_guessed_into_another(tmp_path):
+    # "bac" (bạc, bác, bắc...) is one edit from "ban" too; without a reading of it in the
+    # index there is nothing to suggest.
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [Document(id="b", title="Ban chỉ đạo họp", body="Ban họp.")])
+    assert ix.search("bac").suggestion is None

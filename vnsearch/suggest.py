@@ -15,7 +15,7 @@ from .normalize import fold
 
 CANDIDATES = 3
 MAX_SYLLABLES = 8
-MIN_CORRECTED = 3  # letters a syllable needs before it is spell-corrected
+MIN_CORRECTED = 4  # letters a syllable needs before it is spell-corrected ("bac" ≠ "ban")
 
 
 _QUALITY = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư"}
@@ -71,25 +71,28 @@ def _pair_count(scorer, a: str, b: str) -> int:
 
 
 def restore_diacritics(index, syllables: list[str]) -> list[str] | None:
-    """The most likely accented form of ``syllables``, or None if unknown. Syllables typed
-    with diacritics are kept as typed (and help choose their neighbours)."""
+    """The most likely accented form of ``syllables``, or None if none is known. Syllables
+    typed with diacritics, numbers and words the index lacks in any form are kept as typed
+    (the first help choose their neighbours)."""
     from .ranking import scorer_for
 
     scorer = scorer_for(index.searcher())
     fields = _text_fields(scorer)
     cands = []
+    known = False
     for s in syllables[:MAX_SYLLABLES]:
-        if fold(s) != s:
-            cands.append([(max(1, sum(scorer.doc_frequency(f, s) for f in fields)), s)])
-            continue
         options = []
-        for v in accented_variants(fold(s)):
-            df = sum(scorer.doc_frequency(f, v) for f in fields)
-            if df:
-                options.append((df, v))
+        if fold(s) == s and s.isalpha():
+            for v in accented_variants(s):
+                df = sum(scorer.doc_frequency(f, v) for f in fields)
+                if df:
+                    options.append((df, v))
+        known = known or bool(options)
         if not options:
-            return None
+            options = [(max(1, sum(scorer.doc_frequency(f, s) for f in fields)), s)]
         cands.append(sorted(options, reverse=True)[:CANDIDATES])
+    if not known:
+        return None
     # Beam search over candidates, scored by unigram df and how often pairs are adjacent.
     beams: list[tuple[float, list[str]]] = [(0.0, [])]
     for options in cands:
@@ -120,12 +123,10 @@ def _edits1(word: str) -> set[str]:
     return out
 
 
-def correct_spelling(
-    index, syllables: list[str], accented_only: bool = False
-) -> list[str] | None:
+def correct_spelling(index, syllables: list[str]) -> list[str] | None:
     """Replace syllables absent from the index by their closest indexed neighbour: the most
     frequent syllable one edit away (checked by dictionary lookups), else Whoosh's corrector
-    for longer syllables (two edits). ``accented_only``: leave syllables without diacritics."""
+    for longer syllables (two edits)."""
     from .normalize import normalize
     from .ranking import scorer_for
 
@@ -139,16 +140,16 @@ def correct_spelling(
     changed = False
     out = []
     for s in syllables:
-        # Numbers and codes are not misspellings, and one or two letters are too little to
-        # guess from: "ba" (three) one edit from "bộ", "đ" from "ở".
-        if (not s.isalpha() or len(s) < MIN_CORRECTED or (accented_only and fold(s) == s)
-                or df(s)):
+        if not s.isalpha() or df(s):  # numbers and codes are not misspellings
             out.append(s)
             continue
         moved = [(df(v), v) for v in accented_variants(fold(s)) if _tone_moved(v, s)]
         if moved and max(moved)[0]:  # "qúy" → "quý", not the one-edit "quy"
             out.append(max(moved)[1])
             changed = True
+            continue
+        if len(s) < MIN_CORRECTED:  # too short to guess from: "ba" is one edit from "bộ"
+            out.append(s)
             continue
         near = {normalize(e) for e in _edits1(s)}
         found = sorted(((df(e), e) for e in near), reverse=True)
@@ -199,9 +200,9 @@ def suggest(index, query: str, terms) -> str | None:
     if any(fold(s) == s and s.isalpha() for s in syllables):  # some typed without diacritics
         restored = restore_diacritics(index, syllables)
     if restored:
-        proposal = restored + syllables[len(restored):]
-        # and the words typed with diacritics spelt right ("vàmg bac" → "vàng bạc")
-        proposal = correct_spelling(index, proposal, accented_only=True) or proposal
+        # and the words still absent spelt right ("vàmg bac" → "vàng bạc"); words past the
+        # restored ones stay as typed, not half restored by spelling
+        proposal = (correct_spelling(index, restored) or restored) + syllables[len(restored):]
     else:
         proposal = correct_spelling(index, syllables) or syllables
     if proposal == syllables:
