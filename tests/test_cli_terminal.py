@@ -155,6 +155,16 @@ def test_an_error_keeps_exit_code_2_when_its_reader_is_gone(args):
     assert proc.wait(timeout=120) == 2
 
 
+@pytest.mark.parametrize("fmt", ["--json", "--color=never"])
+def test_no_results_keeps_exit_code_1_when_the_reader_is_gone(corpus_dir, fmt):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vnsearch", "search", "từkhôngcó", fmt, "--index", str(corpus_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env(),
+    )  # fmt: skip
+    proc.stdout.close()  # the envelope or the "0 results" footer has nowhere to go
+    assert proc.wait(timeout=120) == 1
+
+
 def test_errors_in_a_real_process_are_one_line(corpus_dir):
     proc = subprocess.run(
         [sys.executable, "-m", "vnsearch", "search", "date:abc", "--index", str(corpus_dir)],

@@ -44,15 +44,26 @@ def handle_errors(fn):
             click.echo("vnsearch: interrupted", err=True)
             sys.exit(130)
         except BrokenPipeError:
-            # The reader went away (`| head -1`): not an error, and not "no results" either
-            # (click would exit 1). Stop quietly with success.
+            # The reader went away (`| head -1`): stop quietly with the exit code the command
+            # had settled on (click would exit 1, "no results", whatever the outcome).
             _silence_stdout()
-            sys.exit(0)
+            ctx = click.get_current_context(silent=True)
+            sys.exit(ctx.meta.get(_OUTCOME, 0) if ctx else 0)
         except OSError as e:  # the system's refusal (disk full, permissions...): not a bug
             where = f": {e.filename}" if e.filename else ""
             _fail(f"{e.strerror or e}{where}", EXIT_ERROR, _wants_json(kwargs))
 
     return wrapper
+
+
+_OUTCOME = "vnsearch.exit_code"
+
+
+def _settle(code: int) -> int:
+    """Record the exit code a command ends with, before it prints: a reader that leaves early
+    does not change it."""
+    click.get_current_context().meta[_OUTCOME] = code
+    return code
 
 
 def _wants_json(kwargs: dict) -> bool:
@@ -252,6 +263,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     if not query.strip() and not (author or tag or since or until):
         raise VnsearchError("give a QUERY (or --queries FILE, or a filter)")
     results = ix.search(query, snippets=not no_snippets, **options)
+    code = _settle(EXIT_NO_RESULTS if results.total == 0 else 0)
     if results.suggestion:
         click.echo(f"vnsearch: did you mean: {results.suggestion}", err=True)
     if as_json:
@@ -261,8 +273,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
             click.echo(dumps(h.to_dict(keys)))
     else:
         _echo_text(format_results(results, use_color(color)), use_color(color))
-    if results.total == 0:
-        sys.exit(EXIT_NO_RESULTS)
+    sys.exit(code)
 
 
 def _check_batch_options(queries_file, query, batch_format, as_json, as_jsonl, facets):
@@ -323,14 +334,14 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
     from .dedup import format_copies, similar_split
 
     copies, results = similar_split(_open_index(index_dir), doc_id, limit)
+    code = _settle(EXIT_NO_RESULTS if not results.hits and not copies else 0)
     if as_json:
         _echo_json({"copies": copies, **results.to_dict()})
     else:
         if copies is not None:
             click.echo(format_copies(copies) + "\n\nRelated articles:\n")
         _echo_text(format_results(results, use_color(color)), use_color(color))
-    if not results.hits and not copies:
-        sys.exit(EXIT_NO_RESULTS)
+    sys.exit(code)
 
 
 @cli.command("duplicates")
@@ -345,12 +356,12 @@ def duplicates_cmd(index_dir, threshold, min_size, as_json):
     from .dedup import format_groups, group_report
 
     groups = group_report(_open_index(index_dir), threshold=threshold, min_size=min_size)
+    code = _settle(EXIT_NO_RESULTS if not groups else 0)
     if as_json:
         _echo_json({"schema_version": 1, "groups": groups})
     else:
         click.echo(format_groups(groups))
-    if not groups:
-        sys.exit(EXIT_NO_RESULTS)
+    sys.exit(code)
 
 
 # -- analyze / stats ----------------------------------------------------------------------
