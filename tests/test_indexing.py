@@ -402,3 +402,19 @@ def test_an_os_error_midway_is_one_line_with_its_file_not_a_traceback(workdir, m
     assert code == 2 and err.count("\n") == 1
     assert err == "vnsearch: error: No space left on device: ix/MAIN_x.seg\n"
     assert orjson.loads(out) == {"error": "No space left on device: ix/MAIN_x.seg", "exit_code": 2}
+
+
+def test_a_partial_run_exits_3_even_when_nobody_reads_its_report(workdir):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    (workdir / "press" / "bad.json").write_text("{not json")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vnsearch", "index", "press", "--index", "ix", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 3

@@ -180,16 +180,15 @@ def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_fil
     finally:
         if bar:
             bar.close()
+    nothing = report.failed and not report.indexed and not report.unchanged
+    code = _settle(EXIT_ERROR if nothing else EXIT_PARTIAL if report.failed else 0)
     if not quiet:
         for p in report.problems:
             click.echo(f"vnsearch: {p.severity}: {p}", err=True)
     click.echo(f"vnsearch: {report.summary()}", err=True)
     if as_json:
         _echo_json(report.to_dict())
-    if report.failed and not report.indexed and not report.unchanged:
-        sys.exit(EXIT_ERROR)
-    if report.failed:
-        sys.exit(EXIT_PARTIAL)
+    sys.exit(code)
 
 
 def _progress_bar():
