@@ -48,7 +48,9 @@ class MatchRules:
     phrases: tuple[tuple[str, ...], ...] = ()
     phrase_only: frozenset[str] = frozenset()
 
-    def __bool__(self) -> bool:
+    @property
+    def expands(self) -> bool:
+        """Whether some query word stands for many syllables (wildcards, fuzzy words)."""
         return bool(self.wildcards or self.fuzzy)
 
     def matches(self, syllable: str) -> bool:
@@ -232,9 +234,10 @@ def find_matches_in_hit(text: str, syllables: set[str], folded: set[str],
 
 def _matches(text, syllables, folded, rules, fold_missing: bool) -> list[tuple[int, int]]:
     pieces = list(_candidate_syllables(text, syllables | folded, rules))
+    expands = rules is not None and rules.expands
     hits = [i for i, (_, _, syl) in enumerate(pieces)
             if syl in syllables or (folded and _fold_cached(syl) in folded)
-            or (rules and rules.matches(syl))]  # fmt: skip
+            or (expands and rules.matches(syl))]  # fmt: skip
     if fold_missing:
         present = {syl for _, _, syl in pieces if syl in syllables}
         for missing in syllables - present:
@@ -311,7 +314,7 @@ def _candidate_syllables(text: str, query: set[str], rules: MatchRules | None = 
     possible match are split into syllables (no syllable contains whitespace), so long
     documents cost one C-speed scan instead of a Python loop over every syllable."""
     keys = {_fold_cached(x.lower()) for x in query if x}
-    extra = rules.alternatives() if rules else ()
+    extra = rules.alternatives() if rules is not None and rules.expands else ()
     if not keys and not extra:
         return ()
     keys.update([f"0{k}" for k in keys if len(k) == 1 and "1" <= k <= "9"])  # 05 is 5
