@@ -57,6 +57,14 @@ def test_a_phrase_is_found_whatever_pyvi_made_of_it_in_context(corpus):
         assert found(corpus, phrase), phrase
 
 
+def test_a_phrase_slop_lets_words_stand_apart(corpus):
+    # '"a b"~N': up to N-1 words between (Whoosh's slop); without it, side by side only.
+    assert found(corpus, '"tổ xây"') == set()
+    assert found(corpus, '"tổ xây"~2') == {"d01"}  # "tổ chức xây dựng"
+    assert found(corpus, 'title:"tổ xây"~2') == {"d01"}
+    assert found(corpus, '"to xay"~2') == {"d01"}
+
+
 def test_and_or_not_minus_and_parentheses(corpus):
     assert found(corpus, "vàng AND bạc") == {"d04"}
     assert found(corpus, "bạc OR bình") == {"d03", "d04", "d05"}

@@ -178,6 +178,8 @@ def test_a_phrase_is_highlighted_where_it_occurs_not_its_words_elsewhere(tmp_pat
     assert spans('"to chuc dang"') == {"body": ["tổ chức đảng"]}
     assert spans('"tổ chức đảng" tổ') == {"title": ["Tổ"], "body": ["Tổ", "tổ chức đảng"]}
     assert spans("22/7") == {"title": ["22/7"]}
+    # with slop, the words need not be side by side: each is highlighted
+    assert spans('"tổ đảng"~2') == {"title": ["Tổ"], "body": ["Tổ", "tổ", "đảng", "đảng"]}
 
 
 def test_control_characters_from_documents_never_reach_the_snippet(corpus):

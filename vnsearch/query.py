@@ -32,6 +32,8 @@ _QUESTION_MARK_RE = re.compile(r"(?<=[^\s?*])\?+(?=[\s)\]\"'.,;:!]|$)")
 # A "*" standing alone ("* Tôi đã đăng ký ...", a bullet) would make Whoosh match every
 # document and drop the words; like a lone "?", it is punctuation.
 _LONE_WILDCARD_RE = re.compile(r"(?<!\S)[*?]+(?!\S)")
+_SLOP_RE = re.compile(r'"~(\d+)')
+MAX_SLOP = 100
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
@@ -164,11 +166,18 @@ class _Builder:
             return self._range(node)
         if isinstance(node, q.Term):
             if _is_quoted_phrase(node):
-                return self._phrase(node.fieldname, str(node.text), 1)
+                return self._phrase(node.fieldname, str(node.text), self._slop_after(node))
             return self._text(node.fieldname, str(node.text), node.boost)
         if node is q.NullQuery or isinstance(node, q.Every):
             return None
         raise QueryError(f"unsupported query part: {node!r}")
+
+    def _slop_after(self, node) -> int:
+        """The slop typed after a quoted phrase (``"tổ đảng"~2``): the parse schema turns the
+        phrase into one Term, which loses it."""
+        end = getattr(node, "endchar", None)
+        m = _SLOP_RE.match(self.text, end) if end is not None else None
+        return min(int(m.group(1)), MAX_SLOP) if m else 1
 
     def _negative(self, node):
         was, self.negated = self.negated, True
@@ -334,7 +343,7 @@ class _Builder:
         folded = [s.folded for s in syls]
         ascii_only = exact == folded
         self.terms.syllables.extend(exact)
-        if len(folded) > 1:
+        if len(folded) > 1 and slop <= 1:  # side by side: highlighted only together
             self.terms.phrases.append(tuple(folded))
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
         subs = []
