@@ -74,3 +74,11 @@ def test_a_three_letter_word_is_not_guessed_into_another(tmp_path):
 
     ix = build(tmp_path / "ix", [Document(id="b", title="Ban chỉ đạo họp", body="Ban họp.")])
     assert ix.search("bac").suggestion is None
+
+
+def test_a_suggestion_for_a_decomposed_query_is_nfc(corpus):
+    import unicodedata
+
+    query = unicodedata.normalize("NFD", '"giá vang miêng"')
+    suggestion = corpus.search(query).suggestion
+    assert suggestion == '"giá vàng miếng"' and unicodedata.is_normalized("NFC", suggestion)

@@ -215,6 +215,8 @@ def _rewrite(query: str, syllables: list[str], proposal: list[str]) -> str:
     """``query`` with its ``syllables`` (in typed order) replaced by ``proposal``, the typed
     capitals kept; what is not one of them (quotes, operators, field names, excluded words)
     is left as typed."""
+    import unicodedata
+
     from .highlight import syllable_spans
 
     out, pos, k = [], 0, 0
@@ -237,4 +239,4 @@ def _rewrite(query: str, syllables: list[str], proposal: list[str]) -> str:
     if any(a != b for a, b in zip(syllables[k:], proposal[k:])):
         return " ".join(proposal)  # the typed text did not line up with the syllables
     out.append(query[pos:])
-    return "".join(out)
+    return unicodedata.normalize("NFC", "".join(out))
