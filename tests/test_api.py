@@ -38,6 +38,8 @@ def test_paging_and_facet_arguments_take_what_python_callers_pass(corpus):
     assert corpus.search("vàng", facets="author,year").facets["year"] == {"2023": 3}
     limit = corpus.search("vàng", limit=True).limit
     assert limit == 1 and type(limit) is int
+    # None means "not given", as for the filters.
+    assert corpus.search(None, author="Lê Hoàng", facets=None).total == 3
     for bad in ({"limit": 2.5}, {"offset": "1"}, {"limit": None}):
         with pytest.raises(QueryError, match="whole number"):
             corpus.search("vàng", **bad)

@@ -167,7 +167,7 @@ def _merge_spellings(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, i
 
 def search(
     index,
-    query: str = "",
+    query: str | None = "",
     *,
     limit: int = 10,
     offset: int = 0,
@@ -176,7 +176,7 @@ def search(
     tag: str | list[str] | None = None,
     since: str | None = None,
     until: str | None = None,
-    facets: str | list[str] | tuple[str, ...] = (),
+    facets: str | list[str] | tuple[str, ...] | None = (),
     snippets: bool = True,
     sections: tuple[str, ...] | None = None,
     suggest: bool = True,
@@ -198,6 +198,7 @@ def search(
 
     _whoosh_fixes.apply()
     t0 = time.perf_counter()
+    query, facets = query or "", facets or ()
     limit, offset = _whole(limit, "limit"), _whole(offset, "offset")
     if limit < 0 or offset < 0:
         raise QueryError("--limit and --offset must not be negative")
