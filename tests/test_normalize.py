@@ -85,6 +85,16 @@ def test_property_every_character_maps_to_a_source_that_normalises_to_it(text):
             assert fold(ch) in fold(normalize(text[s:e]))
 
 
+def test_terminal_escape_sequences_are_blanked_whole_not_glued_to_words():
+    # Text scraped from a terminal keeps "ESC[31m": blanking only the ESC left "[31mkhẩn",
+    # which pyvi reads as the one word "31mkhẩn", so "khẩn" could not be found.
+    text = "Tin \x1b[31mkhẩn\x1b[0m \x1b]0;pwned\x07cấp"
+    n = normalize_with_map(text)
+    assert n.text.split() == ["Tin", "khẩn", "cấp"]
+    at = n.text.index("khẩn")
+    assert text[slice(*n.to_original(at, at + 4))] == "khẩn"
+
+
 def test_fold_strips_every_vietnamese_diacritic():
     assert fold("Đảng Cộng sản Việt Nam") == "Dang Cong san Viet Nam"
     assert fold("ắằẳẵặ ấầẩẫậ ếềểễệ ốồổỗộ ớờởỡợ ứừửữự") == "aaaaa aaaaa eeeee ooooo ooooo uuuuu"

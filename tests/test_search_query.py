@@ -281,6 +281,12 @@ def test_a_document_with_the_pyvi_word_ranks_above_one_with_the_syllables_apart(
     assert order.index("d10") > max(order.index("d01"), order.index("d11"))
 
 
+def test_a_word_wrapped_in_terminal_colours_is_found(corpus):
+    # d13's title is "Thông cáo ESC[31mkhẩnESC[0m về mưa lũ".
+    assert ids(corpus.search("khẩn"))[0] == "d13"
+    assert found(corpus, "pwned") == set()  # an escape sequence's payload is not text
+
+
 def test_excluded_documents_are_neither_counted_nor_faceted(corpus):
     # d05 has "hòa" and "tổ chức": whoosh3's AndNotMatcher let it through unoptimised searches.
     results = corpus.search("hoà NOT tổ", facets=["year"])

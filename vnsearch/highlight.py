@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .normalize import fold, normalize_with_map
+from .normalize import blank_escapes, fold, normalize_with_map
 
 SNIPPET_CHARS = 220
 MAX_PASSAGES = 2
@@ -107,17 +107,10 @@ def _within(a: str, b: str, dist: int) -> bool:
     return prev[-1] <= dist
 
 
-# Whole terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL", two-byte ESC x), so
-# no "[31m" debris is left once the ESC itself is gone.
-_ESCAPE_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -~]?)")
-
-
 def clean_for_display(text: str) -> str:
     """Replace control characters (bidi controls too) and whole ANSI escape sequences by
     spaces, keeping offsets."""
-    if "\x1b" in text:
-        text = _ESCAPE_RE.sub(lambda m: " " * len(m.group()), text)
-    return _CONTROL_RE.sub(" ", text)
+    return _CONTROL_RE.sub(" ", blank_escapes(text, terminal=True))
 
 
 def syllable_spans(text: str) -> list[tuple[int, int, str]]:

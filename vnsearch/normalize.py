@@ -59,6 +59,23 @@ _SPECIAL_RE = re.compile(
     "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u00d0\u00f0\u0189\u200b-\u200f\u2060"
     "\u202a-\u202e\ufeff\ud800-\udfff]"
 )
+# Terminal escape sequences (CSI "ESC [ ... m", OSC "ESC ] ... BEL"): blanking only the ESC
+# would leave "[31m" glued to the next word. A terminal also reads ESC + any character as a
+# sequence; text keeps that character (a lone ESC is more likely junk before a letter).
+_CSI_OSC = r"\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+_ESCAPE_RE = re.compile(rf"\x1b(?:{_CSI_OSC})")
+_TERMINAL_ESCAPE_RE = re.compile(rf"\x1b(?:{_CSI_OSC}|[ -~]?)")
+
+
+def blank_escapes(text: str, terminal: bool = False) -> str:
+    """``text`` with each escape sequence replaced by as many spaces (same length);
+    ``terminal``: every sequence a terminal would act on, two-character ones too."""
+    if "\x1b" not in text:
+        return text
+    pattern = _TERMINAL_ESCAPE_RE if terminal else _ESCAPE_RE
+    return pattern.sub(lambda m: " " * len(m.group()), text)
+
+
 # A run of non-ASCII characters with the character before it: the only places NFC can change.
 _NON_ASCII_RUN_RE = re.compile(r"[\x00-\x7f]?[^\x00-\x7f]+", re.S)
 
@@ -253,7 +270,7 @@ def normalize_with_map(text: str) -> Normalized:
         # Fast path: only same-length tone rewrites can apply, so the map is the identity.
         return Normalized(text, _fix_tones(text), None)
     if needs_cleaning:
-        clean, offsets = _clean(text)
+        clean, offsets = _clean(blank_escapes(text))  # same length: offsets stay valid
     else:
         clean, offsets = text, range(len(text))
     if not unicodedata.is_normalized("NFC", clean):
