@@ -182,6 +182,21 @@ def test_a_phrase_is_highlighted_where_it_occurs_not_its_words_elsewhere(tmp_pat
     assert spans('"tổ đảng"~2') == {"title": ["Tổ"], "body": ["Tổ", "tổ", "đảng", "đảng"]}
 
 
+def test_a_word_found_exactly_in_one_field_is_not_stood_in_for_in_another(tmp_path):
+    # "mà" is in the body: "Má" (mother) in the title is another word, not a match to show.
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="m", title="Má tôi nấu cơm", body="Trời mưa mà đường vẫn đông."),
+    ])  # fmt: skip
+    hit = ix.search("mà").hits[0]
+    assert {h.field: [h.text[a:b] for a, b in h.spans] for h in hit.highlights} == {
+        "body": ["mà"]
+    }
+
+
 def test_control_characters_from_documents_never_reach_the_snippet(corpus):
     hit = corpus.search("mưa lũ").hits[0]
     assert hit.id == "d13"

@@ -217,28 +217,40 @@ def find_matches(text: str, syllables: set[str], folded: set[str],
 
 
 def find_matches_in_hit(text: str, syllables: set[str], folded: set[str],
-                        rules: MatchRules | None = None):
-    """:func:`find_matches`, plus, for each query syllable with diacritics that ``text`` lacks,
-    the syllables it matched without them (the ranking counts those): the ones carrying every
-    mark that was typed (``đien`` → ``điện``, not ``diễn``), else all that fold the same
-    (``mà`` → ``má`` in a text without ``mà``)."""
-    return _matches(text, syllables, folded, rules, fold_missing=True)
+                        rules: MatchRules | None = None, missing: set[str] | None = None):
+    """:func:`find_matches`, plus, for each query syllable with diacritics that the hit lacks
+    (``missing``; by default those ``text`` lacks), the syllables it matched without them
+    (the ranking counts those): the ones carrying every mark that was typed (``đien`` →
+    ``điện``, not ``diễn``), else all that fold the same (``mà`` → ``má`` without ``mà``)."""
+    return _matches(text, syllables, folded, rules, fold_missing=True, missing=missing)
 
 
-def _matches(text, syllables, folded, rules, fold_missing: bool) -> list[tuple[int, int]]:
+def present_syllables(texts, syllables: set[str]) -> set[str]:
+    """The ``syllables`` that occur as such in some of ``texts``."""
+    found: set[str] = set()
+    for text in texts:
+        if text and len(found) < len(syllables):
+            found.update(syl for _, _, syl in _candidate_syllables(text, syllables)
+                         if syl in syllables)  # fmt: skip
+    return found
+
+
+def _matches(text, syllables, folded, rules, fold_missing: bool,
+             missing: set[str] | None = None) -> list[tuple[int, int]]:
     pieces = list(_candidate_syllables(text, syllables | folded, rules))
     expands = rules is not None and rules.expands
     hits = [i for i, (_, _, syl) in enumerate(pieces)
             if syl in syllables or (folded and _fold_cached(syl) in folded)
             or (expands and rules.matches(syl))]  # fmt: skip
     if fold_missing:
-        present = {syl for _, _, syl in pieces if syl in syllables}
-        for missing in syllables - present:
-            key = _fold_cached(missing)
-            if key == missing or key in folded:
+        if missing is None:
+            missing = syllables - {syl for _, _, syl in pieces if syl in syllables}
+        for lacking in missing:
+            key = _fold_cached(lacking)
+            if key == lacking or key in folded:
                 continue  # typed without diacritics: already matched by folding
             near = [i for i, (_, _, syl) in enumerate(pieces) if _fold_cached(syl) == key]
-            typed = [i for i in near if _carries_marks_of(pieces[i][2], missing)]
+            typed = [i for i in near if _carries_marks_of(pieces[i][2], lacking)]
             hits += typed or near
     hits = sorted(set(hits))
     glued: set[int] = set()
@@ -386,14 +398,16 @@ def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES
 
 def highlight_field(field: str, text: str, syllables: set[str], folded: set[str],
                     whole: bool = False, fold_missing: bool = False,
-                    rules: MatchRules | None = None) -> Highlight | None:
+                    rules: MatchRules | None = None,
+                    missing: set[str] | None = None) -> Highlight | None:
     """The highlight of one field: the whole (short) text, or its best passages.
 
-    ``fold_missing``: match as :func:`find_matches_in_hit` (a search hit), not only exactly."""
+    ``fold_missing``: match as :func:`find_matches_in_hit` (a search hit, which lacks the
+    ``missing`` syllables), not only exactly."""
     if not text:
         return None
     if fold_missing:
-        spans = find_matches_in_hit(text, syllables, folded, rules)
+        spans = find_matches_in_hit(text, syllables, folded, rules, missing)
     else:
         spans = find_matches(text, syllables, folded, rules)
     if not spans:

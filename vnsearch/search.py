@@ -273,16 +273,20 @@ def _hit(
 
     import orjson
 
-    from .highlight import clean_for_display, highlight_field, lead_snippet
+    from .highlight import clean_for_display, highlight_field, lead_snippet, present_syllables
 
     stored = r.fields()
     doc = orjson.loads(stored["doc"])
     highlights = []
     if with_snippets:
-        for fld in TEXT_FIELDS:
-            text = "\n".join(doc.get("captions") or []) if fld == "captions" else doc.get(fld)
-            h = highlight_field(fld, text or "", exact, folded, fold_missing=True,
-                                rules=rules)
+        texts = {fld: "\n".join(doc.get("captions") or []) if fld == "captions"
+                 else doc.get(fld) or "" for fld in TEXT_FIELDS}  # fmt: skip
+        # A word found as typed somewhere in the hit is not stood in for elsewhere by words
+        # that only fold like it ("mà" in the body: "Má" in the title is another word).
+        missing = exact - present_syllables(texts.values(), exact)
+        for fld, text in texts.items():
+            h = highlight_field(fld, text, exact, folded, fold_missing=True, rules=rules,
+                                missing=missing)
             if h is not None:
                 highlights.append(h)
     snippet_h = next((h for h in highlights if h.field != "title"), None)
