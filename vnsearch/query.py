@@ -29,9 +29,10 @@ COORDINATION = 0.5
 # "Khởi tố khi nào?" is a question, not a one-character wildcard: a "?" ending a word is
 # punctuation (inside a word, "ng?y", it still matches any one character).
 _QUESTION_MARK_RE = re.compile(r"(?<=[^\s?*])\?+(?=[\s)\]\"'.,;:!]|$)")
-# A "*" standing alone ("* Tôi đã đăng ký ...", a bullet) would make Whoosh match every
-# document and drop the words; like a lone "?", it is punctuation.
-_LONE_WILDCARD_RE = re.compile(r"(?<!\S)[*?]+(?!\S)")
+# A "*" not attached to a word ("* Tôi đã đăng ký ...", a bullet; "(*)", a footnote mark;
+# "(vàng)*") would make Whoosh match every document and drop the words; like a "?" that
+# stands alone, it is punctuation.
+_LONE_WILDCARD_RE = re.compile(r"(?<!\w)[*?]+(?!\w)")
 _SLOP_RE = re.compile(r'"~(\d+)')
 MAX_SLOP = 100
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
