@@ -10,7 +10,7 @@ import pytest
 from conftest import ids
 
 from vnsearch import QueryError
-from vnsearch.query import MAX_QUERY_CHARS
+from vnsearch.query import MAX_FUZZY_WORDS, MAX_QUERY_CHARS
 
 
 def found(index, query, **options) -> set[str]:
@@ -253,6 +253,15 @@ def test_queries_longer_than_the_cap_are_refused(corpus):
     with pytest.raises(QueryError, match=str(MAX_QUERY_CHARS)):
         corpus.search("vàng " * (MAX_QUERY_CHARS // 5 + 1))
     corpus.search(("vàng " * (MAX_QUERY_CHARS // 5))[:MAX_QUERY_CHARS])  # at the cap: fine
+
+
+def test_too_many_fuzzy_words_are_refused_not_waited_for(corpus):
+    # Each "~" word scans the vocabulary (about 0.1 s on a few thousand articles).
+    words = ["vàmg~", "bạc~", "giá~", "tăng~", "mạnh~", "nhẹ~", "thị~", "trường~", "đá~",
+             "quý~"]  # fmt: skip
+    assert corpus.search(" ".join(words[:MAX_FUZZY_WORDS])).total > 0
+    with pytest.raises(QueryError, match="fuzzy"):
+        corpus.search(" ".join(words[:MAX_FUZZY_WORDS] + ["khách~"]))
 
 
 # -- matching policy ----------------------------------------------------------------------------
