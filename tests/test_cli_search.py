@@ -166,6 +166,16 @@ def test_bad_options_are_errors_like_any_other(corpus_dir, args):
     assert run("search", "vàng", *args, "--index", corpus_dir).stdout == ""
 
 
+def test_unquoted_words_are_one_query(corpus_dir):
+    # As typed at a shell without quotes: the same query, the same JSON, not an argument error.
+    quoted = run("search", "giá vàng", "--index", corpus_dir, "--json")
+    unquoted = run("search", "giá", "vàng", "--index", corpus_dir, "--json")
+    assert unquoted.exit_code == quoted.exit_code == 0, unquoted.output
+    ids = [[h["id"] for h in orjson.loads(r.stdout)["hits"]] for r in (quoted, unquoted)]
+    assert ids[0] == ids[1] and ids[0]
+    assert orjson.loads(unquoted.stdout)["query"] == "giá vàng"
+
+
 def test_a_query_starting_with_minus_gets_a_hint_about_double_dash(corpus_dir):
     result = run("search", "-vàng bạc", "--index", corpus_dir)
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1

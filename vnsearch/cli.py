@@ -206,7 +206,7 @@ def _split_csv(value):
 
 
 @cli.command("search")
-@click.argument("query", required=False, default="", callback=_utf8)
+@click.argument("query", nargs=-1, callback=_utf8)
 @index_option
 @click.option("-n", "--limit", type=click.IntRange(min=0), default=10, show_default=True,
               help=f"Hits to print (at most {MAX_LIMIT}).")
@@ -240,8 +240,11 @@ def _split_csv(value):
 def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until, facets, fields,
                as_json, as_jsonl, color, no_snippets, collapse, queries_file, batch_format):
     """Search the index. QUERY supports "phrases", AND/OR/NOT, -word, title:/author:/tag:/date:,
-    date:[2023-01-01 TO 2023-08-31], wildcards* and fuzzy~."""
+    date:[2023-01-01 TO 2023-08-31], wildcards* and fuzzy~. Unquoted words are one query
+    (`vnsearch search xây dựng Đảng`), as if quoted by the shell."""
     from .output import dumps, format_results, use_color
+
+    query = " ".join(query)
 
     if as_json and as_jsonl:
         raise VnsearchError("--json and --jsonl are exclusive")
