@@ -74,6 +74,17 @@ def test_and_or_not_minus_and_parentheses(corpus):
     assert found(corpus, "(vàng OR bạc) AND sôi") == {"d04"}
 
 
+def test_a_query_of_excluded_words_only_lists_the_documents_without_them(corpus):
+    # As "NOT vàng" does; "-vàng" alone was refused as having "no searchable words".
+    assert found(corpus, "-vàng") == found(corpus, "NOT vàng") == {
+        d for d in found(corpus, "date:[2000-01-01 TO 2100-01-01]") if d not in {"d02", "d04", "d12"}
+    }
+    # several: the documents with none of them
+    assert found(corpus, "-vàng -bạc") == found(corpus, "NOT vàng NOT bạc") == (
+        found(corpus, "-vàng") - found(corpus, "bạc")
+    )
+
+
 def test_a_plus_marks_a_required_word_the_others_only_rank(corpus):
     results = corpus.search("+vàng bạc", limit=100)
     assert set(ids(results)) == found(corpus, "vàng")  # d03 has bạc only: out

@@ -37,6 +37,8 @@ _QUESTION_MARK_RE = re.compile(r"(?<=[^\s?*])\?+(?=[\s)\]\"'.,;:!]|$)")
 # stands alone, it is punctuation.
 _LONE_WILDCARD_RE = re.compile(r"(?<!\w)[*?]+(?!\w)")
 _SLOP_RE = re.compile(r'"~(\d+)')
+# "-word": a minus starting a word, not before a digit (a sign) or alone (a dash).
+_MINUS_RE = re.compile(r"(?<![^\s(])-(?=[^\s)\d])")
 MAX_SLOP = 100
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
@@ -83,7 +85,7 @@ def _get_parser():
         # A lone dash ("Kế hoạch - đầu tư (KH - ĐT)") is punctuation, not an operator, and
         # so is a sign before a digit: "-5 độ C", "+84 ...", and the "S -300" or "8 -3" that
         # copied text leaves behind are numbers, not an exclusion ("NOT 300" excludes).
-        p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=[^\s)\d])", r"(?<![^\s(])-(?=[^\s)\d])"))
+        p.add_plugin(qparser.PlusMinusPlugin(r"(?<![^\s(])\+(?=[^\s)\d])", _MINUS_RE.pattern))
         p.remove_plugin_class(qparser.BoostPlugin)  # '^' is rare in news text, keep it literal
         # Vietnamese headlines put words in single quotes for emphasis ('thi gan', 'cháu đã
         # sai'): they are punctuation, not syntax. Phrases are "double-quoted".
@@ -117,6 +119,11 @@ def parse(text: str, sections=None):
         why = "too deeply nested" if isinstance(e, RecursionError) else e
         raise QueryError(f"cannot parse query {_shown(text)}: {why}") from None
     result = builder.convert(parsed)
+    if (result is None or result is q.NullQuery) and _MINUS_RE.search(typed):
+        # Only excluded words: whoosh drops them all; mean what "NOT word" means.
+        negated = _MINUS_RE.sub("NOT ", typed)
+        builder = _Builder(tuple(sections or SECTION_BOOST), negated)
+        result = builder.convert(_get_parser().parse(negated))
     if result is None or result is q.NullQuery:
         raise QueryError(f"query {_shown(text)} has no searchable words")
     return result, builder.terms
@@ -242,6 +249,8 @@ class _Builder:
             if banned and kept:
                 pos = kept[0] if len(kept) == 1 else q.Or(kept, scale=COORDINATION)
                 return q.AndNot(pos, banned[0] if len(banned) == 1 else q.Or(banned))
+            if len(banned) > 1 and not kept:  # "-vàng -bạc": neither, not either
+                return q.Not(q.Or(banned))
         if len(out) == 1:
             return out[0]
         if isinstance(node, q.And):
