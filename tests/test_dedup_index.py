@@ -188,6 +188,14 @@ def test_cli_similar_separates_copies_from_related_articles(index):
     assert "Near-identical copies:" in text and "Related articles:" in text
 
 
+def test_similar_in_python_leaves_out_copies_unless_asked(index):
+    # The same answer as `vnsearch similar`: related articles, not the same text republished.
+    related = [h.id for h in index.similar("bao-a").hits]
+    assert related and not set(related) & set(COPIES)
+    with_copies = [h.id for h in index.similar("bao-a", copies=True).hits]
+    assert {"bao-b", "bao-c", "tinh-uy"} <= set(with_copies) and "bao-a" not in with_copies
+
+
 def test_ids_with_control_characters_print_none_in_duplicates_and_similar(tmp_path, corpus):
     # Ids come from JSON feeds and file names: they reach the terminal like titles do.
     evil = [Document(**{**d.to_dict(), "id": f"\x1b[2J{d.id}\x07"}) for d in corpus]

@@ -848,24 +848,25 @@ def near_copies(index, doc_id: str) -> list[dict]:
     return out
 
 
+def copies_or_none(index, doc_id: str) -> list[dict] | None:
+    """:func:`near_copies`, or None when the index has no duplicate data."""
+    try:
+        return near_copies(index, doc_id)
+    except DuplicateStoreError:
+        return None
+    except DocumentNotFoundError:  # indexed, but not in the duplicate data yet
+        return []
+
+
 def similar_split(index, doc_id: str, limit: int = 10):
     """``vnsearch similar``: (near-identical copies, related articles without those copies).
 
     Copies is None when the index has no duplicate data.
     """
-    try:
-        copies = near_copies(index, doc_id)
-    except DuplicateStoreError:
-        copies = None
-    except DocumentNotFoundError:  # indexed, but not in the duplicate data yet
-        copies = []
-    skip = {c["id"] for c in copies or []}
-    results = index.similar(doc_id, limit=limit + len(skip))
-    results.hits = [h for h in results.hits if h.id not in skip][:limit]
-    for rank, hit in enumerate(results.hits, 1):
-        hit.rank = rank
-    results.total = max(results.total - len(skip), len(results.hits))
-    results.limit = limit
+    from .search import similar
+
+    copies = copies_or_none(index, doc_id)
+    results = similar(index, doc_id, limit=limit, exclude=[c["id"] for c in copies or ()])
     return copies, results
 
 

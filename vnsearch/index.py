@@ -287,11 +287,15 @@ class Index:
 
         return search(self, query, **options)
 
-    def similar(self, doc_id: str, **options) -> Results:
-        """Documents like ``doc_id`` (more-like-this), the document itself excluded."""
+    def similar(self, doc_id: str, *, limit: int = 10, copies: bool = False) -> Results:
+        """Documents like ``doc_id`` (more like this): never the document itself, nor its
+        near-identical copies (the same text syndicated elsewhere) unless ``copies`` is true —
+        those are :func:`vnsearch.dedup.near_copies`."""
+        from .dedup import copies_or_none
         from .search import similar
 
-        return similar(self, doc_id, **options)
+        skip = () if copies else [c["id"] for c in copies_or_none(self, doc_id) or ()]
+        return similar(self, doc_id, limit=limit, exclude=skip)
 
     def stats(self) -> dict:
         """Document count, fields, size on disk, last update, format versions."""

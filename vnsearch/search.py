@@ -308,8 +308,9 @@ def _hit(
     )
 
 
-def similar(index, doc_id: str, *, limit: int = 10, snippets: bool = False) -> Results:
-    """More like this: the document's most distinctive body terms, the document excluded."""
+def similar(index, doc_id: str, *, limit: int = 10, exclude=()) -> Results:
+    """More like this: the document's most distinctive body terms; the document itself and the
+    ids in ``exclude`` are left out."""
     from whoosh import query as q
 
     from .errors import DocumentNotFoundError
@@ -328,7 +329,8 @@ def similar(index, doc_id: str, *, limit: int = 10, snippets: bool = False) -> R
     if not top:
         return Results(doc_id, 0, 0, limit, 0.0, [])
     wq = q.Or([q.Term("body_w", w, boost=wt) for w, wt in top])
-    results = s.search(wq, limit=limit + 1, mask=q.Term("id", doc_id))
+    banned = [q.Term("id", d) for d in {doc_id, *exclude}]
+    results = s.search(wq, limit=limit, mask=q.Or(banned) if len(banned) > 1 else banned[0])
     hits = [
         _hit(r, i + 1, set(), set(), False) for i, r in enumerate(list(results)[:limit])
     ]
