@@ -297,6 +297,24 @@ def test_the_exact_diacritics_rank_above_a_word_that_only_folds_the_same(
     assert order.index(exact) < order.index(confusable)
 
 
+def test_words_typed_without_diacritics_count_fully_in_a_query_with_some(tmp_path):
+    # "tổ chuc dang": "chuc dang" is typed without diacritics, as in "to chuc dang", and must
+    # weigh as much; it weighed as a diacritic-free fallback of accented words, and "Tổ dân
+    # phố" (only "tổ") ranked above the article about "tổ chức đảng".
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="party", title="Hội nghị", body="Công tác tổ chức đảng được chú trọng "
+                 "trong năm nay tại tỉnh, với nhiều hoạt động thiết thực."),
+        Document(id="street", title="Tổ dân phố", body="Tổ trưởng tổ dân phố."),
+        Document(id="other", title="Khác", body="Một văn bản khác hoàn toàn không liên quan."),
+    ])  # fmt: skip
+    for query in ("tổ chức đảng", "to chuc dang", "tổ chuc dang", "to chức dang"):
+        assert ids(ix.search(query))[0] == "party", query
+
+
 def test_a_diacritic_free_query_finds_both_folded_readings(corpus):
     assert {"d06", "d07"} <= found(corpus, "ma")
 

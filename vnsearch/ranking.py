@@ -49,6 +49,9 @@ TAG_WEIGHT = TAG_BOOST  # the weights query.py gives Whoosh's form of the query,
 MAX_DF_RATIO = {"": 0.5, "_f": 0.5, "_w": 1.0, "_fb": 1.0}
 MIN_DF_CAP = 500
 KEEP_WHEN_ALL_COMMON = 4
+#: A word typed without diacritics in a query with some is taken as typed without its own when
+#: its readings with diacritics are this many times more frequent than it is as typed.
+BARE_RATIO = 20
 POSTINGS_CACHE = 6_000_000  # decoded postings kept per index snapshot (8 bytes each: ~48 MB)
 
 
@@ -393,6 +396,10 @@ class Scorer:
 
         weights = form_weights(node.ascii_only, node.negated)
         forms = {"_w": node.words, "": node.syllables, "_f": node.folded, "_fb": node.pairs}
+        # A query with diacritics on some words only ("tổ chuc dang"): the folded forms of the
+        # words typed without them are all those words have, and weigh as in a query typed
+        # wholly without diacritics (FORM_WEIGHT_ASCII), and are never pruned.
+        bare = self._bare_folded_terms(node) if not node.ascii_only and not node.negated else {}
         wanted = []  # (suffix, term, qtf, weight, max df)
         for suffix, terms in forms.items():
             w = weights.get(suffix, 0.0)
@@ -401,7 +408,7 @@ class Scorer:
             for term, qtf in Counter(terms).items():
                 df = max(self.doc_frequency(sec + suffix, term) for sec in node.sections)
                 if df:
-                    wanted.append((suffix, term, qtf, w, df))
+                    wanted.append((suffix, term, qtf, bare.get((suffix, term), w), df))
         tags = []
         if node.with_tags and not node.negated:
             tags = [t for t in dict.fromkeys(node.folded + [node.tag_key]) if t]
@@ -410,7 +417,8 @@ class Scorer:
             # Typed without diacritics, the folded syllables are all the query has, and folding
             # merges words (bao: bão, báo, bảo, bao), so they are far more common than the
             # words meant: none is left out (on the dev headlines, pruning cost 0.027 MRR@10).
-            wanted = self._prune(wanted)
+            kept = [t for t in wanted if (t[0], t[1]) in bare]
+            wanted = kept + self._prune([t for t in wanted if (t[0], t[1]) not in bare])
         scores = np.zeros(self.n, dtype=np.float32)
         cover = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=bool)
@@ -437,6 +445,28 @@ class Scorer:
         if COORDINATION and n_syl > 1:
             scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
         return scores * node.boost * matched, matched
+
+    def _bare_folded_terms(self, node) -> dict[tuple[str, str], float]:
+        """``(suffix, term) → weight`` for the folded syllables and pairs of the words of a run
+        that were typed without their diacritics, weighted as in a query typed wholly without
+        them. A word counts as such when, spelt as typed, it is rare next to its readings with
+        diacritics ("chuc", "dang" for chức, đang, đảng), not when it is a word of its own
+        ("ban", "hoa", "tin")."""
+        bare = []
+        for syllable, folded in zip(node.syllables, node.folded):
+            if syllable != folded or not syllable.isalpha():
+                bare.append(False)
+                continue
+            exact = max(self.doc_frequency(sec, syllable) for sec in node.sections)
+            readings = max(self.doc_frequency(sec + "_f", folded) for sec in node.sections)
+            bare.append(exact * BARE_RATIO < readings)
+        if not any(bare):
+            return {}
+        out = {("_f", f): FORM_WEIGHT_ASCII["_f"] for f, b in zip(node.folded, bare) if b}
+        for i, pair in enumerate(node.pairs):
+            if any(bare[i : i + 2]):
+                out[("_fb", pair)] = FORM_WEIGHT_ASCII["_fb"]
+        return out
 
     def _prune(self, wanted):
         """Leave out terms in more than MAX_DF_RATIO of a large index (see the module doc)."""
