@@ -197,6 +197,23 @@ def test_a_word_found_exactly_in_one_field_is_not_stood_in_for_in_another(tmp_pa
     }
 
 
+def test_a_word_without_diacritics_in_an_accented_query_is_that_word(tmp_path):
+    # "vay", "nam", "ban" are words of their own: in "ngân hàng cho vay" they do not stand for
+    # "vậy", "năm" or "bàn" (a query typed wholly without diacritics still means every reading).
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="v", title="Cho vay", body="Ngân hàng cho vay vốn. Vậy là năm nay ai cũng vay."),
+    ])  # fmt: skip
+    hit = ix.search("ngân hàng cho vay").hits[0]
+    shown = {h.text[a:b].lower() for h in hit.highlights for a, b in h.spans}
+    assert shown == {"cho vay", "ngân hàng cho vay", "vay"}
+    hit = ix.search("ngan hang cho vay").hits[0]
+    assert "vậy" in {h.text[a:b].lower() for h in hit.highlights for a, b in h.spans}
+
+
 def test_control_characters_from_documents_never_reach_the_snippet(corpus):
     hit = corpus.search("mưa lũ").hits[0]
     assert hit.id == "d13"

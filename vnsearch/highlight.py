@@ -218,10 +218,10 @@ def find_matches(text: str, syllables: set[str], folded: set[str],
 
 def find_matches_in_hit(text: str, syllables: set[str], folded: set[str],
                         rules: MatchRules | None = None, missing: set[str] | None = None):
-    """:func:`find_matches`, plus, for each query syllable with diacritics that the hit lacks
-    (``missing``; by default those ``text`` lacks), the syllables it matched without them
-    (the ranking counts those): the ones carrying every mark that was typed (``đien`` →
-    ``điện``, not ``diễn``), else all that fold the same (``mà`` → ``má`` without ``mà``)."""
+    """:func:`find_matches`, plus, for each query syllable that the hit lacks (``missing``; by
+    default those ``text`` lacks), the syllables it matched without diacritics (the ranking
+    counts those): the ones carrying every mark that was typed (``đien`` → ``điện``, not
+    ``diễn``; ``chuc`` → ``chức``), else all that fold the same (``mà`` → ``má``)."""
     return _matches(text, syllables, folded, rules, fold_missing=True, missing=missing)
 
 
@@ -247,8 +247,8 @@ def _matches(text, syllables, folded, rules, fold_missing: bool,
             missing = syllables - {syl for _, _, syl in pieces if syl in syllables}
         for lacking in missing:
             key = _fold_cached(lacking)
-            if key == lacking or key in folded:
-                continue  # typed without diacritics: already matched by folding
+            if key in folded:
+                continue  # already matched by folding
             near = [i for i, (_, _, syl) in enumerate(pieces) if _fold_cached(syl) == key]
             typed = [i for i in near if _carries_marks_of(pieces[i][2], lacking)]
             hits += typed or near
@@ -462,7 +462,10 @@ def nfc_with_spans(text: str, spans):
 
 
 def query_sets(query_syllables: list[str]) -> tuple[set[str], set[str]]:
-    """Exact syllables, and the folded forms of those typed without diacritics."""
+    """Exact syllables, and the folded forms that match any reading: those of a query typed
+    wholly without diacritics. In a query with some, a word without them is that word ("vay"
+    in "ngân hàng cho vay" is not "vậy"); a hit lacking it shows its readings instead (see
+    :func:`find_matches_in_hit`)."""
     exact = set(query_syllables)
-    folded = {s for s in exact if fold(s) == s}
+    folded = set(exact) if all(fold(s) == s for s in exact) else set()
     return exact, folded
