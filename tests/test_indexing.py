@@ -188,6 +188,60 @@ def test_the_same_id_twice_in_one_run_keeps_the_last_version(tmp_path, jobs):
     assert len(ix) == 1 and ix.get("x").body == "bản cuối"
 
 
+def write_feed(path: Path, doc_id: str, title: str, body: str) -> None:
+    path.write_bytes(orjson.dumps({"id": doc_id, "title": title, "body": body}) + b"\n")
+
+
+def test_an_id_found_in_two_files_keeps_the_first_copy_and_warns(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("feeds").mkdir()
+    write_feed(Path("feeds/a.jsonl"), "X", "Bản A", "Quả táo")
+    write_feed(Path("feeds/b.jsonl"), "X", "Bản B", "Quả cam")
+    ix = Index.create("ix")
+    report = ix.index_paths(["feeds"], jobs=1)
+    assert [str(p) for p in report.problems] == [
+        "feeds/b.jsonl: id 'X' already indexed from feeds/a.jsonl"
+    ]
+    assert (report.added, report.skipped, report.failed) == (1, 1, 0)
+    assert ix.get("X").title == "Bản A"
+    again = ix.index_paths(["feeds"], jobs=1)  # still warned, nothing analysed again
+    assert (again.added, again.updated, again.skipped) == (0, 0, 1)
+    assert ix.get("X").title == "Bản A"
+
+
+@pytest.mark.parametrize("change", ["delete", "drop the id"])
+def test_an_id_found_in_two_files_survives_the_first_file_letting_it_go(
+    tmp_path, monkeypatch, change
+):
+    monkeypatch.chdir(tmp_path)
+    Path("feeds").mkdir()
+    write_feed(Path("feeds/a.jsonl"), "X", "Bản A", "Quả táo")
+    write_feed(Path("feeds/b.jsonl"), "X", "Bản B", "Quả cam")
+    ix = Index.create("ix")
+    ix.index_paths(["feeds"], jobs=1)
+    if change == "delete":
+        Path("feeds/a.jsonl").unlink()
+    else:
+        write_feed(Path("feeds/a.jsonl"), "Y", "Bản A", "Quả táo")
+    report = ix.index_paths(["feeds"], jobs=1)
+    assert report.problems == []
+    assert ix.get("X").title == "Bản B"
+    assert counts(ix.index_paths(["feeds"], jobs=1))[:3] == (0, 0, 0)
+
+
+def test_an_id_found_in_two_files_survives_the_second_file_being_deleted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("feeds").mkdir()
+    write_feed(Path("feeds/a.jsonl"), "X", "Bản A", "Quả táo")
+    write_feed(Path("feeds/b.jsonl"), "X", "Bản B", "Quả cam")
+    ix = Index.create("ix")
+    ix.index_paths(["feeds"], jobs=1)
+    Path("feeds/b.jsonl").unlink()
+    ix.index_paths(["feeds"], jobs=1)
+    assert ix.get("X").title == "Bản A"
+    assert [h.id for h in ix.search("táo").hits] == ["X"]
+
+
 def test_segments_are_built_aside_and_leftovers_of_a_killed_run_are_cleared(workdir):
     ix = Index.create("ix")
     leftover = Path("ix") / ".staging-7"  # as a worker killed with its parent leaves it

@@ -623,7 +623,7 @@ def index_files(
     remove the documents of files deleted under those folders, skip the rest."""
     import orjson
 
-    from .ingest import FAILED, IngestProblem, _display_root, read_source, walk_paths
+    from .ingest import FAILED, SKIPPED, IngestProblem, read_source, walk_paths
     from .state import FileRecord, file_hash
 
     report = report if report is not None else IndexReport()
@@ -667,39 +667,68 @@ def index_files(
     seen = {src.rel for src in found}
     gone = [rel for rel in known if rel not in seen and _removable(rel, paths, walk_failures)]
 
-    def feed():
-        start = 0
-        for src in todo:
-            try:
-                digest = file_hash(src.path)
-            except OSError:
-                digest = None
-            old = state.docs_of(src.rel)
-            produced: set[str] = set()
-            failed = False
-            for item in read_source(src):
-                if isinstance(item, IngestProblem):
+    def read_file(src, quiet: bool = False) -> set[str]:
+        """Queue one file's documents; the ids it left to another file (see below)."""
+        try:
+            digest = file_hash(src.path)
+        except OSError:
+            digest = None
+        old = state.docs_of(src.rel)
+        produced: set[str] = set()
+        left: set[str] = set()
+        failed = False
+        for item in read_source(src):
+            if isinstance(item, IngestProblem):
+                if not quiet:
                     count_problem(report, item)
-                    failed = failed or item.severity == FAILED
-                    continue
-                data = orjson.dumps(item.to_dict())
-                produced.add(item.id)
-                pipeline.add_document(item, src.rel, data)
-            start += _uncompressed_size(src.path, src.size)
-            if failed and not produced:  # unreadable now: keep what was indexed, retry later
-                pipeline.file_done(src.rel, None, start)
+                failed = failed or item.severity == FAILED
                 continue
-            for doc_id in old:
-                if doc_id not in produced and pipeline.owner(doc_id) == src.rel:
-                    pipeline.delete_document(doc_id)
-            record = FileRecord(src.size, src.mtime_ns, None if failed else digest)
-            pipeline.file_done(src.rel, record, start)
+            holder = pipeline.owner(item.id)
+            if holder is not None and holder != src.rel and holder in seen:
+                # One id, two files being indexed: the first keeps it, so a re-run neither
+                # flips between them nor analyses anything; this file is read again next time
+                # in case the first lets the id go.
+                left.add(item.id)
+                if not quiet:
+                    count_problem(report, IngestProblem(
+                        src.rel, None,
+                        f"id {item.id!r} already indexed from {holder}",
+                        SKIPPED,
+                    ))
+                continue
+            data = orjson.dumps(item.to_dict())
+            produced.add(item.id)
+            pipeline.add_document(item, src.rel, data)
+        nonlocal start
+        start += _uncompressed_size(src.path, src.size)
+        if failed and not produced:  # unreadable now: keep what was indexed, retry later
+            pipeline.file_done(src.rel, None, start)
+            return left
+        for doc_id in old:
+            if doc_id not in produced and pipeline.owner(doc_id) == src.rel:
+                pipeline.delete_document(doc_id)
+        retry = failed or bool(left)
+        pipeline.file_done(src.rel, FileRecord(src.size, src.mtime_ns, None if retry else digest),
+                           start)
+        return left
+
+    start = 0
+
+    def feed():
+        deferred = []
+        for src in todo:
+            left = read_file(src)
+            if left:
+                deferred.append((src, left))
         for rel in gone:
             for doc_id in state.docs_of(rel):
                 if pipeline.owner(doc_id) == rel:
                     pipeline.delete_document(doc_id)
             pipeline.file_gone(rel)
             report.files_removed += 1
+        for src, left in deferred:  # an id its first file let go in this very run
+            if any(pipeline.owner(doc_id) is None for doc_id in left):
+                read_file(src, quiet=True)
 
     _run(pipeline, feed)
     return report
