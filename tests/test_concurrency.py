@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from test_crash import BATCH, ROOT, start_indexer
 from test_indexing import write_corpus
 
-from vnsearch import Index
+from vnsearch import Document, Index
 from vnsearch.cli import cli
 from vnsearch.errors import IndexLockedError
 from vnsearch.writelock import WriteLock
@@ -109,3 +109,22 @@ def test_a_waiting_indexer_proceeds_once_the_holder_finishes(tmp_path, monkeypat
         holder.wait()
     assert result.exit_code == 0, result.stderr
     assert len(Index.open("ix")) == 3
+
+
+def test_opening_an_index_while_a_commit_removes_the_files_just_listed_retries(
+    tmp_path, monkeypatch
+):
+    from whoosh.index import TOC
+
+    ix = Index.create(tmp_path / "ix")
+    ix.add([Document(id="a", title="Một")], jobs=1)
+    ix.add([Document(id="b", title="Hai")], jobs=1)  # the first commit's files are gone now
+    real = TOC._latest_generation.__func__
+    stale = iter([real(TOC, ix._ix.storage, "MAIN") - 1])
+
+    def listed_before_the_commit(cls, storage, indexname):
+        return next(stale, None) or real(cls, storage, indexname)
+
+    monkeypatch.setattr(TOC, "_latest_generation", classmethod(listed_before_the_commit))
+    with Index.open(tmp_path / "ix") as reopened:
+        assert len(reopened) == 2

@@ -35,6 +35,19 @@ def _write_json_atomic(path: str, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def _open_whoosh(windex, path: str):
+    """``open_dir`` that survives a commit landing while it opens: Whoosh lists the newest
+    table of contents, then reads it, and a commit in between deletes the file it listed (its
+    ``reader()`` retries the same way; opening does not)."""
+    for attempt in range(10):
+        try:
+            return windex.open_dir(path)
+        except FileNotFoundError:
+            if attempt == 9:
+                raise
+            time.sleep(0.05)
+
+
 class Index:
     """A vnsearch index directory.
 
@@ -50,7 +63,7 @@ class Index:
         from whoosh import index as windex
 
         try:
-            self._ix = windex.open_dir(self.path)
+            self._ix = _open_whoosh(windex, self.path)
         except Exception as e:  # whoosh raises several unrelated types for damaged dirs
             raise IndexFormatError(
                 f"cannot open index at {self.path}: {e.__class__.__name__}: {e}"
