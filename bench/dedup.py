@@ -1,6 +1,6 @@
 """Near-duplicate grouping: precision/recall per threshold and shingle size, and its cost.
 
-Two measurements, both on /work/shared/data/baomoi-35k.jsonl.gz (skipped when absent):
+Two measurements, both on ../shared/data/baomoi-35k.jsonl.gz (skipped when absent):
 
 1. Generated copies. Base articles with no near-duplicate in the corpus (exact 3-shingle Jaccard
    < 0.2 against every other document) get edited copies: headline changed, byline line added,
@@ -37,7 +37,9 @@ import orjson  # noqa: E402
 
 from vnsearch import dedup  # noqa: E402
 
-DATA = "/work/shared/data/baomoi-35k.jsonl.gz"
+# ../shared/data next to the repository, like the other benchmarks (bench/common.py)
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                    "baomoi-35k.jsonl.gz")
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 SHINGLES = (2, 3, 4, 5)
 EDITS = ("headline", "byline", "drop_paragraph", "reorder", "words5", "words10", "words20",
