@@ -167,6 +167,7 @@ def test_cli_duplicates_lists_groups_with_titles_and_dates(index):
                                    "date": "2023-08-03", "source": "Báo Quảng Nam"}
     code, text = run("duplicates", "--index", index.path)
     assert code == 0 and "4 copies" in text and "2023-08-05  bao-b" in text
+    assert text.rstrip().endswith("\n1 group, 4 documents")  # not "1 groups"
 
 
 def test_cli_duplicates_with_a_strict_threshold_finds_fewer_copies(index):

@@ -309,7 +309,7 @@ def _open_or_bootstrap(index_dir):
 @cli.command("show")
 @click.argument("doc_id", callback=_utf8)
 @index_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The document as one JSON object.")
 @handle_errors
 def show_cmd(doc_id, index_dir, as_json):
     """Print one document, full text and metadata."""
@@ -322,15 +322,18 @@ def show_cmd(doc_id, index_dir, as_json):
         click.echo(format_document(doc))
 
 
-@cli.command("similar")
+@cli.command("similar", short_help="Copies of DOC_ID, then related articles.")
 @click.argument("doc_id", callback=_utf8)
 @index_option
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Related articles to print.")
+@click.option("--json", "as_json", is_flag=True,
+              help='One JSON object: "copies" and the search envelope of related articles.')
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="auto: on a terminal, unless NO_COLOR is set.")
 @handle_errors
 def similar_cmd(doc_id, index_dir, limit, as_json, color):
-    """Articles like DOC_ID (more like this)."""
+    """Near-identical copies of DOC_ID, then related articles (more like this)."""
     from .output import format_results, use_color
 
     from .dedup import format_copies, similar_split
@@ -350,8 +353,9 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
 @index_option
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=None, help="Estimated Jaccard similarity of copies (default: the index's).")
-@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True,
+              help="Only groups of at least this many documents.")
+@click.option("--json", "as_json", is_flag=True, help="Every group as one JSON object.")
 @handle_errors
 def duplicates_cmd(index_dir, threshold, min_size, as_json):
     """List groups of near-identical copies (syndicated articles)."""
@@ -367,9 +371,9 @@ def duplicates_cmd(index_dir, threshold, min_size, as_json):
 
 
 # -- analyze / stats ----------------------------------------------------------------------
-@cli.command("analyze")
+@cli.command("analyze", short_help="How TEXT is normalised, segmented, folded.")
 @click.argument("text")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Tokens with offsets as one JSON object.")
 @handle_errors
 def analyze_cmd(text, as_json):
     """Show how TEXT is normalised, segmented and folded (with offsets)."""
@@ -390,7 +394,7 @@ def analyze_cmd(text, as_json):
 
 @cli.command("stats")
 @index_option
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The statistics as one JSON object.")
 @handle_errors
 def stats_cmd(index_dir, as_json):
     """Document count, fields, size, last update, format versions."""

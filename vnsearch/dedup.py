@@ -882,7 +882,7 @@ def format_groups(groups: list[dict]) -> str:
                          f"{clean_for_display(m['title'])}")
         lines.append("")
     total = sum(g["size"] for g in groups)
-    lines.append(f"{len(groups)} groups, {total} documents")
+    lines.append(f"{len(groups)} group{'' if len(groups) == 1 else 's'}, {total} documents")
     return "\n".join(lines)
 
 
