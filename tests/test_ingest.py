@@ -642,3 +642,37 @@ def test_an_overlong_json_lines_record_is_skipped_and_the_next_is_read(tmp_path,
     docs, problems = read_all([tmp_path / "big.jsonl.gz"])
     assert [d.title for d in docs] == ["ngắn", "sau"]
     assert [str(p) for p in problems] == ["big.jsonl.gz:2: record over 100 bytes"]
+
+
+def test_nan_and_infinity_written_by_python_json_are_absent_values_not_bad_lines(tmp_path):
+    # json.dumps writes NaN and Infinity (pandas exports are full of them): the record is
+    # read, those values count as missing, and the rest of the record is kept.
+    path = tmp_path / "feed.jsonl"
+    path.write_text(
+        '{"id": "a", "title": "Giá vàng", "views": NaN, "score": -Infinity, "body": "Tăng."}\n'
+        '{"id": "b", "title": "Tỷ giá", "summary": NaN, "body": "Giảm.", "big": 1e400}\n'
+        '{"id": "c", "title": NaN, "body": NaN}\n',
+        encoding="utf-8",
+    )
+    docs, problems = read_all([path])
+    assert [(d.id, d.title, d.summary, d.body, d.extra) for d in docs] == [
+        ("a", "Giá vàng", "", "Tăng.", {}),
+        ("b", "Tỷ giá", "", "Giảm.", {}),
+    ]
+    assert [(p.line, p.reason, p.severity) for p in problems] == [
+        (3, "no text (title, summary or body)", "skipped")
+    ]
+
+
+def test_nan_in_a_json_file_is_an_absent_value(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text('[{"id": 7, "title": "Một", "rating": NaN}]', encoding="utf-8")
+    docs, problems = read_all([path])
+    assert [(d.id, d.title, d.extra) for d in docs] == [("7", "Một", {})] and problems == []
+
+
+def test_a_lone_surrogate_is_still_a_bad_line(tmp_path):
+    path = tmp_path / "feed.jsonl"
+    path.write_text('{"id": "a", "title": "x\\ud800", "n": NaN}\n{"id": "b", "title": "y"}\n')
+    docs, problems = read_all([path])
+    assert [d.id for d in docs] == ["b"] and [p.line for p in problems] == [1]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
+import math
 import os
 import re
 import stat
@@ -418,7 +420,7 @@ def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
         return
     text = text.lstrip("\ufeff")
     try:
-        value = orjson.loads(text)
+        value = _loads(text)
     except orjson.JSONDecodeError as err:
         if err.msg.startswith("unexpected content after document"):
             # JSON Lines saved as .json: read it as such.
@@ -511,10 +513,41 @@ def _record_from_line(
     if not raw:
         return None
     try:
-        value = orjson.loads(raw)
+        value = _loads(raw)
     except orjson.JSONDecodeError as err:
         return IngestProblem(src.rel, lineno, _line_error(raw, err), FAILED)
     return _record_or_problem(value, src, f"{src.rel}#{lineno}", lineno, "")
+
+
+def _loads(raw: bytes | str) -> Any:
+    """``orjson.loads``, also reading what Python's ``json.dumps`` writes by default: ``NaN``,
+    ``Infinity`` and numbers past a double (pandas exports are full of them) become null, that
+    is absent, instead of costing the whole record."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        marks = (b"NaN", b"Infinity") if isinstance(raw, bytes) else ("NaN", "Infinity")
+        if not ("infinity" in err.msg or any(m in raw for m in marks)):
+            raise
+        try:
+            value = json.loads(
+                raw, parse_constant=lambda _: None, parse_float=_finite_or_none,
+                parse_int=_int_like_orjson,
+            )
+            orjson.dumps(value)  # what orjson refuses besides (lone surrogates) stays refused
+        except (ValueError, TypeError, RecursionError):
+            raise err from None
+        return value
+
+
+def _finite_or_none(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _int_like_orjson(text: str) -> int | float | None:
+    number = int(text)
+    return number if -(2**63) <= number < 2**64 else _finite_or_none(text)
 
 
 def _line_error(raw: bytes | str, err: orjson.JSONDecodeError) -> str:
