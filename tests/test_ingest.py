@@ -676,3 +676,12 @@ def test_a_lone_surrogate_is_still_a_bad_line(tmp_path):
     path.write_text('{"id": "a", "title": "x\\ud800", "n": NaN}\n{"id": "b", "title": "y"}\n')
     docs, problems = read_all([path])
     assert [d.id for d in docs] == ["b"] and [p.line for p in problems] == [1]
+
+
+@pytest.mark.parametrize(
+    ("raw_id", "expected"), [(42, "42"), (42.0, "42"), (1e3, "1000"), (2.5, "2.5"), ("x", "x")]
+)
+def test_numeric_ids_as_float_exports_write_them(raw_id, expected):
+    # pandas writes an integer column holding a gap as floats: {"id": 42.0}
+    doc = record_to_document({"id": raw_id, "title": "Một"}, fallback_id="f#1")
+    assert doc.id == expected

@@ -677,6 +677,8 @@ def record_to_document(record: dict[str, Any], *, fallback_id: str, path: str = 
     raw_id = record.get("id")
     if raw_id is None or raw_id == "":
         doc_id = fallback_id
+    elif isinstance(raw_id, float) and math.isfinite(raw_id):  # pandas: 42.0 for 42
+        doc_id = str(int(raw_id)) if raw_id.is_integer() else repr(raw_id)
     elif isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool):
         doc_id = str(raw_id).strip() or fallback_id
     else:
