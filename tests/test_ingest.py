@@ -685,3 +685,18 @@ def test_numeric_ids_as_float_exports_write_them(raw_id, expected):
     # pandas writes an integer column holding a gap as floats: {"id": 42.0}
     doc = record_to_document({"id": raw_id, "title": "Một"}, fallback_id="f#1")
     assert doc.id == expected
+
+
+@pytest.mark.parametrize("name", ["press.txt", "feed.jsonl", "one.json"])
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be"])
+def test_utf32_fails_with_its_name_instead_of_reading_as_utf16_gibberish(tmp_path, name, codec):
+    # FF FE 00 00 starts with the UTF-16 LE mark too: it was read as text with NULs between
+    # every letter, and indexed.
+    text = PRESS_RELEASE if name.endswith(".txt") else '{"title": "Một"}\n'
+    bom = codecs.BOM_UTF32_LE if codec.endswith("le") else codecs.BOM_UTF32_BE
+    (tmp_path / name).write_bytes(bom + text.encode(codec))
+    docs, problems = read_all([tmp_path / name])
+    assert docs == []
+    assert [(p.reason, p.severity) for p in problems] == [
+        ("UTF-32 text: save as UTF-8 or UTF-16 with BOM", "failed")
+    ]
