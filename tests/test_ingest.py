@@ -700,3 +700,20 @@ def test_utf32_fails_with_its_name_instead_of_reading_as_utf16_gibberish(tmp_pat
     assert [(p.reason, p.severity) for p in problems] == [
         ("UTF-32 text: save as UTF-8 or UTF-16 with BOM", "failed")
     ]
+
+
+def test_a_small_truncated_gzip_keeps_the_lines_before_the_damage(tmp_path):
+    # cut inside the first few kilobytes (where the encoding is sniffed): the lines that
+    # decompress whole are still read
+    lines = b"".join(
+        orjson.dumps({"id": f"r{i}", "title": f"Bản tin {i}", "body": f"Nội dung {i} " * 3})
+        + b"\n" for i in range(40)
+    )
+    data = gzip.compress(lines)
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) * 3 // 4])
+    docs, problems = read_all([tmp_path / "cut.jsonl.gz"])
+    assert 0 < len(docs) < 40
+    assert [d.id for d in docs] == [f"r{i}" for i in range(len(docs))]
+    assert [(p.line, p.reason) for p in problems] == [
+        (len(docs) + 1, "truncated or corrupt gzip data")
+    ]

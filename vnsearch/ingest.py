@@ -444,7 +444,7 @@ def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
 
 def _read_jsonl(src: SourceFile) -> Iterator[Document | IngestProblem]:
     with _open_bytes(src.path) as f:
-        head = f.read(SNIFF_SIZE)
+        head = _read_head(f)
         if not head.strip():
             yield IngestProblem(src.rel, None, "empty file", SKIPPED)
             return
@@ -456,6 +456,23 @@ def _read_jsonl(src: SourceFile) -> Iterator[Document | IngestProblem]:
         f.seek(0)
         stream = io.TextIOWrapper(f, encoding="utf-16", newline="\n") if codec == "utf-16" else f
         yield from _records_from_lines(src, enumerate(_bounded_lines(stream), 1))
+
+
+def _read_head(f) -> bytes:
+    """The first SNIFF_SIZE bytes, or those a damaged .gz gives before its damage (the lines
+    there are read, and the damage reported at its line)."""
+    try:
+        return f.read(SNIFF_SIZE)
+    except (EOFError, zlib.error):
+        f.seek(0)
+    head = b""
+    try:
+        while len(head) < SNIFF_SIZE and (chunk := f.read(512)):
+            head += chunk
+    except (EOFError, zlib.error):
+        if not head:
+            raise
+    return head
 
 
 def _bounded_lines(stream) -> Iterator[bytes | str | None]:
