@@ -597,8 +597,15 @@ def test_french_and_short_vietnamese_in_utf8_are_left_alone(tmp_path):
         (1691082000, "2023-08-04"),  # 2023-08-03 17:00 UTC is already the 4th in Vietnam
         (1691082000000, "2023-08-04"),  # milliseconds
         (2023, None),  # a year is not a day
+        ("1691082000", "2023-08-04"),  # a timestamp exported as text
+        ("1691082000000", "2023-08-04"),
+        ("20230803", "2023-08-03"),  # ISO basic form
+        ("Thu, 03 Aug 2023 14:05:00 +0700", "2023-08-03"),  # RSS pubDate (RFC 2822)
+        ("3 Aug 2023 23:30:00 GMT", "2023-08-03"),
         ("08/2023", None),
         ("31/02/2023", None),
+        ("20231340", None),
+        ("12345", None),
         (True, None),
     ],
 )

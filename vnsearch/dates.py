@@ -63,9 +63,10 @@ def make_date(year: int, month: int, day: int) -> str | None:
 
 
 def parse_date_value(value: object) -> str | None:
-    """Parse a metadata date: ISO, ``dd/mm/yyyy [hh:mm]``, ``hh:mm dd/mm/yyyy``, ``dd-mm-yyyy``,
-    ``ngày 3 tháng 8 năm 2023``, or a Unix timestamp (seconds or milliseconds, read in Vietnam
-    time)."""
+    """Parse a metadata date: ISO (also ``20230803``), ``dd/mm/yyyy [hh:mm]``,
+    ``hh:mm dd/mm/yyyy``, ``dd-mm-yyyy``, ``ngày 3 tháng 8 năm 2023``, RSS's RFC 2822
+    (``Thu, 03 Aug 2023 14:05:00 +0700``; like ISO, the day as written), or a Unix timestamp,
+    a number or digits (seconds or milliseconds, read in Vietnam time)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -79,7 +80,27 @@ def parse_date_value(value: object) -> str | None:
         return make_date(day.year, day.month, day.day)
     if not isinstance(value, str):
         return None
+    digits = _DIGITS_RE.fullmatch(value)
+    if digits:
+        if len(digits.group(1)) == 8:  # 20230803
+            text = digits.group(1)
+            return make_date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        return parse_date_value(float(value))  # a timestamp exported as text
+    rfc = _RFC2822_RE.match(value)  # RSS pubDate: "Thu, 03 Aug 2023 14:05:00 +0700"
+    if rfc:
+        month = _MONTHS.get(rfc.group("mon").lower())
+        return make_date(int(rfc.group("y")), month, int(rfc.group("d"))) if month else None
     return find_full_date(value)
+
+
+_DIGITS_RE = re.compile(r"\s*(\d{8}|\d{10}|\d{13})(?:\.\d+)?\s*")
+_RFC2822_RE = re.compile(
+    r"\s*(?:[A-Za-z]{3},?\s+)?(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3})\s+(?P<y>\d{4})(?!\d)"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)
+}
 
 
 def find_full_date(text: str) -> str | None:
