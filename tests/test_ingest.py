@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -724,3 +725,19 @@ def test_a_small_truncated_gzip_keeps_the_lines_before_the_damage(tmp_path):
     assert [(p.line, p.reason) for p in problems] == [
         (len(docs) + 1, "truncated or corrupt gzip data")
     ]
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"title": "x", "tags": [["a"]]},
+         "field 'tags' must be text or a list of text, got a list holding a list"),
+        ({"title": "x", "tags": {"a": 1}},
+         "field 'tags' must be text or a list of text, got an object"),
+        ({"title": ["x", {"b": 1}]}, "field 'title' must be text, got a list holding an object"),
+    ],
+)
+def test_a_field_of_the_wrong_shape_says_what_it_holds(record, reason):
+    # "must be a list or a string, got a list" named the wrong thing
+    with pytest.raises(ValueError, match="^" + re.escape(reason) + "$"):
+        record_to_document(record, fallback_id="x")

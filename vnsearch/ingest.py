@@ -634,7 +634,7 @@ def _as_text(key: str, value: Any, joiner: str = "\n\n") -> str:
         return str(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return joiner.join(_newlines(v) for v in value if v)
-    raise RecordError(f"field '{key}' must be text, got {_json_type(value)}")
+    raise RecordError(f"field '{key}' must be text, got {_shape(value)}")
 
 
 def _as_list(
@@ -647,8 +647,16 @@ def _as_list(
     elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
         parts = [str(v) for v in value]
     else:
-        raise RecordError(f"field '{key}' must be a list or a string, got {_json_type(value)}")
+        raise RecordError(f"field '{key}' must be text or a list of text, got {_shape(value)}")
     return _distinct((_newlines(p).strip() for p in parts), fold_case=fold_case)
+
+
+def _shape(value: Any) -> str:
+    """``a list holding an object`` for a list with a wrong item, else the JSON type."""
+    odd = [v for v in value if not isinstance(v, (str, int, float))] if isinstance(
+        value, list
+    ) else []
+    return f"a list holding {_json_type(odd[0])}" if odd else _json_type(value)
 
 
 def _distinct(items: Iterable[str], *, fold_case: bool = True) -> list[str]:
