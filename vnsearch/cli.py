@@ -241,7 +241,8 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
                as_json, as_jsonl, color, no_snippets, collapse, queries_file, batch_format):
     """Search the index. QUERY supports "phrases", AND/OR/NOT, -word, title:/author:/tag:/date:,
     date:[2023-01-01 TO 2023-08-31], wildcards* and fuzzy~. Unquoted words are one query
-    (`vnsearch search xây dựng Đảng`), as if quoted by the shell."""
+    (`vnsearch search xây dựng Đảng`), as if quoted by the shell; a query starting with '-'
+    goes last, after '--' (`vnsearch search -n 5 -- -vàng giá`)."""
     from .output import dumps, format_results, use_color
 
     query = " ".join(query)
