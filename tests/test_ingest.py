@@ -131,6 +131,12 @@ def test_tags_comma_separated_crlf_and_duplicates():
         ("Chiều 3/8, hội nghị diễn ra.", "", None),  # no year anywhere: no date
         ("Chiều 31/2, năm 2023.", "", None),  # impossible day: no date
         ("16/18 huyện năm 2023 đã hoàn thành.", "", None),  # a fraction, not a date
+        ("Tối qua (2/8), hội nghị năm 2023 bế mạc.", "", "2023-08-02"),  # "last night"
+        ("Chiều qua 3/8, đoàn công tác năm 2023 đến.", "", "2023-08-03"),
+        ("Hôm qua (2/8), Sở Y tế họp.", "Năm 2023", "2023-08-02"),
+        ("Sáng thứ Năm (3/8), đoàn đến thăm.", "Năm 2023", "2023-08-03"),  # with the weekday
+        ("Chiều Chủ nhật, 6/8, lễ hội bế mạc.", "Năm 2023", "2023-08-06"),
+        ("Thứ Hai (7/8), hội nghị khai mạc.", "Năm 2023", "2023-08-07"),
     ],
 )
 def test_lead_dates(lead, title, expected):

@@ -29,12 +29,15 @@ _WORDS_RE = re.compile(
 # A year standing alone or ending a date ("1/6/2023", "tháng 8/2023"), not part of a number.
 _YEAR_RE = re.compile(r"(?:(?<=\d[/\-.])|(?<![\d.,/\-]))((?:19|20)\d\d)(?![\d.,]\d|\d)")
 
+# "thứ Năm", "Chủ nhật", with the comma that may follow ("Chiều Chủ nhật, 6/8, ...")
+_WEEKDAY = r"(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s+nhật)\s*,?"
+_TIME_OF_DAY = (  # "Sáng", "Tối qua", "Chiều nay", "Sáng thứ Năm", "Thứ Hai"
+    r"(?:(?:rạng\s+sáng|sáng\s+sớm|sáng|trưa|chiều\s+tối|chiều|tối|đêm|khuya|hôm)"
+    r"(?:\s+(?:nay|qua))?(?:\s+" + _WEEKDAY + r")?|ngày(?:\s+" + _WEEKDAY + r")?|"
+    + _WEEKDAY + r")"
+)
 # The start of a lead: optional dateline ("HÀ NỘI -", "(Chinhphu.vn) -"), an optional time of
 # day, optional "ngày"/"hôm", then day/month[/year] and a comma, space or ")".
-_TIME_OF_DAY = (
-    r"(?:rạng\s+sáng|sáng\s+sớm|sáng\s+nay|sáng|trưa|chiều\s+tối|chiều\s+nay|chiều|"
-    r"tối\s+nay|tối|đêm|khuya|ngày|hôm\s+nay|hôm)"
-)
 _LEAD_RE = re.compile(
     r"^\s*(?:(?:\([^()\n]{1,60}\)|[^\n,.()\d]{1,40}?)\s*[-–—]\s*)?"  # dateline
     r"(?:(?P<tod>" + _TIME_OF_DAY + r")(?:\s+(?:ngày|hôm))?\s*\(?\s*)?"
