@@ -472,3 +472,35 @@ def test_a_partial_run_exits_3_even_when_nobody_reads_its_report(workdir):
     )  # fmt: skip
     proc.stdout.close()
     assert proc.wait(timeout=120) == 3
+
+
+def test_indexing_dot_in_another_folder_keeps_the_documents_of_the_first(tmp_path, monkeypatch):
+    # One index ($VNSEARCH_INDEX) fed from two folders, each as `vnsearch index .`: both give
+    # paths relative to '.', so the first folder's files looked deleted from the second.
+    write_corpus(tmp_path / "press", 2)
+    (tmp_path / "feeds").mkdir()
+    write_feed(tmp_path / "feeds" / "f.jsonl", "X", "Giá vàng", "Giá vàng tăng.")
+    ix = Index.create(tmp_path / "ix")
+    monkeypatch.chdir(tmp_path / "press")
+    ix.index_paths(["."], jobs=1)
+    monkeypatch.chdir(tmp_path / "feeds")
+    report = ix.index_paths(["."], jobs=1)
+    assert (report.added, report.removed) == (1, 0)
+    assert ids(ix) == ["0000.txt", "0001.txt"] and ix.get("X").title == "Giá vàng"
+    monkeypatch.chdir(tmp_path / "press")
+    os.remove("0001.txt")  # deleting under the folder being indexed still removes
+    report = ix.index_paths(["."], jobs=1)
+    assert report.removed == 1 and ids(ix) == ["0000.txt"] and len(ix) == 2
+
+
+def test_a_file_deleted_while_its_folder_was_moved_is_removed(tmp_path, monkeypatch):
+    write_corpus(tmp_path / "a" / "press", 2)
+    ix = Index.create(tmp_path / "ix")
+    monkeypatch.chdir(tmp_path / "a")
+    ix.index_paths(["press"], jobs=1)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "press").rename(tmp_path / "b" / "press")
+    os.remove(tmp_path / "b" / "press" / "0001.txt")
+    monkeypatch.chdir(tmp_path / "b")
+    report = ix.index_paths(["press"], jobs=1)
+    assert (report.removed, report.unchanged) == (1, 1) and ids(ix) == ["press/0000.txt"]

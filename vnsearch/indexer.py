@@ -665,7 +665,12 @@ def index_files(
     pipeline.progress.bytes_total = sum(_uncompressed_size(s.path, s.size) for s in todo)
 
     seen = {src.rel for src in found}
-    gone = [rel for rel in known if rel not in seen and _removable(rel, paths, walk_failures)]
+    located = state.locations()
+    gone = [
+        rel for rel in known
+        if rel not in seen and _removable(rel, paths, walk_failures, located.get(rel))
+    ]
+    state.put_locations((src.rel, src.path) for src in found if located.get(src.rel) != src.path)
 
     def read_file(src, quiet: bool = False) -> set[str]:
         """Queue one file's documents; the ids it left to another file (see below)."""
@@ -734,9 +739,13 @@ def index_files(
     return report
 
 
-def _removable(rel: str, roots: list[str], walk_failures: list[str]) -> bool:
+def _removable(
+    rel: str, roots: list[str], walk_failures: list[str], location: str | None = None
+) -> bool:
     """Whether a file no longer found may have its documents removed: it lies under a folder
-    indexed in this run, and that folder was walked without errors."""
+    indexed in this run, and that folder was walked without errors — unless it is still on
+    disk where it was last found, outside that folder ('.' in two folders gives the same
+    display paths)."""
     from .ingest import _display_root
 
     def under(path: str, root: str) -> bool:
@@ -747,8 +756,15 @@ def _removable(rel: str, roots: list[str], walk_failures: list[str]) -> bool:
             continue
         root = _display_root(given)
         if under(rel, root):
+            if (location is not None and not _inside(location, os.path.abspath(given))
+                    and os.path.exists(location)):
+                continue  # still there, in another folder that has the same display paths
             return not any(under(f, root) or f == given for f in walk_failures)
     return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def count_problem(report, problem) -> None:

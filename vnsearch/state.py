@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS files (
 );
 CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, hash TEXT NOT NULL, path TEXT);
 CREATE INDEX IF NOT EXISTS docs_path ON docs(path);
+CREATE TABLE IF NOT EXISTS locations (path TEXT PRIMARY KEY, abspath TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_files (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, hash TEXT, gone INTEGER NOT NULL
 );
@@ -118,6 +119,16 @@ class IndexState:
             p: FileRecord(s, m, h)
             for p, s, m, h in self._db.execute("SELECT path, size, mtime_ns, hash FROM files")
         }
+
+    def locations(self) -> dict[str, str]:
+        """Where on disk each file (by display path) was last found."""
+        return dict(self._db.execute("SELECT path, abspath FROM locations"))
+
+    def put_locations(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Record ``(display path, absolute path)`` of files found. Advisory, written at once:
+        it only tells a file that looks deleted from one met under another folder's '.'."""
+        with self._txn():
+            self._db.executemany("INSERT OR REPLACE INTO locations VALUES (?, ?)", pairs)
 
     def doc_hash(self, doc_id: str) -> str | None:
         row = self._db.execute("SELECT hash FROM docs WHERE id = ?", (doc_id,)).fetchone()
@@ -240,7 +251,7 @@ class IndexState:
         """Forget everything; optionally seed ``(id, hash, path)`` rows (from an index built
         without state, so unchanged documents are still recognised)."""
         with self._txn():
-            for table in ("files", "docs", "pending_files", "pending_docs"):
+            for table in ("files", "docs", "locations", "pending_files", "pending_docs"):
                 self._db.execute(f"DELETE FROM {table}")
             self._db.execute("DELETE FROM meta WHERE key = 'pending_generation'")
             self._db.executemany("INSERT OR REPLACE INTO docs VALUES (?, ?, ?)", docs)
