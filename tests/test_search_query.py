@@ -150,6 +150,30 @@ def test_a_sign_before_a_number_is_not_an_operator(tmp_path):
     assert ids(ix.search("Syria -nga")) == ["other"]
 
 
+def test_i_and_y_after_a_consonant_are_the_same_letter(tmp_path):
+    # Both spellings are in use (textbooks write Mĩ, kĩ, lí; newspapers Mỹ, kỹ, lý): either
+    # finds the other, typed with or without diacritics; the spelling typed ranks first.
+    from conftest import build
+
+    from vnsearch import Document
+
+    ix = build(tmp_path / "ix", [
+        Document(id="textbook", body="Lí do: kĩ thuật của Mĩ, công ti quí."),
+        Document(id="news", body="Lý do: kỹ thuật của Mỹ, công ty quý."),
+        Document(id="hand", body="Bàn tay, huy chương."),
+        Document(id="ear", body="Tai nghe, hui."),
+    ])  # fmt: skip
+    assert ids(ix.search("lý")) == ["news", "textbook"]
+    assert ids(ix.search("lí")) == ["textbook", "news"]
+    for query in ("ly", "li", "Mỹ", "mi", "kĩ", "quý", "qui", "ty", '"cong ty"'):
+        assert set(ids(ix.search(query))) == {"textbook", "news"}, query
+    (body,) = ix.search("lý").hits[1].highlights  # the other spelling is highlighted too
+    assert [body.text[a:b] for a, b in body.spans] == ["Lí"]
+    # Other vowels written with y are not i: tay is not tai, huy is not hui.
+    assert ids(ix.search("tay")) == ["hand"] and ids(ix.search("tai")) == ["ear"]
+    assert ids(ix.search("huy")) == ["hand"] and ids(ix.search("hui")) == ["ear"]
+
+
 def test_days_months_and_hours_match_with_or_without_a_leading_zero(tmp_path):
     # Press releases write "05/03/2023" and "08:30"; readers type "5/3" and "8:30" (and the
     # other way round). The phrase must match, and the snippet must highlight what is written.

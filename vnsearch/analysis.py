@@ -22,7 +22,7 @@ from .normalize import Normalized, fold, normalize_with_map
 
 __all__ = [
     "Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerms", "syllables_of",
-    "syllable_form",
+    "syllable_form", "fold_syllable",
 ]
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,_]\d+)+")
@@ -153,7 +153,24 @@ def _line_words(line: str) -> list[list[str]]:
     return words
 
 
-_fold_syllable = lru_cache(maxsize=65536)(fold)
+#: After a consonant, ``i`` and ``y`` are one vowel and both spellings are in use (``lý``/``lí``,
+#: ``kỹ``/``kĩ``, ``Mỹ``/``Mĩ``, ``quý``/``quí``, ``công ty``/``công ti``). The diacritic-free
+#: forms spell it ``i``, so either spelling finds the other; the exact forms keep what was
+#: written, which ranks first. (``ay``, ``ây``, ``uy`` are other vowels and keep their ``y``.)
+_CONSONANT_Y_RE = re.compile(r"(?:[bcdghklmnprstvx]|ch|gh|kh|ng|ngh|nh|ph|qu|th|tr)y")
+
+
+@lru_cache(maxsize=65536)
+def fold_syllable(syllable: str) -> str:
+    """The diacritic-free form of one lower-cased syllable: :func:`~vnsearch.normalize.fold`,
+    with ``y`` after a consonant spelt ``i`` (``mỹ`` → ``mi``, ``tay`` → ``tay``)."""
+    f = fold(syllable)
+    if f[-1:] == "y" and _CONSONANT_Y_RE.fullmatch(f):
+        return f[:-1] + "i"
+    return f
+
+
+_fold_syllable = fold_syllable
 
 
 def analyze(text: str) -> Analysis:
@@ -169,7 +186,7 @@ def analyze(text: str) -> Analysis:
             syls.append(Syllable(low, os_, oe, _fold_syllable(low)))
         start, end = syls[0].start, syls[-1].end
         word = "_".join(s.text for s in syls)
-        folded = "_".join(s.folded for s in syls)  # == fold(word): folding is per character
+        folded = "_".join(s.folded for s in syls)
         tokens.append(Token(text[start:end], start, end, word, tuple(syls), folded))
     return Analysis(text, norm, tokens)
 

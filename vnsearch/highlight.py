@@ -13,6 +13,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .analysis import fold_syllable
 from .normalize import blank_escapes, fold, normalize_with_map
 
 SNIPPET_CHARS = 220
@@ -178,7 +179,7 @@ def _fold_cached(syllable: str) -> str:
     if f is None:
         if len(_folded) > 200_000:
             _folded.clear()
-        f = _folded[syllable] = fold(syllable)
+        f = _folded[syllable] = fold_syllable(syllable)
     return f
 
 
@@ -311,6 +312,10 @@ def _carries_marks_of(found: str, typed: str) -> bool:
     return True
 
 
+#: Folded syllables that may be written with ``y`` (:func:`vnsearch.analysis.fold_syllable`).
+_CONSONANT_I_RE = re.compile(r"(?:[bcdghklmnprstvx]|ch|gh|kh|ng|ngh|nh|ph|qu|th|tr)i")
+
+
 def _candidate_syllables(text: str, query: set[str], rules: MatchRules | None = None):
     """``(start, end, lower-cased normalised syllable)`` for the syllables of ``text`` that may
     match ``query`` (a superset: callers filter).
@@ -323,6 +328,7 @@ def _candidate_syllables(text: str, query: set[str], rules: MatchRules | None = 
     if not keys and not extra:
         return ()
     keys.update([f"0{k}" for k in keys if len(k) == 1 and "1" <= k <= "9"])  # 05 is 5
+    keys.update([k[:-1] + "y" for k in keys if _CONSONANT_I_RE.fullmatch(k)])  # mỹ folds to mi
     keys = frozenset(keys)
     nm = normalize_with_map(text)
     norm = nm.text

@@ -282,6 +282,7 @@ class _Builder:
         from whoosh import query as q
 
         from .analysis import analyze
+        from .normalize import fold
 
         if fieldname == "author":
             return self._phrase("author", text, 1)
@@ -294,7 +295,7 @@ class _Builder:
             return None
         syllables = [s.text for t in tokens for s in t.syllables]
         folded = [s.folded for t in tokens for s in t.syllables]
-        ascii_only = all(s == f for s, f in zip(syllables, folded))
+        ascii_only = all(s == fold(s) for s in syllables)
         self.terms.syllables.extend(syllables)
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
         words = [t.word for t in tokens]
@@ -335,6 +336,7 @@ class _Builder:
         from whoosh import query as q
 
         from .analysis import analyze
+        from .normalize import fold
         from .schema import key_form
 
         if fieldname == "tag":
@@ -355,7 +357,7 @@ class _Builder:
             return q.Phrase("author", parts, slop=1)
         exact = [s.text for s in syls]
         folded = [s.folded for s in syls]
-        ascii_only = exact == folded
+        ascii_only = all(s == fold(s) for s in exact)
         self.terms.syllables.extend(exact)
         if len(folded) > 1 and slop <= 1:  # side by side: highlighted only together
             self.terms.phrases.append(tuple(folded))

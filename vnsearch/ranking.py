@@ -452,9 +452,11 @@ class Scorer:
         them. A word counts as such when, spelt as typed, it is rare next to its readings with
         diacritics ("chuc", "dang" for chức, đang, đảng), not when it is a word of its own
         ("ban", "hoa", "tin")."""
+        from .normalize import fold
+
         bare = []
         for syllable, folded in zip(node.syllables, node.folded):
-            if syllable != folded or not syllable.isalpha():
+            if syllable != fold(syllable) or not syllable.isalpha():
                 bare.append(False)
                 continue
             exact = max(self.doc_frequency(sec, syllable) for sec in node.sections)

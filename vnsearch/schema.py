@@ -20,7 +20,7 @@ from .document import Document
 #: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
 FORMAT_VERSION = 1
 #: Bumped when analysis output changes (normalisation, segmentation rules, term forms).
-ANALYSIS_VERSION = 2  # 2: day/month numbers without a leading zero (05 → 5)
+ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a consonant is i
 
 SECTIONS = ("title", "summary", "body", "captions")
 SUFFIXES = ("", "_w", "_f", "_fb")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+from .analysis import fold_syllable
 from .normalize import fold
 
 CANDIDATES = 3
@@ -58,7 +59,7 @@ def _pair_count(scorer, a: str, b: str) -> int:
     their diacritic-free pair adjacent (id intersections, no positions to decode)."""
     import numpy as np
 
-    pair = f"{fold(a)}_{fold(b)}"
+    pair = f"{fold_syllable(a)}_{fold_syllable(b)}"
     total = 0
     for f in _text_fields(scorer):
         ids = [scorer.doc_ids(f + "_fb", pair), scorer.doc_ids(f, a), scorer.doc_ids(f, b)]
