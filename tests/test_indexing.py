@@ -192,12 +192,19 @@ def write_feed(path: Path, doc_id: str, title: str, body: str) -> None:
     path.write_bytes(orjson.dumps({"id": doc_id, "title": title, "body": body}) + b"\n")
 
 
-def test_an_id_found_in_two_files_keeps_the_first_copy_and_warns(tmp_path, monkeypatch):
+@pytest.fixture
+def shared_id(tmp_path, monkeypatch) -> Index:
+    """feeds/a.jsonl and feeds/b.jsonl both hold a record with id X; an empty index."""
     monkeypatch.chdir(tmp_path)
     Path("feeds").mkdir()
     write_feed(Path("feeds/a.jsonl"), "X", "Bản A", "Quả táo")
     write_feed(Path("feeds/b.jsonl"), "X", "Bản B", "Quả cam")
     ix = Index.create("ix")
+    return ix
+
+
+def test_an_id_found_in_two_files_keeps_the_first_copy_and_warns(shared_id):
+    ix = shared_id
     report = ix.index_paths(["feeds"], jobs=1)
     assert [str(p) for p in report.problems] == [
         "feeds/b.jsonl: id 'X' already indexed from feeds/a.jsonl"
@@ -210,14 +217,8 @@ def test_an_id_found_in_two_files_keeps_the_first_copy_and_warns(tmp_path, monke
 
 
 @pytest.mark.parametrize("change", ["delete", "drop the id"])
-def test_an_id_found_in_two_files_survives_the_first_file_letting_it_go(
-    tmp_path, monkeypatch, change
-):
-    monkeypatch.chdir(tmp_path)
-    Path("feeds").mkdir()
-    write_feed(Path("feeds/a.jsonl"), "X", "Bản A", "Quả táo")
-    write_feed(Path("feeds/b.jsonl"), "X", "Bản B", "Quả cam")
-    ix = Index.create("ix")
+def test_an_id_found_in_two_files_survives_the_first_file_letting_it_go(shared_id, change):
+    ix = shared_id
     ix.index_paths(["feeds"], jobs=1)
     if change == "delete":
         Path("feeds/a.jsonl").unlink()
@@ -229,12 +230,8 @@ def test_an_id_found_in_two_files_survives_the_first_file_letting_it_go(
     assert counts(ix.index_paths(["feeds"], jobs=1))[:3] == (0, 0, 0)
 
 
-def test_an_id_found_in_two_files_survives_the_second_file_being_deleted(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    Path("feeds").mkdir()
-    write_feed(Path("feeds/a.jsonl"), "X", "Bản A", "Quả táo")
-    write_feed(Path("feeds/b.jsonl"), "X", "Bản B", "Quả cam")
-    ix = Index.create("ix")
+def test_an_id_found_in_two_files_survives_the_second_file_being_deleted(shared_id):
+    ix = shared_id
     ix.index_paths(["feeds"], jobs=1)
     Path("feeds/b.jsonl").unlink()
     ix.index_paths(["feeds"], jobs=1)
