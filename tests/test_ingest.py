@@ -747,3 +747,13 @@ def test_a_field_of_the_wrong_shape_says_what_it_holds(record, reason):
     # "must be a list or a string, got a list" named the wrong thing
     with pytest.raises(ValueError, match="^" + re.escape(reason) + "$"):
         record_to_document(record, fallback_id="x")
+
+
+def test_json_lines_saved_as_json_with_nan_in_the_first_line_are_still_json_lines(tmp_path):
+    path = tmp_path / "dump.json"
+    path.write_text('{"title": "Tin một", "views": NaN}\n{"title": "Tin hai"}\n')
+    docs, problems = read_all([path])
+    assert [(d.id, d.title) for d in docs] == [
+        ("dump.json#1", "Tin một"), ("dump.json#2", "Tin hai")
+    ]
+    assert problems == []

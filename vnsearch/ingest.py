@@ -422,7 +422,9 @@ def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
     try:
         value = _loads(text)
     except orjson.JSONDecodeError as err:
-        if err.msg.startswith("unexpected content after document"):
+        if err.msg.startswith("unexpected content after document") or _starts_with_a_line_record(
+            text
+        ):
             # JSON Lines saved as .json: read it as such.
             yield from _records_from_lines(src, enumerate(text.split("\n"), 1))
             return
@@ -440,6 +442,17 @@ def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
             f"expected a JSON object or a list of objects, got {_json_type(value)}",
             FAILED,
         )
+
+
+def _starts_with_a_line_record(text: str) -> bool:
+    """Whether ``text`` is several lines, the first a whole JSON object (JSON Lines)."""
+    first, newline, rest = text.lstrip().partition("\n")
+    if not (newline and rest.strip()):
+        return False
+    try:
+        return isinstance(_loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _read_jsonl(src: SourceFile) -> Iterator[Document | IngestProblem]:
