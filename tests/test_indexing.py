@@ -328,6 +328,18 @@ def test_cli_exit_code_2_when_nothing_could_be_indexed(workdir):
     assert code == 2 and "missing-folder" in err
 
 
+def test_paths_that_all_do_not_exist_leave_no_index_behind_and_rebuild_nothing(workdir):
+    # A typo must not leave an empty index (searches would then say "0 results" instead of
+    # "no index"), nor wipe a good one with --rebuild. ./seeds is the default path.
+    for args in (["missing-folder"], [], ["missing", "also-missing"]):
+        code, _, err = run("index", *args, "--index", "ix")
+        assert code == 2 and len(err.splitlines()) == 1 and "nothing to index" in err
+        assert not (workdir / "ix").exists()
+    assert run("index", "press", "--index", "ix", "--jobs", "1")[0] == 0
+    code, _, _ = run("index", "typo", "--index", "ix", "--rebuild")
+    assert code == 2 and len(Index.open(workdir / "ix")) == 12
+
+
 def test_cli_rebuild_starts_over(workdir):
     run("index", "press", "--index", "ix", "--jobs", "1")
     code, out, _ = run("index", "press", "--index", "ix", "--rebuild", "--json")

@@ -170,6 +170,8 @@ def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_fil
     from .index import Index, default_index_dir
 
     paths = list(paths) or [DEFAULT_CORPUS]
+    if not any(os.path.lexists(p) for p in paths):  # before an index is made or wiped
+        raise VnsearchError(f"nothing to index: {', '.join(map(repr, paths))} not found")
     ix = Index.create(index_dir or default_index_dir(), overwrite=rebuild,
                       lock_timeout=lock_timeout)
     ix.lock_timeout, ix.batch_size = lock_timeout, batch_size
