@@ -128,3 +128,51 @@ def test_opening_an_index_while_a_commit_removes_the_files_just_listed_retries(
     monkeypatch.setattr(TOC, "_latest_generation", classmethod(listed_before_the_commit))
     with Index.open(tmp_path / "ix") as reopened:
         assert len(reopened) == 2
+
+
+def test_another_thread_of_the_same_process_waits_for_the_write_lock(tmp_path):
+    import threading
+
+    outcome = []
+
+    def second_writer():
+        try:
+            with WriteLock(tmp_path, timeout=0):
+                outcome.append("got it")
+        except IndexLockedError as e:
+            outcome.append(str(e))
+
+    with WriteLock(tmp_path):  # nesting is for the thread that holds it, not for others
+        with WriteLock(tmp_path, timeout=0):
+            thread = threading.Thread(target=second_writer)
+            thread.start()
+            thread.join()
+    assert len(outcome) == 1 and "another thread of this process" in outcome[0]
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    thread.join()
+    assert outcome[1] == "got it"
+
+
+def test_threads_adding_to_one_index_take_turns(tmp_path):
+    import threading
+
+    Index.create(tmp_path / "ix").add([Document(id="first", title="Khởi động")], jobs=1)
+    errors = []
+
+    def add(k):
+        try:
+            Index.open(tmp_path / "ix").add(
+                [Document(id=f"{k}-{i}", title=f"Tin {i}", body="Hội nghị tổng kết.")
+                 for i in range(30)], jobs=1,
+            )
+        except Exception as e:  # noqa: BLE001 - any failure is what we are counting
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=add, args=(k,)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(Index.open(tmp_path / "ix")) == 91
