@@ -513,3 +513,18 @@ def test_a_file_deleted_while_its_folder_was_moved_is_removed(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path / "b")
     report = ix.index_paths(["press"], jobs=1)
     assert (report.removed, report.unchanged) == (1, 1) and ids(ix) == ["press/0000.txt"]
+
+
+def test_a_whole_file_of_ids_indexed_elsewhere_lists_twenty_and_counts_the_rest(tmp_path):
+    records = b"".join(
+        orjson.dumps({"id": f"r{i}", "title": f"Tin {i}", "body": "Nội dung."}) + b"\n"
+        for i in range(25)
+    )
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "a.jsonl").write_bytes(records)
+    (tmp_path / "feeds" / "copy.jsonl").write_bytes(records)
+    report = Index.create(tmp_path / "ix").index_paths([str(tmp_path / "feeds")], jobs=1)
+    assert report.added == 25 and len(report.problems) == 21
+    assert str(report.problems[-1]) == (
+        "feeds/copy.jsonl: 5 more ids already indexed from other files (25 in all)"
+    )

@@ -623,7 +623,7 @@ def index_files(
     remove the documents of files deleted under those folders, skip the rest."""
     import orjson
 
-    from .ingest import FAILED, SKIPPED, IngestProblem, read_source, walk_paths
+    from .ingest import FAILED, MAX_LINE_PROBLEMS, SKIPPED, IngestProblem, read_source, walk_paths
     from .state import FileRecord, file_hash
 
     report = report if report is not None else IndexReport()
@@ -694,16 +694,21 @@ def index_files(
                 # flips between them nor analyses anything; this file is read again next time
                 # in case the first lets the id go.
                 left.add(item.id)
-                if not quiet:
+                if not quiet and len(left) <= MAX_LINE_PROBLEMS:
                     count_problem(report, IngestProblem(
-                        src.rel, None,
-                        f"id {item.id!r} already indexed from {holder}",
-                        SKIPPED,
+                        src.rel, None, f"id {item.id!r} already indexed from {holder}", SKIPPED
                     ))
                 continue
             data = orjson.dumps(item.to_dict())
             produced.add(item.id)
             pipeline.add_document(item, src.rel, data)
+        if not quiet and len(left) > MAX_LINE_PROBLEMS:  # a whole file copied: not 35,000 lines
+            count_problem(report, IngestProblem(
+                src.rel, None,
+                f"{len(left) - MAX_LINE_PROBLEMS} more ids already indexed from other files "
+                f"({len(left)} in all)",
+                SKIPPED,
+            ))
         nonlocal start
         start += _uncompressed_size(src.path, src.size)
         if failed and not produced:  # unreadable now: keep what was indexed, retry later
