@@ -80,3 +80,28 @@ def test_normalize_and_fold_are_callable_however_the_package_was_imported():
 
     assert normalize("Thủy HÒA") == "Thuỷ HOÀ" and fold("Đảng") == "Dang"
     assert [t.word for t in analyze("Hòa bình").tokens] == ["hoà_bình"]
+
+
+def test_an_id_typed_in_nfc_finds_a_file_whose_name_is_nfd(tmp_path):
+    # Files copied from macOS keep decomposed (NFD) names; people type composed text.
+    import unicodedata
+
+    from click.testing import CliRunner
+
+    from vnsearch.cli import cli
+
+    folder = tmp_path / "press"
+    folder.mkdir()
+    name = unicodedata.normalize("NFD", "Tiếng Việt.txt")
+    (folder / name).write_text("Lễ hội pháo hoa\n\nKhán giả đông kín bờ sông.\n", encoding="utf-8")
+    (folder / "khác.txt").write_text(
+        "Giá vàng tăng\n\nPháo hoa bờ sông, giá vàng miếng tăng mạnh trong phiên sáng.\n", "utf-8"
+    )
+    ix = Index.create(tmp_path / "ix")
+    ix.index_paths([str(folder)], jobs=1)
+    typed = "press/Tiếng Việt.txt"
+    assert ix.get(typed).id == "press/" + name  # the id as stored, found as typed
+    ix.similar(typed)  # no DocumentNotFoundError
+    for command in ("show", "similar"):
+        result = CliRunner().invoke(cli, [command, typed, "--index", str(tmp_path / "ix")])
+        assert result.exit_code in (0, 1) and "no document" not in result.output

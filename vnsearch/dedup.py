@@ -865,6 +865,7 @@ def similar_split(index, doc_id: str, limit: int = 10):
     """
     from .search import similar
 
+    doc_id = index.resolve_id(doc_id)
     copies = copies_or_none(index, doc_id)
     results = similar(index, doc_id, limit=limit, exclude=[c["id"] for c in copies or ()])
     return copies, results

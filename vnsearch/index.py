@@ -287,9 +287,24 @@ class Index:
     def __len__(self) -> int:
         return self.searcher().doc_count()
 
+    def resolve_id(self, doc_id: str) -> str:
+        """The id as stored: ``doc_id`` itself, or its composed (NFC) or decomposed (NFD) form
+        when that is the one indexed — file names copied from macOS are NFD, people type NFC.
+        An id found in no form comes back unchanged."""
+        import unicodedata
+
+        searcher = self.searcher()
+        if searcher.document_number(id=doc_id) is not None:
+            return doc_id
+        for form in ("NFC", "NFD"):
+            other = unicodedata.normalize(form, doc_id)
+            if other != doc_id and searcher.document_number(id=other) is not None:
+                return other
+        return doc_id
+
     def get(self, doc_id: str) -> Document:
-        """The stored document with this id."""
-        fields = self.searcher().document(id=doc_id)
+        """The stored document with this id (typed composed or decomposed)."""
+        fields = self.searcher().document(id=self.resolve_id(doc_id))
         if fields is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
         return _document_from_stored(fields)
@@ -307,6 +322,7 @@ class Index:
         from .dedup import copies_or_none
         from .search import similar
 
+        doc_id = self.resolve_id(doc_id)
         skip = () if copies else [c["id"] for c in copies_or_none(self, doc_id) or ()]
         return similar(self, doc_id, limit=limit, exclude=skip)
 
