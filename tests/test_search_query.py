@@ -13,6 +13,15 @@ from vnsearch import QueryError
 from vnsearch.query import MAX_FUZZY_WORDS, MAX_QUERY_CHARS
 
 
+def index_of(tmp_path, **bodies: str):
+    """A fresh index of one document per keyword argument: ``id=body``."""
+    from conftest import build
+
+    from vnsearch import Document
+
+    return build(tmp_path / "ix", [Document(id=k, body=v) for k, v in bodies.items()])
+
+
 def found(index, query, **options) -> set[str]:
     return set(ids(index.search(query, limit=100, **options)))
 
@@ -109,40 +118,28 @@ def test_an_excluded_word_is_matched_as_typed(corpus):
 
 
 def test_a_hyphen_inside_a_word_is_not_a_negation(tmp_path):
-    from conftest import build
-
-    from vnsearch import Document
-
-    ix = build(tmp_path / "ix", [
-        Document(id="covid", body="Tỉnh ghi nhận thêm ca COVID-19 mới."),
-        Document(id="other", body="Tỉnh ghi nhận 19 ca sốt xuất huyết."),
-    ])  # fmt: skip
+    ix = index_of(tmp_path,
+        covid="Tỉnh ghi nhận thêm ca COVID-19 mới.",
+        other="Tỉnh ghi nhận 19 ca sốt xuất huyết.",
+    )  # fmt: skip
     assert ids(ix.search("COVID-19")) == ["covid"]
 
 
 def test_a_lone_dash_is_punctuation_not_a_negation(tmp_path):
-    from conftest import build
-
-    from vnsearch import Document
-
-    ix = build(tmp_path / "ix", [
-        Document(id="kh", body="Sở Kế hoạch - đầu tư (KH - ĐT) công bố kết luận thanh tra."),
-    ])  # fmt: skip
+    ix = index_of(tmp_path,
+        kh="Sở Kế hoạch - đầu tư (KH - ĐT) công bố kết luận thanh tra.",
+    )  # fmt: skip
     assert ids(ix.search("Sở Kế hoạch - đầu tư (KH - ĐT) thanh tra")) == ["kh"]
 
 
 def test_a_sign_before_a_number_is_not_an_operator(tmp_path):
     # Copied text leaves "S -300" and "8 -3"; temperatures are "-5 độ". Excluding or requiring
     # a number takes NOT / AND: a leading sign would throw away exactly the document wanted.
-    from conftest import build
-
-    from vnsearch import Document
-
-    ix = build(tmp_path / "ix", [
-        Document(id="s300", body="Nga chuyển giao hệ thống tên lửa S-300 cho Syria."),
-        Document(id="other", body="Syria nhận thêm tên lửa phòng không."),
-        Document(id="cold", body="Nhiệt độ xuống -5 độ C ở Sa Pa, số điện thoại +84 912 345."),
-    ])  # fmt: skip
+    ix = index_of(tmp_path,
+        s300="Nga chuyển giao hệ thống tên lửa S-300 cho Syria.",
+        other="Syria nhận thêm tên lửa phòng không.",
+        cold="Nhiệt độ xuống -5 độ C ở Sa Pa, số điện thoại +84 912 345.",
+    )  # fmt: skip
     assert ids(ix.search("tên lửa S -300 Syria"))[0] == "s300"
     assert ids(ix.search("-5 độ C Sa Pa")) == ["cold"]
     assert ids(ix.search("+84 912")) == ["cold"]
@@ -153,16 +150,12 @@ def test_a_sign_before_a_number_is_not_an_operator(tmp_path):
 def test_i_and_y_after_a_consonant_are_the_same_letter(tmp_path):
     # Both spellings are in use (textbooks write Mĩ, kĩ, lí; newspapers Mỹ, kỹ, lý): either
     # finds the other, typed with or without diacritics; the spelling typed ranks first.
-    from conftest import build
-
-    from vnsearch import Document
-
-    ix = build(tmp_path / "ix", [
-        Document(id="textbook", body="Lí do: kĩ thuật của Mĩ, công ti quí."),
-        Document(id="news", body="Lý do: kỹ thuật của Mỹ, công ty quý."),
-        Document(id="hand", body="Bàn tay, huy chương."),
-        Document(id="ear", body="Tai nghe, hui."),
-    ])  # fmt: skip
+    ix = index_of(tmp_path,
+        textbook="Lí do: kĩ thuật của Mĩ, công ti quí.",
+        news="Lý do: kỹ thuật của Mỹ, công ty quý.",
+        hand="Bàn tay, huy chương.",
+        ear="Tai nghe, hui.",
+    )  # fmt: skip
     assert ids(ix.search("lý")) == ["news", "textbook"]
     assert ids(ix.search("lí")) == ["textbook", "news"]
     for query in ("ly", "li", "Mỹ", "mi", "kĩ", "quý", "qui", "ty", '"cong ty"'):
@@ -177,15 +170,11 @@ def test_i_and_y_after_a_consonant_are_the_same_letter(tmp_path):
 def test_days_months_and_hours_match_with_or_without_a_leading_zero(tmp_path):
     # Press releases write "05/03/2023" and "08:30"; readers type "5/3" and "8:30" (and the
     # other way round). The phrase must match, and the snippet must highlight what is written.
-    from conftest import build
-
-    from vnsearch import Document
-
-    ix = build(tmp_path / "ix", [
-        Document(id="padded", body="Ngày 05/03/2023, hội nghị khai mạc lúc 08:30 tại Hà Nội."),
-        Document(id="plain", body="Ngày 7/9, hội nghị bế mạc lúc 9:15 tại Đà Nẵng."),
-        Document(id="code", body="Mã số 2023 của hội nghị khác."),
-    ])  # fmt: skip
+    ix = index_of(tmp_path,
+        padded="Ngày 05/03/2023, hội nghị khai mạc lúc 08:30 tại Hà Nội.",
+        plain="Ngày 7/9, hội nghị bế mạc lúc 9:15 tại Đà Nẵng.",
+        code="Mã số 2023 của hội nghị khác.",
+    )  # fmt: skip
     assert ids(ix.search('"5/3/2023"')) == ["padded"]
     assert ids(ix.search('"8:30"')) == ["padded"]
     assert ids(ix.search('"07/09"')) == ["plain"]
