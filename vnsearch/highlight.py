@@ -218,27 +218,40 @@ def find_matches(text: str, syllables: set[str], folded: set[str],
 
 
 def find_matches_in_hit(text: str, syllables: set[str], folded: set[str],
-                        rules: MatchRules | None = None, missing: set[str] | None = None):
+                        rules: MatchRules | None = None, missing: set[str] | None = None,
+                        pieces: list | None = None):
     """:func:`find_matches`, plus, for each query syllable that the hit lacks (``missing``; by
     default those ``text`` lacks), the syllables it matched without diacritics (the ranking
     counts those): the ones carrying every mark that was typed (``đien`` → ``điện``, not
-    ``diễn``; ``chuc`` → ``chức``), else all that fold the same (``mà`` → ``má``)."""
-    return _matches(text, syllables, folded, rules, fold_missing=True, missing=missing)
+    ``diễn``; ``chuc`` → ``chức``), else all that fold the same (``mà`` → ``má``).
+    ``pieces``: ``text``'s candidate syllables for these query sets, if already found."""
+    return _matches(text, syllables, folded, rules, fold_missing=True, missing=missing,
+                    pieces=pieces)
 
 
-def present_syllables(texts, syllables: set[str]) -> set[str]:
-    """The ``syllables`` that occur as such in some of ``texts``."""
-    found: set[str] = set()
-    for text in texts:
-        if text and len(found) < len(syllables):
-            found.update(syl for _, _, syl in _candidate_syllables(text, syllables)
-                         if syl in syllables)  # fmt: skip
-    return found
+def hit_highlights(texts: dict[str, str], syllables: set[str], folded: set[str],
+                   rules: MatchRules | None = None) -> list[Highlight]:
+    """The highlights of a search hit's fields (``texts``: field → text). A word found as typed
+    somewhere in the hit is not stood in for elsewhere by words that only fold like it ("mà"
+    in the body: "Má" in the title is another word). Each text is scanned once."""
+    keys = syllables | folded
+    pieces = {f: list(_candidate_syllables(t, keys, rules)) for f, t in texts.items() if t}
+    present = {syl for ps in pieces.values() for _, _, syl in ps if syl in syllables}
+    missing = syllables - present
+    out = []
+    for field, text in texts.items():
+        h = highlight_field(field, text, syllables, folded, fold_missing=True, rules=rules,
+                            missing=missing, pieces=pieces.get(field))
+        if h is not None:
+            out.append(h)
+    return out
 
 
 def _matches(text, syllables, folded, rules, fold_missing: bool,
-             missing: set[str] | None = None) -> list[tuple[int, int]]:
-    pieces = list(_candidate_syllables(text, syllables | folded, rules))
+             missing: set[str] | None = None, pieces: list | None = None
+             ) -> list[tuple[int, int]]:
+    if pieces is None:
+        pieces = list(_candidate_syllables(text, syllables | folded, rules))
     expands = rules is not None and rules.expands
     hits = [i for i, (_, _, syl) in enumerate(pieces)
             if syl in syllables or (folded and _fold_cached(syl) in folded)
@@ -405,7 +418,8 @@ def best_passages(text: str, spans: list[tuple[int, int]], n: int = MAX_PASSAGES
 def highlight_field(field: str, text: str, syllables: set[str], folded: set[str],
                     whole: bool = False, fold_missing: bool = False,
                     rules: MatchRules | None = None,
-                    missing: set[str] | None = None) -> Highlight | None:
+                    missing: set[str] | None = None, pieces: list | None = None
+                    ) -> Highlight | None:
     """The highlight of one field: the whole (short) text, or its best passages.
 
     ``fold_missing``: match as :func:`find_matches_in_hit` (a search hit, which lacks the
@@ -413,7 +427,7 @@ def highlight_field(field: str, text: str, syllables: set[str], folded: set[str]
     if not text:
         return None
     if fold_missing:
-        spans = find_matches_in_hit(text, syllables, folded, rules, missing)
+        spans = find_matches_in_hit(text, syllables, folded, rules, missing, pieces)
     else:
         spans = find_matches(text, syllables, folded, rules)
     if not spans:

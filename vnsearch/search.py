@@ -273,7 +273,7 @@ def _hit(
 
     import orjson
 
-    from .highlight import clean_for_display, highlight_field, lead_snippet, present_syllables
+    from .highlight import clean_for_display, hit_highlights, lead_snippet
 
     stored = r.fields()
     doc = orjson.loads(stored["doc"])
@@ -281,14 +281,7 @@ def _hit(
     if with_snippets:
         texts = {fld: "\n".join(doc.get("captions") or []) if fld == "captions"
                  else doc.get(fld) or "" for fld in TEXT_FIELDS}  # fmt: skip
-        # A word found as typed somewhere in the hit is not stood in for elsewhere by words
-        # that only fold like it ("mà" in the body: "Má" in the title is another word).
-        missing = exact - present_syllables(texts.values(), exact)
-        for fld, text in texts.items():
-            h = highlight_field(fld, text, exact, folded, fold_missing=True, rules=rules,
-                                missing=missing)
-            if h is not None:
-                highlights.append(h)
+        highlights = hit_highlights(texts, exact, folded, rules)
     snippet_h = next((h for h in highlights if h.field != "title"), None)
     if snippet_h is not None:
         snippet = snippet_h.text
