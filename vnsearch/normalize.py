@@ -318,4 +318,3 @@ def fold_char_preserving(text: str) -> str:
             cache[c] = f
         out.append(f)
     return "".join(out)
-
