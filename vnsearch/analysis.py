@@ -22,7 +22,7 @@ from .normalize import Normalized, fold, normalize_with_map
 
 __all__ = [
     "Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerms", "syllables_of",
-    "syllable_form", "fold_syllable",
+    "syllable_form", "fold_syllable", "folded_spellings",
 ]
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,_]\d+)+")
@@ -134,7 +134,7 @@ def _line_words(line: str) -> list[list[str]]:
         return []
     # A pre-token of letters/digits is one syllable; others (punctuation, codes, e-mails, URLs)
     # are expanded below.
-    lows = [(_zero_get(t) or t.lower()) if t.isalnum() else None for t in toks]
+    lows = [syllable_form(t) if t.isalnum() else None for t in toks]
     bounds = [0, *(i for i, glued in enumerate(joins, 1) if not glued), len(toks)]
     words: list[list[str]] = []
     for a, b in zip(bounds, bounds[1:]):
@@ -157,7 +157,9 @@ def _line_words(line: str) -> list[list[str]]:
 #: ``kỹ``/``kĩ``, ``Mỹ``/``Mĩ``, ``quý``/``quí``, ``công ty``/``công ti``). The diacritic-free
 #: forms spell it ``i``, so either spelling finds the other; the exact forms keep what was
 #: written, which ranks first. (``ay``, ``ây``, ``uy`` are other vowels and keep their ``y``.)
-_CONSONANT_Y_RE = re.compile(r"(?:[bcdghklmnprstvx]|ch|gh|kh|ng|ngh|nh|ph|qu|th|tr)y")
+_CONSONANT = r"(?:[bcdghklmnprstvx]|ch|gh|kh|ng|ngh|nh|ph|qu|th|tr)"
+_CONSONANT_Y_RE = re.compile(_CONSONANT + "y")
+_CONSONANT_I_RE = re.compile(_CONSONANT + "i")
 
 
 @lru_cache(maxsize=65536)
@@ -170,7 +172,15 @@ def fold_syllable(syllable: str) -> str:
     return f
 
 
-_fold_syllable = fold_syllable
+def folded_spellings(key: str) -> list[str]:
+    """The diacritic-free spellings in a text that :func:`syllable_form` and
+    :func:`fold_syllable` turn into the folded ``key`` (``5``: ``5``, ``05``; ``mi``: ``mi``,
+    ``my``), for finding a key in raw text."""
+    if len(key) == 1 and "1" <= key <= "9":
+        return [key, "0" + key]
+    if key[-1:] == "i" and _CONSONANT_I_RE.fullmatch(key):
+        return [key, key[:-1] + "y"]
+    return [key]
 
 
 def analyze(text: str) -> Analysis:
@@ -183,7 +193,7 @@ def analyze(text: str) -> Analysis:
         for s, e in spans:
             low = syllable_form(norm[s:e])
             os_, oe = nm.to_original(s, e)
-            syls.append(Syllable(low, os_, oe, _fold_syllable(low)))
+            syls.append(Syllable(low, os_, oe, fold_syllable(low)))
         start, end = syls[0].start, syls[-1].end
         word = "_".join(s.text for s in syls)
         folded = "_".join(s.folded for s in syls)

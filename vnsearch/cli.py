@@ -100,6 +100,13 @@ def index_option(fn):
     )(fn)
 
 
+def color_option(fn):
+    return click.option(
+        "--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+        show_default=True, help="auto: on a terminal, unless NO_COLOR is set.",
+    )(fn)
+
+
 def _open_index(index_dir):
     from .index import Index, default_index_dir
 
@@ -229,8 +236,7 @@ def _split_csv(value):
 @click.option("--fields", metavar="a,b", default="", help="Only these keys in JSON hits.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (schema_version 1).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON hit per line.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="auto: on a terminal, unless NO_COLOR is set.")
+@color_option
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--collapse", is_flag=True,
               help="One hit per group of near-identical copies; JSON lists the others.")
@@ -332,8 +338,7 @@ def show_cmd(doc_id, index_dir, as_json):
               help="Related articles to print.")
 @click.option("--json", "as_json", is_flag=True,
               help='One JSON object: "copies" and the search envelope of related articles.')
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-              show_default=True, help="auto: on a terminal, unless NO_COLOR is set.")
+@color_option
 @handle_errors
 def similar_cmd(doc_id, index_dir, limit, as_json, color):
     """Near-identical copies of DOC_ID, then related articles (more like this)."""

@@ -13,7 +13,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .analysis import fold_syllable
+from .analysis import _pretoken_syllables, fold_syllable, folded_spellings, syllable_form
 from .normalize import blank_escapes, fold, normalize_with_map
 
 SNIPPET_CHARS = 220
@@ -116,7 +116,6 @@ def clean_for_display(text: str) -> str:
 
 def syllable_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
-    from .analysis import _pretoken_syllables, _zero_get
     from .segmenter import PRETOKEN_RE
 
     nm = normalize_with_map(text)
@@ -138,8 +137,7 @@ def syllable_spans(text: str) -> list[tuple[int, int, str]]:
         for a, b in pieces:
             a += base
             b += base
-            syl = lower[a:b] if lower is not None else norm[a:b].lower()
-            syl = _zero_get(syl, syl)
+            syl = syllable_form(lower[a:b] if lower is not None else norm[a:b])
             if identity:
                 append((a, b, syl))
             else:
@@ -150,7 +148,6 @@ def syllable_spans(text: str) -> list[tuple[int, int, str]]:
 
 def _chunk_syllables(nm, lower: str, chunks):
     """``syllable_spans`` restricted to some chunks ``(start, end)`` of the normalised text."""
-    from .analysis import _pretoken_syllables, _zero_get
     from .segmenter import PRETOKEN_RE
 
     identity = nm.offsets is None
@@ -162,8 +159,7 @@ def _chunk_syllables(nm, lower: str, chunks):
             for a, b in pieces:
                 a += base
                 b += base
-                syl = lower[a:b]
-                syl = _zero_get(syl, syl)
+                syl = syllable_form(lower[a:b])
                 if identity:
                     yield a, b, syl
                 else:
@@ -325,10 +321,6 @@ def _carries_marks_of(found: str, typed: str) -> bool:
     return True
 
 
-#: Folded syllables that may be written with ``y`` (:func:`vnsearch.analysis.fold_syllable`).
-_CONSONANT_I_RE = re.compile(r"(?:[bcdghklmnprstvx]|ch|gh|kh|ng|ngh|nh|ph|qu|th|tr)i")
-
-
 def _candidate_syllables(text: str, query: set[str], rules: MatchRules | None = None):
     """``(start, end, lower-cased normalised syllable)`` for the syllables of ``text`` that may
     match ``query`` (a superset: callers filter).
@@ -336,13 +328,10 @@ def _candidate_syllables(text: str, query: set[str], rules: MatchRules | None = 
     Only the whitespace-separated chunks where a regex over the diacritic-free text finds a
     possible match are split into syllables (no syllable contains whitespace), so long
     documents cost one C-speed scan instead of a Python loop over every syllable."""
-    keys = {_fold_cached(x.lower()) for x in query if x}
+    keys = frozenset(s for x in query if x for s in folded_spellings(_fold_cached(x.lower())))
     extra = rules.alternatives() if rules is not None and rules.expands else ()
     if not keys and not extra:
         return ()
-    keys.update([f"0{k}" for k in keys if len(k) == 1 and "1" <= k <= "9"])  # 05 is 5
-    keys.update([k[:-1] + "y" for k in keys if _CONSONANT_I_RE.fullmatch(k)])  # mỹ folds to mi
-    keys = frozenset(keys)
     nm = normalize_with_map(text)
     norm = nm.text
     lower = norm.lower()

@@ -68,13 +68,13 @@ def pairs(syllables: list[str], breaks: list[int]) -> list[str]:
 
 def section_terms(sec: str, text: str) -> dict[str, list[str]]:
     """Terms of each field of one text section, in order."""
-    from .analysis import _fold_syllable, index_terms
+    from .analysis import fold_syllable, index_terms
 
     if not text or not text.strip():
         return {}
     terms = index_terms(text)
     syl = terms.syllables
-    folded = [_fold_syllable(s) for s in syl]
+    folded = [fold_syllable(s) for s in syl]
     return {
         sec: syl,
         sec + "_w": terms.words,
