@@ -1,10 +1,10 @@
 """Analysis speed against pyvi, measured in the same run, reported as ratios.
 
 * Throughput (MB/s of UTF-8 text per CPU second, one call per line, as an indexer calls it) of
-  ``vnsearch.segmenter.segment``, ``vnsearch.analysis.index_terms`` (what indexing uses) and
-  ``vnsearch.analysis.analyze`` (offsets, for queries and ``vnsearch analyze``) against
+  ``vnsearch.text.segmenter.segment``, ``vnsearch.text.analysis.index_terms`` (what indexing uses) and
+  ``vnsearch.text.analysis.analyze`` (offsets, for queries and ``vnsearch analyze``) against
   ``pyvi.ViTokenizer.tokenize``; goal >= 1.3x. Also how many lines give pyvi's exact output.
-* Start-up: import of ``vnsearch.analysis`` plus the first analysis, against
+* Start-up: import of ``vnsearch.text.analysis`` plus the first analysis, against
   ``from pyvi import ViTokenizer`` plus the first ``tokenize``, each in fresh processes (best of
   several runs); goal <= 0.4x. Peak memory of those processes is shown too.
 
@@ -28,7 +28,7 @@ sys.path.insert(0, ROOT)
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "baomoi-35k.jsonl.gz")
 
 STARTUP = {
-    "vnsearch": "from vnsearch.analysis import analyze\nanalyze('Tổ chức Đảng')",
+    "vnsearch": "from vnsearch.text.analysis import analyze\nanalyze('Tổ chức Đảng')",
     "pyvi": "from pyvi import ViTokenizer\nViTokenizer.tokenize('Tổ chức Đảng')",
 }
 # Peak memory from VmHWM: ru_maxrss would count the parent's memory at fork time.
@@ -94,8 +94,8 @@ def main() -> int:
 
     from pyvi import ViTokenizer
 
-    from vnsearch.analysis import analyze, index_terms
-    from vnsearch.segmenter import load_model, segment, tokenize_like_pyvi
+    from vnsearch.text.analysis import analyze, index_terms
+    from vnsearch.text.segmenter import load_model, segment, tokenize_like_pyvi
 
     lines = sample_lines(args.data, args.docs)
     mb = sum(len(line.encode("utf-8")) for line in lines) / 1e6

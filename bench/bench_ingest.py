@@ -20,7 +20,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import orjson  # noqa: E402
 
-from vnsearch.ingest import IngestReport, iter_documents  # noqa: E402
+from vnsearch.ingest.readers import iter_documents  # noqa: E402
+from vnsearch.ingest.walk import IngestReport  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
 DEFAULT_FILES = [

@@ -176,7 +176,7 @@ def _own_fold(text: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _pick_fold() -> Callable[[str], str]:
     try:  # the package's own folding, when it exists, so bench and product agree
-        from vnsearch.normalize import fold as package_fold  # type: ignore[attr-defined]
+        from vnsearch.text.normalize import fold as package_fold  # type: ignore[attr-defined]
     except ImportError:
         return _own_fold
     return package_fold
@@ -300,12 +300,12 @@ def _segmenter() -> tuple[str, Callable[[str], str]]:
     """(name, tokenize): the package's re-implementation of pyvi's ViTokenizer.tokenize when
     present (same output, ~2x faster: model loaded straight into python-crfsuite), else pyvi."""
     try:
-        from vnsearch.segmenter import tokenize_like_pyvi
+        from vnsearch.text.segmenter import tokenize_like_pyvi
     except ImportError:
         from pyvi import ViTokenizer
 
         return "pyvi.ViTokenizer", ViTokenizer.tokenize
-    return "vnsearch.segmenter.tokenize_like_pyvi", tokenize_like_pyvi
+    return "vnsearch.text.segmenter.tokenize_like_pyvi", tokenize_like_pyvi
 
 
 def segment_text(text: str, tokenize: Callable[[str], str] | None = None) -> str:

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 
-from vnsearch import dedup  # noqa: E402
+from vnsearch.dedup import minhash as dedup  # noqa: E402
 
 # ../shared/data next to the repository, like the other benchmarks (bench/common.py)
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",

@@ -1,6 +1,6 @@
 """Indexing speed against its bound, measured in the same run, reported as ratios.
 
-(a) analysis alone (``vnsearch.analysis.index_terms`` on every title, summary and body), one
+(a) analysis alone (``vnsearch.text.analysis.index_terms`` on every title, summary and body), one
     process: the bound; (b) ``vnsearch index --jobs 1``; (c) ``vnsearch index`` on all cores.
 Prints docs/s, MB/s (UTF-8 text analysed), peak RSS of the whole process tree (sum over the
 processes, pages shared by forked workers counted in each), index size, and the ratios
@@ -120,7 +120,7 @@ def main() -> None:
         return
     import orjson
 
-    from vnsearch.indexer import default_jobs
+    from vnsearch.write.pipeline import default_jobs
 
     work = tempfile.mkdtemp(prefix="vnsearch-bench-indexing-")
     try:
@@ -141,8 +141,8 @@ def main() -> None:
         jobs = args.jobs or default_jobs()
         print(f"{n} documents, {mb:.1f} MB of text, {jobs} cores for (c)", flush=True)
 
-        from vnsearch.analysis import index_terms
-        from vnsearch.segmenter import load_model
+        from vnsearch.text.analysis import index_terms
+        from vnsearch.text.segmenter import load_model
 
         load_model()
         t0, c0 = time.perf_counter(), time.process_time()

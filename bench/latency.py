@@ -17,7 +17,13 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import add_data_argument, load_dev, measure_build, percentiles, subsample_dev  # noqa: E402
+from bench.common import (  # noqa: E402
+    add_data_argument,
+    load_dev,
+    measure_build,
+    percentiles,
+    subsample_dev,
+)
 from bench.quality import ExistingVnsearch  # noqa: E402
 from bench.systems import Vnsearch, WhooshStandard  # noqa: E402
 

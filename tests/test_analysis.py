@@ -10,8 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vnsearch.analysis import analyze, fold_syllable, index_terms, syllable_form, syllables_of
-from vnsearch.normalize import fold, normalize
+from vnsearch.text.analysis import (
+    analyze,
+    fold_syllable,
+    index_terms,
+    syllable_form,
+    syllables_of,
+)
+from vnsearch.text.normalize import fold, normalize
 
 
 def NFD(s: str) -> str:

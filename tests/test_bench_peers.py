@@ -6,8 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from bench.common import BenchDoc, measure_build, percentiles, remove_diacritics, run_from_hits, segment_text
-from bench.systems import SqliteFts5, TantivyDefault, TantivyPyviWords, WhooshPyviWords, WhooshStandard
+from bench.common import (
+    BenchDoc,
+    measure_build,
+    percentiles,
+    remove_diacritics,
+    run_from_hits,
+    segment_text,
+)
+from bench.systems import (
+    SqliteFts5,
+    TantivyDefault,
+    TantivyPyviWords,
+    WhooshPyviWords,
+    WhooshStandard,
+)
 
 DOCS = [
     BenchDoc("a", "", "Công an tỉnh Cà Mau bắt giữ đối tượng dùng dao sát hại bố đẻ sau 3 giờ bỏ trốn."),

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import CORPUS_BY_ID, SEED_FILE
 
-from vnsearch.analysis import syllables_of
 from vnsearch.cli import cli
-from vnsearch.normalize import fold
-from vnsearch.query import MAX_QUERY_CHARS
+from vnsearch.search.parse import MAX_QUERY_CHARS
+from vnsearch.text.analysis import syllables_of
+from vnsearch.text.normalize import fold
 
 NUMBER = (int, float)
 ENVELOPE = {

@@ -15,7 +15,7 @@ from conftest import REPO, build
 
 from vnsearch import Document
 from vnsearch.cli import cli
-from vnsearch.output import BOLD, BOLD_RED, DIM, RESET
+from vnsearch.cli.render import BOLD, BOLD_RED, DIM, RESET
 
 OUR_CODES = re.compile("|".join(re.escape(c) for c in (BOLD_RED, BOLD, DIM, RESET)))
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # \t and \n are fine

@@ -18,7 +18,7 @@ from test_indexing import write_corpus
 from vnsearch import Document, Index
 from vnsearch.cli import cli
 from vnsearch.errors import IndexLockedError
-from vnsearch.writelock import WriteLock
+from vnsearch.write.lock import WriteLock
 
 DOCS = 160
 
@@ -55,7 +55,7 @@ def test_searches_never_fail_while_an_indexer_commits(tmp_path):
 def hold_lock(path: Path) -> subprocess.Popen:
     code = (
         "import sys, time\n"
-        "from vnsearch.writelock import WriteLock\n"
+        "from vnsearch.write.lock import WriteLock\n"
         "WriteLock(sys.argv[1]).acquire()\n"
         "print('locked', flush=True)\n"
         "time.sleep(60)\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 from test_indexing import write_corpus
 
 from vnsearch import Index
-from vnsearch.state import IndexState
+from vnsearch.write.state import IndexState
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = 240

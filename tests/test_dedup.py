@@ -12,16 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vnsearch.dedup import (
+from vnsearch.dedup.minhash import (
     DEFAULT_THRESHOLD,
-    DuplicateStore,
-    DuplicateStoreError,
     MinHasher,
     estimate_jaccard,
     group_signatures,
     shingle_hashes,
     signature_text,
 )
+from vnsearch.dedup.store import DuplicateStore, DuplicateStoreError
 from vnsearch.document import Document
 from vnsearch.errors import DocumentNotFoundError, IndexFormatError
 

@@ -13,7 +13,7 @@ from test_dedup import drop_paragraph, edit_words, make_article, render
 
 from vnsearch import Document, Index
 from vnsearch.cli import cli
-from vnsearch.dedup import STORE_FILENAME, DuplicateStore, store_path
+from vnsearch.dedup.store import STORE_FILENAME, DuplicateStore, store_path
 
 
 def story(rng: random.Random):

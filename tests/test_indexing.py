@@ -11,7 +11,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-import vnsearch.indexer
+import vnsearch.write.pipeline
 from vnsearch import Document, Index
 from vnsearch.cli import cli
 
@@ -52,13 +52,13 @@ def write_corpus(folder: Path, count: int, seed: int = 1) -> list[Path]:
 def analysed(monkeypatch) -> list[str]:
     """Ids of the documents analysed (in this process: use jobs=1)."""
     seen: list[str] = []
-    real = vnsearch.indexer.prepare
+    real = vnsearch.write.pipeline.prepare
 
     def spy(doc, *args, **kwargs):
         seen.append(doc.id)
         return real(doc, *args, **kwargs)
 
-    monkeypatch.setattr(vnsearch.indexer, "prepare", spy)
+    monkeypatch.setattr(vnsearch.write.pipeline, "prepare", spy)
     return seen
 
 
@@ -253,19 +253,19 @@ def test_segments_are_built_aside_and_leftovers_of_a_killed_run_are_cleared(work
 def test_a_failing_worker_stops_the_run_and_keeps_the_committed_batches(workdir, monkeypatch):
     ix = Index.create("ix")
     ix.batch_size = 4
-    real = vnsearch.indexer.prepare
+    real = vnsearch.write.pipeline.prepare
 
     def fail_on_0009(doc, *args, **kwargs):
         if doc.id.startswith("press/0009"):
             raise ValueError("analysis failed")
         return real(doc, *args, **kwargs)
 
-    monkeypatch.setattr(vnsearch.indexer, "prepare", fail_on_0009)
+    monkeypatch.setattr(vnsearch.write.pipeline, "prepare", fail_on_0009)
     with pytest.raises(RuntimeError, match="analysis failed"):
         ix.index_paths(["press"], jobs=2)
     reopened = Index.open("ix")
     assert len(reopened) in (0, 4, 8)  # whole batches only
-    monkeypatch.setattr(vnsearch.indexer, "prepare", real)
+    monkeypatch.setattr(vnsearch.write.pipeline, "prepare", real)
     assert reopened.index_paths(["press"], jobs=2).failed == 0
     assert len(Index.open("ix")) == 12
 
@@ -460,7 +460,7 @@ def test_an_os_error_midway_is_one_line_with_its_file_not_a_traceback(workdir, m
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "ix/MAIN_x.seg")
 
-    monkeypatch.setattr(vnsearch.indexer, "index_files", disk_full)
+    monkeypatch.setattr(vnsearch.write.pipeline, "index_files", disk_full)
     code, out, err = run("index", "press", "--index", "ix", "--json")
     assert code == 2 and err.count("\n") == 1
     assert err == "vnsearch: error: No space left on device: ix/MAIN_x.seg\n"

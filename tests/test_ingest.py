@@ -17,17 +17,11 @@ import orjson
 import pytest
 
 from vnsearch.document import Document
-from vnsearch.encodings import encode_tcvn3, encode_vni
-from vnsearch.ingest import (
-    IngestProblem,
-    IngestReport,
-    SourceFile,
-    iter_documents,
-    parse_press_release,
-    read_source,
-    record_to_document,
-    walk_paths,
-)
+from vnsearch.ingest.encodings import encode_tcvn3, encode_vni
+from vnsearch.ingest.press_release import parse_press_release
+from vnsearch.ingest.readers import iter_documents, read_source
+from vnsearch.ingest.records import record_to_document
+from vnsearch.ingest.walk import IngestProblem, IngestReport, SourceFile, walk_paths
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED = SEEDS / "000_2bc2382ec64f120d.txt"
@@ -635,7 +629,7 @@ def test_single_captions_with_a_credit_and_repeated_rules():
 
 
 def test_json_gz_is_read_and_a_gzip_bomb_is_not(tmp_path, monkeypatch):
-    import vnsearch.ingest as ingest
+    import vnsearch.ingest.readers as ingest
 
     (tmp_path / "a.json.gz").write_bytes(gzip.compress(orjson.dumps([{"title": "Nén"}])))
     (tmp_path / "bomb.json.gz").write_bytes(gzip.compress(b" " * 5000 + b"{}"))
@@ -648,7 +642,7 @@ def test_json_gz_is_read_and_a_gzip_bomb_is_not(tmp_path, monkeypatch):
 
 
 def test_an_overlong_json_lines_record_is_skipped_and_the_next_is_read(tmp_path, monkeypatch):
-    import vnsearch.ingest as ingest
+    import vnsearch.ingest.readers as ingest
 
     monkeypatch.setattr(ingest, "MAX_RECORD_BYTES", 100)
     records = [{"title": "ngắn"}, {"title": "dài", "body": "x" * 500}, {"title": "sau"}]

@@ -8,23 +8,19 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vnsearch.dates import lead_date, parse_date_value
 from vnsearch.document import Document
-from vnsearch.encodings import (
+from vnsearch.ingest.dates import lead_date, parse_date_value
+from vnsearch.ingest.encodings import (
     decode_tcvn3,
     decode_vni,
     encode_tcvn3,
     encode_vni,
     is_vietnamese_syllable,
 )
-from vnsearch.ingest import (
-    IngestProblem,
-    RecordError,
-    parse_press_release,
-    read_source,
-    record_to_document,
-    walk_paths,
-)
+from vnsearch.ingest.press_release import parse_press_release
+from vnsearch.ingest.readers import read_source
+from vnsearch.ingest.records import RecordError, record_to_document
+from vnsearch.ingest.walk import IngestProblem, walk_paths
 
 LINES = st.lists(
     st.one_of(

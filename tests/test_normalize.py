@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vnsearch.normalize import fold, fold_char_preserving, normalize, normalize_with_map
+from vnsearch.text.normalize import (
+    fold,
+    fold_char_preserving,
+    normalize,
+    normalize_with_map,
+)
 
 
 def NFD(s: str) -> str:

@@ -1,6 +1,7 @@
 """Very common terms are left out of free-text queries on large indexes (speed, not recall)."""
 
-from vnsearch import Document, Index, ranking
+from vnsearch import Document, Index
+from vnsearch.search import rank as ranking
 
 
 def _index(tmp_path):

@@ -1,4 +1,4 @@
-"""How free text is read and scored (vnsearch.ranking): BM25F over the sections, typed text as
+"""How free text is read and scored (vnsearch.search.rank): BM25F over the sections, typed text as
 people type it (headlines with quotes and question marks, repeated words).
 
 Each test builds a tiny index whose documents differ in just the property under test."""
@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from vnsearch import Document, Index, ranking
-from vnsearch.query import parse
+from vnsearch import Document, Index
+from vnsearch.search import rank as ranking
+from vnsearch.search.parse import parse
 
 
 def _index(tmp_path, docs) -> Index:
@@ -117,7 +118,7 @@ def test_scores_are_positive_and_sorted(tmp_path, query):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-# -- phrases: vnsearch.ranking matches them itself, exactly as Whoosh's Phrase query would ----
+# -- phrases: vnsearch.search.rank matches them itself, exactly as Whoosh's Phrase query would ----
 _PHRASE_DOCS = [
     "Hà Nội và thành phố Hồ Chí Minh là hai thành phố lớn.",
     "Thành phố Hà Nội có nhiều hồ, Hồ Gươm ở giữa phố cổ.",
@@ -151,7 +152,7 @@ def test_phrases_match_the_same_documents_as_whoosh(phrase_index, words, slop):
 
 
 def test_diacritics_are_restored_from_spellings_the_index_has():
-    from vnsearch.suggest import accented_variants
+    from vnsearch.search.suggest import accented_variants
 
     assert {"đảng", "đang", "dạng", "dang"} <= set(accented_variants("dang"))
     assert "hoà" in accented_variants("hoa")  # in the index's tone placement, not "hòa"

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vnsearch import QueryError
-from vnsearch.schema import key_form
+from vnsearch.codec.schema import key_form
 
 WORDS = ["vàng", "bạc", "giá", "tổ chức", "to chuc", "đảng", "dang", "hòa", "má", "mưa lũ",
          "hội*", '"vàng bạc"', "title:giá", 'tag:"kinh tế"', "date:2023", "vàmg~",

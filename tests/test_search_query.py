@@ -10,7 +10,7 @@ import pytest
 from conftest import ids
 
 from vnsearch import QueryError
-from vnsearch.query import MAX_FUZZY_WORDS, MAX_QUERY_CHARS
+from vnsearch.search.parse import MAX_FUZZY_WORDS, MAX_QUERY_CHARS
 
 
 def index_of(tmp_path, **bodies: str):
@@ -51,7 +51,7 @@ def test_a_phrase_matches_across_pyvi_word_boundaries(seeds_index):
 
 
 def test_a_name_segmented_differently_in_context_is_still_found(seeds_index):
-    from vnsearch.analysis import analyze
+    from vnsearch.text.analysis import analyze
 
     # Alone pyvi reads one word "nguyễn_chín"; in the seed it reads "nguyễn", "chín chủ_trì".
     assert [t.word for t in analyze("Nguyễn Chín").tokens] == ["nguyễn_chín"]

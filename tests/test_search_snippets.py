@@ -13,8 +13,13 @@ from conftest import CORPUS_BY_ID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vnsearch.highlight import SNIPPET_CHARS, highlight_field, query_sets, syllable_spans
-from vnsearch.normalize import fold
+from vnsearch.search.highlight import (
+    SNIPPET_CHARS,
+    highlight_field,
+    query_sets,
+    syllable_spans,
+)
+from vnsearch.text.normalize import fold
 
 ELLIPSIS = re.compile(r"^… | … | …$")
 
@@ -313,8 +318,8 @@ QUERY_WORDS = ["vàng", "vang", "đảng", "dang", "đien", "hoà", "hoa", "bìn
     quoted=st.booleans(),
 )
 def test_every_highlighted_syllable_is_one_the_query_matched(words, seps, parts, quoted):
-    from vnsearch.highlight import find_matches_in_hit, match_rules
-    from vnsearch.query import parse
+    from vnsearch.search.highlight import find_matches_in_hit, match_rules
+    from vnsearch.search.parse import parse
 
     text = "".join(w + s for w, s in zip(words, seps)).strip()
     plain = [p for p in parts if not p.endswith(("*", "~"))]

@@ -7,9 +7,9 @@ import pytest
 from whoosh import index as windex
 from whoosh.writing import SegmentWriter
 
+from vnsearch.codec.schema import build_schema, document_fields
+from vnsearch.codec.segment_writer import FastSegmentWriter
 from vnsearch.document import Document
-from vnsearch.schema import build_schema, document_fields
-from vnsearch.segment_writer import FastSegmentWriter
 
 WORDS = ("tổ chức hội nghị Hà Nội kinh tế xã hội phát triển bền vững giáo dục đào tạo "
          "Thành phố Hồ Chí Minh dự án đầu tư công nghệ số người dân doanh nghiệp").split()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vnsearch.segmenter import PRETOKEN_RE, segment, tokenize_like_pyvi
+from vnsearch.text.segmenter import PRETOKEN_RE, segment, tokenize_like_pyvi
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_DIR = REPO / "seeds"
@@ -128,7 +128,7 @@ def test_empty_and_whitespace_give_no_words():
 
 
 def test_long_lines_are_tagged_in_pieces_with_the_same_result(monkeypatch):
-    import vnsearch.segmenter as seg
+    import vnsearch.text.segmenter as seg
 
     text = " ".join(generated_lines(40))
     whole = seg.segment(text)
@@ -152,8 +152,8 @@ def _run(code: str, env=None) -> str:
 def test_analysis_does_not_import_scikit_learn_or_pyvi_tokenizer():
     out = _run(
         "import sys\n"
-        "from vnsearch.analysis import analyze\n"
-        "from vnsearch.segmenter import segment\n"
+        "from vnsearch.text.analysis import analyze\n"
+        "from vnsearch.text.segmenter import segment\n"
         "assert analyze('Tổ chức Đảng').tokens\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'sklearn_crfsuite',"
         " 'scipy') or m == 'pyvi.ViTokenizer'))\n"
@@ -168,7 +168,7 @@ def test_loading_the_model_leaves_no_temp_file(tmp_path):
         "import os, tempfile\n"
         "d = tempfile.gettempdir()\n"
         "before = set(os.listdir(d))\n"
-        "from vnsearch.segmenter import load_model, segment\n"
+        "from vnsearch.text.segmenter import load_model, segment\n"
         "load_model()\n"
         "assert segment('Tổ chức Đảng')\n"
         "print(d, sorted(set(os.listdir(d)) - before))\n",

@@ -13,18 +13,17 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# Bound now, not lazily: the first import of the submodule ``vnsearch.normalize`` (any search
-# makes one) would otherwise bind the package's ``normalize`` to the module, not the function.
-# The module is light (``re``, ``unicodedata``), so ``vnsearch --help`` stays instant.
-from .normalize import fold, normalize  # noqa: E402
+# Bound now, not lazily: the module is light (``re``, ``unicodedata``), so ``vnsearch --help``
+# stays instant.
+from vnsearch.text.normalize import fold, normalize  # noqa: E402
 
 _EXPORTS = {
     "Index": ".index",
     "Document": ".document",
-    "Results": ".search",
-    "Hit": ".search",
-    "IndexReport": ".indexer",
-    "analyze": ".analysis",
+    "Results": ".search.results",
+    "Hit": ".search.results",
+    "IndexReport": ".write.pipeline",
+    "analyze": ".text.analysis",
     "VnsearchError": ".errors",
     "QueryError": ".errors",
 }

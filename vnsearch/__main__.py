@@ -1,3 +1,3 @@
-from .cli import main
+from vnsearch.cli import main
 
 main()

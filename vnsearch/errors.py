@@ -35,5 +35,9 @@ class DocumentNotFoundError(VnsearchError):
     """No document with that id."""
 
 
+class DuplicateStoreError(VnsearchError):
+    """The duplicate sidecar of an index cannot be used as asked."""
+
+
 class IngestError(VnsearchError):
     """A file or record could not be read as a document."""

@@ -7,12 +7,12 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .document import Document
-from .errors import DocumentNotFoundError, IndexFormatError, IndexNotFoundError, VnsearchError
+from vnsearch.document import Document
+from vnsearch.errors import DocumentNotFoundError, IndexFormatError, IndexNotFoundError, VnsearchError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .indexer import IndexReport
-    from .search import Results
+    from vnsearch.write.pipeline import IndexReport
+    from vnsearch.search.results import Results
 
 __all__ = ["Index", "default_index_dir"]
 
@@ -85,7 +85,7 @@ class Index:
     ) -> Index:
         """Create an empty index at ``path``, or open the one there (``overwrite=True``
         replaces it, waiting up to ``lock_timeout`` seconds for a running writer)."""
-        from .writelock import DEFAULT_LOCK_TIMEOUT
+        from vnsearch.write.lock import DEFAULT_LOCK_TIMEOUT
 
         path = os.fspath(path if path is not None else default_index_dir())
         if cls.exists(path) and not overwrite:
@@ -106,8 +106,8 @@ class Index:
     def _create_in(path: str, timeout: float) -> None:
         from whoosh import index as windex
 
-        from . import schema
-        from .writelock import LOCK_FILE, WriteLock
+        from vnsearch.codec import schema
+        from vnsearch.write.lock import LOCK_FILE, WriteLock
 
         _check_ours(path)  # before the lock, which would leave its file in someone's folder
         with WriteLock(path, timeout):
@@ -138,7 +138,7 @@ class Index:
     def _read_meta(self) -> dict:
         import orjson
 
-        from . import schema
+        from vnsearch.codec import schema
 
         meta_path = os.path.join(self.path, META_FILE)
         if not os.path.isdir(self.path) or not os.path.exists(meta_path):
@@ -215,19 +215,19 @@ class Index:
 
     def _write(self, work, progress=None) -> IndexReport:
         """Run ``work(whoosh_index, state, duplicates, **options)`` holding the write lock."""
-        from . import indexer
-        from .state import IndexState
-        from .writelock import WriteLock
+        from vnsearch.write import pipeline
+        from vnsearch.write.state import IndexState
+        from vnsearch.write.lock import WriteLock
 
         t0 = time.perf_counter()
         with WriteLock(self.path, self.lock_timeout), IndexState(self.path) as state:
             with self._duplicates() as dup:
                 report = work(
                     self._ix, state, duplicates=dup, progress=progress,
-                    batch_size=self.batch_size or indexer.DEFAULT_BATCH_SIZE,
+                    batch_size=self.batch_size or pipeline.DEFAULT_BATCH_SIZE,
                 )
             self._touch()
-        if isinstance(report, indexer.IndexReport):
+        if isinstance(report, pipeline.IndexReport):
             report.seconds = time.perf_counter() - t0
         return report
 
@@ -236,10 +236,10 @@ class Index:
     ) -> IndexReport:
         """Add documents, replacing any with the same id; unchanged documents are skipped
         without being analysed again."""
-        from . import indexer
+        from vnsearch.write import pipeline
 
         return self._write(
-            lambda ix, state, **kw: indexer.write(ix, state, documents, jobs=jobs, **kw),
+            lambda ix, state, **kw: pipeline.write(ix, state, documents, jobs=jobs, **kw),
             progress,
         )
 
@@ -250,11 +250,11 @@ class Index:
         """Bring the index in line with files and folders (see :mod:`vnsearch.ingest`): new
         and changed files are indexed, unchanged ones skipped, and documents of files deleted
         under these folders removed. ``progress`` is called with a
-        :class:`vnsearch.indexer.Progress` as documents are written."""
-        from . import indexer
+        :class:`vnsearch.write.pipeline.Progress` as documents are written."""
+        from vnsearch.write import pipeline
 
         return self._write(
-            lambda ix, state, **kw: indexer.index_files(
+            lambda ix, state, **kw: pipeline.index_files(
                 ix, state, paths, jobs=jobs, max_file_size=max_file_size, **kw
             ),
             progress,
@@ -262,10 +262,10 @@ class Index:
 
     def delete(self, ids: Iterable[str]) -> int:
         """Delete documents by id; returns how many were removed."""
-        from . import indexer
+        from vnsearch.write import pipeline
 
         return self._write(
-            lambda ix, state, duplicates, **kw: indexer.delete(
+            lambda ix, state, duplicates, **kw: pipeline.delete(
                 ix, state, ids, duplicates=duplicates
             )
         )
@@ -279,7 +279,7 @@ class Index:
 
         if not self.track_duplicates:
             return contextlib.nullcontext()
-        from .dedup import DuplicateStore, store_path
+        from vnsearch.dedup.store import DuplicateStore, store_path
 
         return DuplicateStore(store_path(self.path))
 
@@ -311,7 +311,7 @@ class Index:
 
     def search(self, query: str = "", **options) -> Results:
         """Search; see :func:`vnsearch.search.search` for the options."""
-        from .search import search
+        from vnsearch.search.results import search
 
         return search(self, query, **options)
 
@@ -319,8 +319,8 @@ class Index:
         """Documents like ``doc_id`` (more like this): never the document itself, nor its
         near-identical copies (the same text syndicated elsewhere) unless ``copies`` is true —
         those are :func:`vnsearch.dedup.near_copies`."""
-        from .dedup import copies_or_none
-        from .search import similar
+        from vnsearch.search.similar import copies_or_none
+        from vnsearch.search.similar import similar
 
         doc_id = self.resolve_id(doc_id)
         skip = () if copies else [c["id"] for c in copies_or_none(self, doc_id) or ()]
@@ -328,7 +328,7 @@ class Index:
 
     def stats(self) -> dict:
         """Document count, fields, size on disk, last update, format versions."""
-        from . import schema
+        from vnsearch.codec import schema
 
         size = 0
         for name in os.listdir(self.path):
@@ -351,7 +351,7 @@ class Index:
 
 def _check_ours(path: str) -> None:
     """Refuse to make an index in a folder of other files: creating one clears the folder."""
-    from .writelock import LOCK_FILE
+    from vnsearch.write.lock import LOCK_FILE
 
     if not os.path.isdir(path):
         return

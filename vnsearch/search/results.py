@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import QueryError
+from vnsearch.errors import QueryError
 
 SCHEMA_VERSION = 1
 SORTS = ("relevance", "date", "-date")
@@ -109,8 +109,8 @@ class Results:
 def _filters(author, tag, since, until):
     from whoosh import query as q
 
-    from .query import date_filter
-    from .schema import key_form
+    from vnsearch.codec.schema import key_form
+    from vnsearch.search.parse import date_filter
 
     parts = []
     for name, values in (("author", author), ("tags", tag)):
@@ -150,7 +150,7 @@ def _merge_spellings(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, i
     """One author or tag bucket per spelling-insensitive form (``TRẦN THỊ BÌNH`` and ``Trần Thị
     Bình``), as ``--author``/``--tag`` match them: a facet count is what filtering by its value
     finds. The bucket keeps its most frequent spelling; most frequent first, then by value."""
-    from .schema import key_form
+    from vnsearch.codec.schema import key_form
 
     out = dict(counts)
     for name in ("author", "tags"):
@@ -192,9 +192,9 @@ def search(
     ``collapse``: one hit per near-duplicate group (the best ranked); ``Hit.duplicates`` lists
     the other matching copies. ``total`` still counts documents.
     """
-    from . import _whoosh_fixes
-    from .query import parse
-    from .ranking import rank, scorer_for
+    from vnsearch.codec import fixes as _whoosh_fixes
+    from vnsearch.search.parse import parse
+    from vnsearch.search.rank import rank, scorer_for
 
     _whoosh_fixes.apply()
     t0 = time.perf_counter()
@@ -231,7 +231,8 @@ def search(
             return ranked.by_date(n, reverse=(sort == "-date"))
     dups: dict[str, list[str]] = {}
     if collapse:
-        from .dedup import collapse_results, open_readonly
+        from vnsearch.dedup.store import open_readonly
+        from vnsearch.search.collapse import collapse_results
 
         with open_readonly(index.path) as store:
             hits_raw, dups = collapse_results(searcher, run, offset, want, store)
@@ -241,7 +242,7 @@ def search(
     hits = []
     exact, folded, rules = set(), set(), None
     if terms is not None:
-        from .highlight import match_rules, query_sets
+        from vnsearch.search.highlight import match_rules, query_sets
 
         exact, folded = query_sets(terms.syllables)
         rules = match_rules(terms)
@@ -251,7 +252,7 @@ def search(
         hits[-1].duplicates = dups.get(hits[-1].id, [])
     suggestion = None
     if suggest and terms is not None and total < 3:
-        from .suggest import suggest as make_suggestion
+        from vnsearch.search.suggest import suggest as make_suggestion
 
         suggestion = make_suggestion(index, query, terms)
     return Results(
@@ -273,7 +274,11 @@ def _hit(
 
     import orjson
 
-    from .highlight import clean_for_display, hit_highlights, lead_snippet
+    from vnsearch.search.highlight import (
+        clean_for_display,
+        hit_highlights,
+        lead_snippet,
+    )
 
     stored = r.fields()
     doc = orjson.loads(stored["doc"])
@@ -299,45 +304,3 @@ def _hit(
         snippet=snippet,
         highlights=highlights,
     )
-
-
-def similar(index, doc_id: str, *, limit: int = 10, exclude=()) -> Results:
-    """More like this: the document's most distinctive body terms; the document itself and the
-    ids in ``exclude`` are left out."""
-    from whoosh import query as q
-
-    from .errors import DocumentNotFoundError
-
-    t0 = time.perf_counter()
-    s = index.searcher()
-    docnum = s.document_number(id=doc_id)
-    if docnum is None:
-        raise DocumentNotFoundError(f"no document with id {doc_id!r}")
-    doc = index.get(doc_id)
-    text = "\n".join(x for x in (doc.title, doc.summary, doc.body) if x)
-    from .schema import section_values
-
-    words = section_values("body", text).get("body_w", "").split()
-    top = _key_terms(s, "body_w", words, 25)
-    if not top:
-        return Results(doc_id, 0, 0, limit, 0.0, [])
-    wq = q.Or([q.Term("body_w", w, boost=wt) for w, wt in top])
-    banned = [q.Term("id", d) for d in {doc_id, *exclude}]
-    results = s.search(wq, limit=limit, mask=q.Or(banned) if len(banned) > 1 else banned[0])
-    hits = [
-        _hit(r, i + 1, set(), set(), False) for i, r in enumerate(list(results)[:limit])
-    ]
-    return Results(doc_id, len(results), 0, limit, (time.perf_counter() - t0) * 1000, hits)
-
-
-def _key_terms(searcher, fieldname: str, words: list[str], n: int):
-    """The ``n`` words with the highest tf·idf in ``words`` (idf from the index)."""
-    from collections import Counter
-
-    tf = Counter(w for w in words if len(w) > 1 and not w.isdigit())
-    scored = []
-    for w, c in tf.items():
-        idf = searcher.idf(fieldname, w)
-        scored.append((c * idf, w))
-    scored.sort(reverse=True)
-    return [(w, round(sc, 3)) for sc, w in scored[:n] if sc > 0]

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from .errors import IndexLockedError
+from vnsearch.errors import IndexLockedError
 
 __all__ = ["WriteLock", "LOCK_FILE", "DEFAULT_LOCK_TIMEOUT"]
 

@@ -1,17 +1,17 @@
 """Writing documents into the Whoosh index: incremental, in parallel, in crash-safe batches.
 
-- **Incremental**: files are compared with :mod:`vnsearch.state` by stat, then by content hash;
+- **Incremental**: files are compared with :mod:`vnsearch.write.state` by stat, then by content hash;
   documents by content hash. Only new or changed documents are analysed; documents of files
   deleted under the folders being indexed are removed.
 - **Parallel**: CRF tagging holds the GIL, so analysis runs in forked worker processes that
   inherit the loaded model. Each worker also writes the documents it analysed into a segment of
-  its own (:mod:`vnsearch.segment_writer`), so Whoosh's writing runs on all cores too. The
+  its own (:mod:`vnsearch.codec.segment_writer`), so Whoosh's writing runs on all cores too. The
   parent reads files, keeps at most a bounded window of chunks in flight (memory does not grow
   with the corpus), applies deletions and bookkeeping in reading order, and owns the only
   commit.
 - **Crash-safe**: every ``batch_size`` documents the workers finish their segments and the
   parent commits them; the state of a batch is recorded as pending before the Whoosh commit
-  and applied after it (see :meth:`vnsearch.state.IndexState.recover`), so an interrupted run
+  and applied after it (see :meth:`vnsearch.write.state.IndexState.recover`), so an interrupted run
   leaves the last committed batch searchable and the next run carries on from there. Segments
   are built in staging folders that Whoosh ignores until the commit that lists them.
 """
@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .document import Document
+from vnsearch.document import Document
 
 __all__ = [
     "IndexReport", "Progress", "prepare", "default_jobs", "write", "index_files",
@@ -133,15 +133,15 @@ def content_hash(doc: Document) -> str:
 
 def prepare(doc: Document, signatures: bool = False, doc_hash: str | None = None) -> dict:
     """Analyse one document into Whoosh field values, pre-analysed fields as their postings
-    (runs in a worker process; see :mod:`vnsearch.segment_writer`).
+    (runs in a worker process; see :mod:`vnsearch.codec.segment_writer`).
 
     ``signatures`` adds the near-duplicate signature under ``SIGNATURE_KEY`` (not a field).
     """
-    from .schema import document_fields
+    from vnsearch.codec.schema import document_fields
 
     values = document_fields(doc, doc_hash or content_hash(doc), as_terms=True)
     if signatures:
-        from .dedup import document_signature
+        from vnsearch.dedup.minhash import document_signature
 
         values[SIGNATURE_KEY] = document_signature(doc)
     return values
@@ -149,11 +149,11 @@ def prepare(doc: Document, signatures: bool = False, doc_hash: str | None = None
 
 class _Segments:
     """Analyses chunks of documents and adds them to a staged segment, which it writes when
-    asked (:class:`vnsearch.segment_writer.StagedSegments`). Replies are queued in request
+    asked (:class:`vnsearch.codec.segment_writer.StagedSegments`). Replies are queued in request
     order: a list of signatures per chunk, the segment per ``flush``."""
 
     def __init__(self, ix, name: str, signatures: bool):
-        from .segment_writer import StagedSegments
+        from vnsearch.codec.segment_writer import StagedSegments
 
         self.signatures = signatures
         self.staged = StagedSegments(ix.storage.folder, name, ix.schema, ix.indexname)
@@ -228,7 +228,7 @@ class _WorkerProcess:
     """A forked process running :class:`_Segments` (it inherits the loaded model)."""
 
     def __init__(self, ctx, ix, name: str, signatures: bool):
-        from .segment_writer import STAGING_PREFIX
+        from vnsearch.codec.segment_writer import STAGING_PREFIX
 
         self.conn, child = ctx.Pipe()
         self.dir = os.path.join(ix.storage.folder, STAGING_PREFIX + name)
@@ -284,7 +284,7 @@ def _start_workers(ix, jobs: int, signatures: bool) -> list:
         return [_Segments(ix, "0", signatures)]
     import multiprocessing as mp
 
-    from .segmenter import load_model
+    from vnsearch.text.segmenter import load_model
 
     load_model()  # before fork: workers share the loaded model
     ctx = mp.get_context("fork")
@@ -342,7 +342,7 @@ class _Pipeline:
 
     # -- reading side ----------------------------------------------------------------------
     def start(self) -> None:
-        from .segment_writer import clear_staging
+        from vnsearch.codec.segment_writer import clear_staging
 
         clear_staging(self.ix.storage.folder)
         self.workers = _start_workers(self.ix, self.jobs, self.dup is not None)
@@ -438,7 +438,7 @@ class _Pipeline:
         self._close_workers(ok=False)
 
     def _close_workers(self, ok: bool) -> None:
-        from .segment_writer import clear_staging
+        from vnsearch.codec.segment_writer import clear_staging
 
         workers, self.workers = self.workers, []
         for worker in workers:
@@ -448,7 +448,7 @@ class _Pipeline:
     # -- writing side ----------------------------------------------------------------------
     def _writer(self):
         if self.writer is None:
-            from .segment_writer import FastSegmentWriter
+            from vnsearch.codec.segment_writer import FastSegmentWriter
 
             self.writer = FastSegmentWriter(self.ix, limitmb=256)
         return self.writer
@@ -499,7 +499,7 @@ class _Pipeline:
         segments), state applied, duplicates saved."""
         from whoosh.writing import MERGE_SMALL
 
-        from .segment_writer import adopt
+        from vnsearch.codec.segment_writer import adopt
 
         segments = []
         for worker, count in (sent or {}).items():
@@ -528,12 +528,12 @@ def _open_pipeline(ix, state, report, duplicates, **kwargs) -> _Pipeline:
     state.recover(ix.latest_generation())
     if state.fresh:
         # An index written before incremental state existed: learn its documents once.
-        from .state import stored_ids
+        from vnsearch.write.state import stored_ids
 
         state.reset(stored_ids(ix))
         state.fresh = False
     if duplicates is not None:
-        from .dedup import sync_with_index
+        from vnsearch.dedup.store import sync_with_index
 
         sync_with_index(duplicates, ix, state.hashes())  # after a crash, or an older index
     return _Pipeline(ix, state, report, duplicates=duplicates, **kwargs)
@@ -623,8 +623,9 @@ def index_files(
     remove the documents of files deleted under those folders, skip the rest."""
     import orjson
 
-    from .ingest import FAILED, MAX_LINE_PROBLEMS, SKIPPED, IngestProblem, read_source, walk_paths
-    from .state import FileRecord, file_hash
+    from vnsearch.ingest.walk import FAILED, MAX_LINE_PROBLEMS, SKIPPED, IngestProblem, walk_paths
+    from vnsearch.ingest.readers import read_source
+    from vnsearch.write.state import FileRecord, file_hash
 
     report = report if report is not None else IndexReport()
     paths = list(paths)
@@ -751,7 +752,7 @@ def _removable(
     indexed in this run, and that folder was walked without errors — unless it is still on
     disk where it was last found, outside that folder ('.' in two folders gives the same
     display paths)."""
-    from .ingest import _display_root
+    from vnsearch.ingest.walk import _display_root
 
     def under(path: str, root: str) -> bool:
         return root == "" or path == root or path.startswith(root + "/")

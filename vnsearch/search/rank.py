@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections import Counter, OrderedDict
 
-from .query import COORDINATION, SECTION_BOOST, TAG_BOOST
+from vnsearch.search.parse import COORDINATION, SECTION_BOOST, TAG_BOOST
 
 K1 = 1.2
 B = 0.75
@@ -315,7 +315,7 @@ class Scorer:
         import numpy as np
         from whoosh import query as q
 
-        from .query import FreeText
+        from vnsearch.search.parse import FreeText
 
         if isinstance(node, FreeText):
             return self.free_text(node)
@@ -391,7 +391,7 @@ class Scorer:
         return scores * node.boost, matched
 
     def free_text(self, node):
-        """One run of plain words: BM25F over the term forms of :class:`~vnsearch.query.FreeText`."""
+        """One run of plain words: BM25F over the term forms of :class:`~vnsearch.search.parse.FreeText`."""
         import numpy as np
 
         weights = form_weights(node.ascii_only, node.negated)
@@ -452,7 +452,7 @@ class Scorer:
         them. A word counts as such when, spelt as typed, it is rare next to its readings with
         diacritics ("chuc", "dang" for chức, đang, đảng), not when it is a word of its own
         ("ban", "hoa", "tin")."""
-        from .normalize import fold
+        from vnsearch.text.normalize import fold
 
         bare = []
         for syllable, folded in zip(node.syllables, node.folded):

@@ -2,12 +2,12 @@
 
 One analysis serves documents and queries:
 
-1. :func:`vnsearch.normalize.normalize_with_map` (NFC, one tone placement, junk removed);
-2. pyvi segmentation on the original case (:mod:`vnsearch.segmenter`), line by line;
+1. :func:`vnsearch.text.normalize.normalize_with_map` (NFC, one tone placement, junk removed);
+2. pyvi segmentation on the original case (:mod:`vnsearch.text.segmenter`), line by line;
 3. lower-casing after segmenting, syllables split out of every word (phrases work on syllables
    even where segmentation differs), and diacritic-free forms of both.
 
-Index terms per text field (see :mod:`vnsearch.schema`): pyvi words, syllables with positions,
+Index terms per text field (see :mod:`vnsearch.codec.schema`): pyvi words, syllables with positions,
 folded syllables, and folded adjacent-syllable pairs (proximity, and disambiguation of
 queries typed without diacritics, where ``to chuc`` alone could be many words).
 """
@@ -18,7 +18,7 @@ import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from .normalize import Normalized, fold, normalize_with_map
+from vnsearch.text.normalize import Normalized, fold, normalize_with_map
 
 __all__ = [
     "Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerms", "syllables_of",
@@ -105,7 +105,7 @@ def _pretoken_syllables(tok: str) -> list[tuple[int, int]]:
 
 def _words(norm: str):
     """Yield the syllable spans in ``norm`` of each pyvi word that has any syllable."""
-    from .segmenter import segment_line
+    from vnsearch.text.segmenter import segment_line
 
     pos = 0
     for line in norm.split("\n"):
@@ -127,7 +127,7 @@ def _words(norm: str):
 
 def _line_words(line: str) -> list[list[str]]:
     """The lower-cased syllables of each pyvi word of one line (the indexing fast path)."""
-    from .segmenter import segment_line
+    from vnsearch.text.segmenter import segment_line
 
     toks, _, joins = segment_line(line)
     if not toks:
@@ -164,7 +164,7 @@ _CONSONANT_I_RE = re.compile(_CONSONANT + "i")
 
 @lru_cache(maxsize=65536)
 def fold_syllable(syllable: str) -> str:
-    """The diacritic-free form of one lower-cased syllable: :func:`~vnsearch.normalize.fold`,
+    """The diacritic-free form of one lower-cased syllable: :func:`~vnsearch.text.normalize.fold`,
     with ``y`` after a consonant spelt ``i`` (``mỹ`` → ``mi``, ``tay`` → ``tay``)."""
     f = fold(syllable)
     if f[-1:] == "y" and _CONSONANT_Y_RE.fullmatch(f):
@@ -232,7 +232,7 @@ def index_terms(text: str) -> IndexTerms:
 
 def syllables_of(text: str) -> list[str]:
     """Lower-cased normalised syllables of ``text`` without segmentation (cheap)."""
-    from .segmenter import PRETOKEN_RE
+    from vnsearch.text.segmenter import PRETOKEN_RE
 
     norm = normalize_with_map(text).text
     out = []

@@ -1,6 +1,6 @@
 """The Whoosh schema, and how a :class:`~vnsearch.document.Document` becomes field values.
 
-Analysis runs once per text (:func:`vnsearch.analysis.index_terms`); the Whoosh fields then
+Analysis runs once per text (:func:`vnsearch.text.analysis.index_terms`); the Whoosh fields then
 receive already-analysed, space-separated terms through :class:`PreAnalyzed`, so segmentation
 is never repeated per field. Each text section (title, summary, body, captions) gets:
 
@@ -15,7 +15,7 @@ folded pairs already reward adjacency; exactness comes from the word and syllabl
 
 from __future__ import annotations
 
-from .document import Document
+from vnsearch.document import Document
 
 #: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
 FORMAT_VERSION = 1
@@ -29,7 +29,7 @@ SUFFIXES = ("", "_w", "_f", "_fb")
 def build_schema():
     from whoosh import fields
 
-    from ._whoosh_analyzer import PreAnalyzed
+    from vnsearch.codec.analyzer import PreAnalyzed
 
     pre = PreAnalyzed()
     f: dict = {
@@ -68,7 +68,7 @@ def pairs(syllables: list[str], breaks: list[int]) -> list[str]:
 
 def section_terms(sec: str, text: str) -> dict[str, list[str]]:
     """Terms of each field of one text section, in order."""
-    from .analysis import fold_syllable, index_terms
+    from vnsearch.text.analysis import fold_syllable, index_terms
 
     if not text or not text.strip():
         return {}
@@ -90,7 +90,7 @@ def section_values(sec: str, text: str) -> dict[str, str]:
 
 def key_form(value: str) -> str:
     """Case-, accent- and spacing-insensitive form of a name or tag (filters, ``author:``)."""
-    from .normalize import fold, normalize
+    from vnsearch.text.normalize import fold, normalize
 
     return "_".join(fold(normalize(value)).lower().split())
 
@@ -98,8 +98,8 @@ def key_form(value: str) -> str:
 def document_fields(doc: Document, content_hash: str = "", as_terms: bool = False) -> dict:
     """Everything Whoosh stores and indexes for ``doc``.
 
-    With ``as_terms``, pre-analysed fields hold :class:`~vnsearch.segment_writer.Terms` (for
-    :class:`~vnsearch.segment_writer.FastSegmentWriter`) instead of space-joined terms."""
+    With ``as_terms``, pre-analysed fields hold :class:`~vnsearch.codec.segment_writer.Terms` (for
+    :class:`~vnsearch.codec.segment_writer.FastSegmentWriter`) instead of space-joined terms."""
     import orjson
 
     values: dict = {
@@ -113,7 +113,7 @@ def document_fields(doc: Document, content_hash: str = "", as_terms: bool = Fals
         text = "\n".join(doc.captions) if sec == "captions" else getattr(doc, sec)
         terms.update(section_terms(sec, text))
     if doc.author:
-        from .normalize import fold, normalize
+        from vnsearch.text.normalize import fold, normalize
 
         terms["author"] = fold(normalize(doc.author)).lower().split()
         values["author_facet"] = doc.author.strip()
@@ -125,7 +125,7 @@ def document_fields(doc: Document, content_hash: str = "", as_terms: bool = Fals
         values["year"] = doc.date[:4]
         values["month"] = doc.date[:7]
     if as_terms:
-        from .segment_writer import Terms
+        from vnsearch.codec.segment_writer import Terms
 
         for name, field_terms in terms.items():
             values[name] = Terms(field_terms)

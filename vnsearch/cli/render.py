@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-from .highlight import clean_for_display
+from vnsearch.search.highlight import clean_for_display
 
 BOLD_RED = "\x1b[1;31m"
 DIM = "\x1b[2m"
@@ -118,7 +118,7 @@ def trec_lines(qid: str, results) -> list[str]:
     the one above it (or, under ``--sort date``, outscores it) is printed
     :data:`TREC_SCORE_STEP` below it, and the run evaluates in the order vnsearch returned.
     """
-    from .errors import VnsearchError
+    from vnsearch.errors import VnsearchError
 
     lines, previous = [], None
     for h in results.hits:
@@ -131,3 +131,30 @@ def trec_lines(qid: str, results) -> list[str]:
         previous = score
         lines.append(f"{qid} Q0 {h.id} {h.rank} {score:.6f} vnsearch")
     return lines
+
+
+def format_groups(groups: list[dict]) -> str:
+    """Terminal text for :func:`group_report`."""
+    from vnsearch.search.highlight import clean_for_display
+
+    lines = []
+    for g in groups:
+        lines.append(f"group {g['group']}: {g['size']} copies")
+        for m in g["members"]:
+            lines.append(f"  {m['date'] or '----------'}  {clean_for_display(m['id'])}  "
+                         f"{clean_for_display(m['title'])}")
+        lines.append("")
+    total = sum(g["size"] for g in groups)
+    lines.append(f"{len(groups)} group{'' if len(groups) == 1 else 's'}, {total} documents")
+    return "\n".join(lines)
+
+
+def format_copies(copies: list[dict]) -> str:
+    from vnsearch.search.highlight import clean_for_display
+
+    lines = ["Near-identical copies:"] if copies else ["No near-identical copies."]
+    for c in copies:
+        sim = "  (copy of a copy)" if c["similarity"] is None else f"  ({c['similarity']:.2f})"
+        lines.append(f"  {c['date'] or '----------'}  {clean_for_display(c['id'])}  "
+                     f"{clean_for_display(c['title'])}{sim}")
+    return "\n".join(lines)

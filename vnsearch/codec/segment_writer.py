@@ -13,7 +13,7 @@ what Whoosh's readers accept: block data is pickled with protocol 3 (Whoosh: 2, 
 read), compressed at zlib level 1 from 256 bytes (Whoosh: level 3 from 80), and the terms file
 hashes keys with CRC-32 (Whoosh's hash type 1) rather than MD5.
 
-Workers of :mod:`vnsearch.indexer` write segments in staging folders
+Workers of :mod:`vnsearch.write.pipeline` write segments in staging folders
 (:class:`StagedSegments`); the parent moves them into the index (:func:`adopt`) just before
 the commit that lists them.
 
@@ -62,7 +62,7 @@ _PROTOCOL = 3
 
 class Terms(list):
     """A pre-analysed field value: its terms, in order. :class:`FastSegmentWriter` indexes them
-    as Whoosh would index ``" ".join(terms)`` with :class:`~vnsearch._whoosh_analyzer.
+    as Whoosh would index ``" ".join(terms)`` with :class:`~vnsearch.codec.analyzer.
     PreAnalyzed` (empty terms are skipped), without building Whoosh tokens."""
 
     __slots__ = ()

@@ -13,8 +13,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .analysis import _pretoken_syllables, fold_syllable, folded_spellings, syllable_form
-from .normalize import blank_escapes, fold, normalize_with_map
+from vnsearch.text.analysis import _pretoken_syllables, fold_syllable, folded_spellings, syllable_form
+from vnsearch.text.normalize import blank_escapes, fold, normalize_with_map
 
 SNIPPET_CHARS = 220
 MAX_PASSAGES = 2
@@ -72,7 +72,7 @@ class MatchRules:
 
 
 def match_rules(terms) -> MatchRules:
-    """The :class:`MatchRules` of a parsed query's :class:`~vnsearch.query.QueryTerms`."""
+    """The :class:`MatchRules` of a parsed query's :class:`~vnsearch.search.parse.QueryTerms`."""
     from collections import Counter
 
     typed = Counter(_fold_cached(s) for s in terms.syllables)
@@ -116,7 +116,7 @@ def clean_for_display(text: str) -> str:
 
 def syllable_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
-    from .segmenter import PRETOKEN_RE
+    from vnsearch.text.segmenter import PRETOKEN_RE
 
     nm = normalize_with_map(text)
     norm = nm.text
@@ -148,7 +148,7 @@ def syllable_spans(text: str) -> list[tuple[int, int, str]]:
 
 def _chunk_syllables(nm, lower: str, chunks):
     """``syllable_spans`` restricted to some chunks ``(start, end)`` of the normalised text."""
-    from .segmenter import PRETOKEN_RE
+    from vnsearch.text.segmenter import PRETOKEN_RE
 
     identity = nm.offsets is None
     for cs, ce in chunks:

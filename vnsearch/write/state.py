@@ -80,7 +80,7 @@ class IndexState:
                 )
         except sqlite3.DatabaseError as e:
             self._db.close()
-            from .errors import IndexFormatError
+            from vnsearch.errors import IndexFormatError
 
             raise IndexFormatError(
                 f"indexing state {self.path} is unreadable ({e}): run `vnsearch index --rebuild`"

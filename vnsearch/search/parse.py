@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import QueryError
+from vnsearch.errors import QueryError
 
 MAX_QUERY_CHARS = 2000
 #: Fuzzy words ("vàmg~") per query: each one scans the term dictionary in Python (about
@@ -281,8 +281,8 @@ class _Builder:
         ``whole=False``: only the words' FreeText, never the phrase a single split word gets."""
         from whoosh import query as q
 
-        from .analysis import analyze
-        from .normalize import fold
+        from vnsearch.text.analysis import analyze
+        from vnsearch.text.normalize import fold
 
         if fieldname == "author":
             return self._phrase("author", text, 1)
@@ -300,8 +300,8 @@ class _Builder:
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
         words = [t.word for t in tokens]
         pairs = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
-        # The same terms as a plain Whoosh Or (what vnsearch.ranking scores, it scores better).
-        from .ranking import form_weights
+        # The same terms as a plain Whoosh Or (what vnsearch.search.rank scores, it scores better).
+        from vnsearch.search.rank import form_weights
 
         weight = form_weights(ascii_only, self.negated)
         subs = []
@@ -335,9 +335,9 @@ class _Builder:
     def _phrase(self, fieldname: str, text: str, slop: int = 1):
         from whoosh import query as q
 
-        from .analysis import analyze
-        from .normalize import fold
-        from .schema import key_form
+        from vnsearch.text.analysis import analyze
+        from vnsearch.text.normalize import fold
+        from vnsearch.codec.schema import key_form
 
         if fieldname == "tag":
             return self._tag(text)
@@ -374,7 +374,7 @@ class _Builder:
             else:
                 subs.append(q.Phrase(fld, words, slop=max(1, slop), boost=sb))
         found = q.Or(subs)
-        # Whoosh finds the documents with the phrase; vnsearch.ranking scores its words.
+        # Whoosh finds the documents with the phrase; vnsearch.search.rank scores its words.
         seen = len(self.terms.syllables)
         found.vn_text = self._text(fieldname, text, whole=False)
         del self.terms.syllables[seen:]
@@ -383,7 +383,7 @@ class _Builder:
     def _tag(self, text: str):
         from whoosh import query as q
 
-        from .schema import key_form
+        from vnsearch.codec.schema import key_form
 
         key = key_form(text)
         return q.Term("tags", key) if key else None
@@ -391,8 +391,8 @@ class _Builder:
     def _fuzzy(self, node):
         from whoosh import query as q
 
-        from .analysis import syllable_form
-        from .normalize import fold, normalize
+        from vnsearch.text.analysis import syllable_form
+        from vnsearch.text.normalize import fold, normalize
 
         word = syllable_form(normalize(str(node.text)).strip())
         if not word:  # "\u200b~": nothing left to be fuzzy about (whoosh would crash)
@@ -417,7 +417,7 @@ class _Builder:
     def _wildcard(self, node):
         from whoosh import query as q
 
-        from .normalize import fold, normalize
+        from vnsearch.text.normalize import fold, normalize
 
         pattern = normalize(str(node.text)).lower()
         if isinstance(node, q.Prefix):
@@ -474,7 +474,7 @@ def _free_text_class():
 
     class FreeText(q.Or):
         """A run of plain words, as a Whoosh ``Or`` over every (field, term) it may match,
-        plus the analysed forms :mod:`vnsearch.ranking` scores with BM25F."""
+        plus the analysed forms :mod:`vnsearch.search.rank` scores with BM25F."""
 
         def __init__(self, subqueries, boost=1.0, minmatch=0, scale=None, **info):
             super().__init__(subqueries, boost=boost, minmatch=minmatch, scale=scale)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-from .analysis import fold_syllable
-from .normalize import fold
+from vnsearch.text.analysis import fold_syllable
+from vnsearch.text.normalize import fold
 
 CANDIDATES = 3
 MAX_SYLLABLES = 8
@@ -33,7 +33,7 @@ def accented_variants(folded: str) -> tuple[str, ...]:
     import itertools
     import unicodedata
 
-    from .normalize import normalize
+    from vnsearch.text.normalize import normalize
 
     if not (folded.isascii() and folded.isalpha()) or len(folded) > 7:
         return (folded,)
@@ -75,7 +75,7 @@ def restore_diacritics(index, syllables: list[str]) -> list[str] | None:
     """The most likely accented form of ``syllables``, or None if none is known. Syllables
     typed with diacritics, numbers and words the index lacks in any form are kept as typed
     (the first help choose their neighbours)."""
-    from .ranking import scorer_for
+    from vnsearch.search.rank import scorer_for
 
     scorer = scorer_for(index.searcher())
     fields = _text_fields(scorer)
@@ -128,8 +128,8 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
     """Replace syllables absent from the index by their closest indexed neighbour: the most
     frequent syllable one edit away (checked by dictionary lookups), else Whoosh's corrector
     for longer syllables (two edits)."""
-    from .normalize import normalize
-    from .ranking import scorer_for
+    from vnsearch.text.normalize import normalize
+    from vnsearch.search.rank import scorer_for
 
     searcher = index.searcher()
     scorer = scorer_for(searcher)
@@ -218,7 +218,7 @@ def _rewrite(query: str, syllables: list[str], proposal: list[str]) -> str:
     is left as typed."""
     import unicodedata
 
-    from .highlight import syllable_spans
+    from vnsearch.search.highlight import syllable_spans
 
     out, pos, k = [], 0, 0
     for start, end, syl in syllable_spans(query):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 
-from .errors import QueryError, VnsearchError
+from vnsearch.errors import QueryError, VnsearchError
 
 #: Keys of each hit in a batch JSONL line unless ``--fields`` says otherwise.
 BATCH_HIT_FIELDS = ("id", "rank", "score", "title")
@@ -48,7 +48,7 @@ def _numbered_queries(path: str) -> Iterator[tuple[int, str, str]]:
 def _lines(path: str) -> Iterator[tuple[int, str]]:
     """Numbered text lines of a queries file (UTF-8, or UTF-16 with a BOM) or of stdin
     (``-``, UTF-8, read as it comes so a pipe can feed queries one at a time)."""
-    from .encodings import DecodeError, decode_bytes, undecodable_reason
+    from vnsearch.ingest.encodings import DecodeError, decode_bytes, undecodable_reason
 
     if path == "-":
         for n, raw in enumerate(sys.stdin.buffer, 1):
@@ -78,9 +78,9 @@ def run_batch(
 
     ``fmt`` is ``jsonl`` (one ``{qid, query, total, hits}`` line per query, hits holding
     ``fields``, by default :data:`BATCH_HIT_FIELDS`) or ``trec`` (see
-    :func:`vnsearch.output.trec_lines`).
+    :func:`vnsearch.cli.render.trec_lines`).
     """
-    from .output import dumps, trec_lines
+    from vnsearch.cli.render import dumps, trec_lines
 
     keys = list(fields or BATCH_HIT_FIELDS)
     snippets = fmt == "jsonl" and bool({"snippet", "highlights"} & set(keys))

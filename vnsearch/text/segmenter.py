@@ -42,7 +42,7 @@ def _pyvi_dir() -> str:
 
     spec = importlib.util.find_spec("pyvi")
     if spec is None or not spec.submodule_search_locations:
-        from .errors import VnsearchError
+        from vnsearch.errors import VnsearchError
 
         raise VnsearchError("pyvi is not installed: pip install pyvi")
     return list(spec.submodule_search_locations)[0]

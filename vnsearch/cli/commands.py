@@ -12,15 +12,15 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
-from .search import MAX_LIMIT, check_fields
+from vnsearch import __version__
+from vnsearch.errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
+from vnsearch.search.results import MAX_LIMIT, check_fields
 
 DEFAULT_CORPUS = "seeds"
 
 
 def _echo_json(obj) -> None:
-    from .output import dumps
+    from vnsearch.cli.render import dumps
 
     click.echo(dumps(obj))
 
@@ -108,7 +108,7 @@ def color_option(fn):
 
 
 def _open_index(index_dir):
-    from .index import Index, default_index_dir
+    from vnsearch.index import Index, default_index_dir
 
     return Index.open(index_dir or default_index_dir())
 
@@ -174,7 +174,7 @@ def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_fil
     Exit codes: 0 everything indexed; 3 some files failed, the rest was indexed;
     2 nothing could be done (no index, locked, incompatible version: use --rebuild).
     """
-    from .index import Index, default_index_dir
+    from vnsearch.index import Index, default_index_dir
 
     paths = list(paths) or [DEFAULT_CORPUS]
     if not any(os.path.lexists(p) for p in paths):  # before an index is made or wiped
@@ -204,7 +204,7 @@ def _progress_bar():
     """A progress bar on a terminal (stderr), None when piped."""
     if not sys.stderr.isatty():
         return None
-    from .progress import ProgressBar
+    from vnsearch.cli.progress import ProgressBar
 
     return ProgressBar()
 
@@ -251,7 +251,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     date:[2023-01-01 TO 2023-08-31], wildcards* and fuzzy~. Unquoted words are one query
     (`vnsearch search xây dựng Đảng`), as if quoted by the shell; a query starting with '-'
     goes last, after '--' (`vnsearch search -n 5 -- -vàng giá`)."""
-    from .output import dumps, format_results, use_color
+    from vnsearch.cli.render import dumps, format_results, use_color
 
     query = " ".join(query)
 
@@ -267,7 +267,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
         collapse=collapse,
     )
     if queries_file:
-        from .batch import run_batch
+        from vnsearch.cli.batch import run_batch
 
         run_batch(ix, queries_file, batch_format or "jsonl", options, click.echo, keys)
         return
@@ -302,7 +302,7 @@ def _check_batch_options(queries_file, query, batch_format, as_json, as_jsonl, f
 
 def _open_or_bootstrap(index_dir):
     """Open the index; with no index yet and ./seeds present, build it first (and say so)."""
-    from .index import Index, default_index_dir
+    from vnsearch.index import Index, default_index_dir
 
     path = index_dir or default_index_dir()
     if not Index.exists(path) and index_dir is None and os.path.isdir(DEFAULT_CORPUS):
@@ -322,7 +322,7 @@ def _open_or_bootstrap(index_dir):
 @handle_errors
 def show_cmd(doc_id, index_dir, as_json):
     """Print one document, full text and metadata."""
-    from .output import format_document
+    from vnsearch.cli.render import format_document
 
     doc = _open_index(index_dir).get(doc_id)
     if as_json:
@@ -342,9 +342,10 @@ def show_cmd(doc_id, index_dir, as_json):
 @handle_errors
 def similar_cmd(doc_id, index_dir, limit, as_json, color):
     """Near-identical copies of DOC_ID, then related articles (more like this)."""
-    from .output import format_results, use_color
+    from vnsearch.cli.render import format_results, use_color
 
-    from .dedup import format_copies, similar_split
+    from vnsearch.cli.render import format_copies
+    from vnsearch.search.similar import similar_split
 
     copies, results = similar_split(_open_index(index_dir), doc_id, limit)
     code = _settle(EXIT_NO_RESULTS if not results.hits and not copies else 0)
@@ -367,7 +368,8 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
 @handle_errors
 def duplicates_cmd(index_dir, threshold, min_size, as_json):
     """List groups of near-identical copies (syndicated articles)."""
-    from .dedup import format_groups, group_report
+    from vnsearch.cli.render import format_groups
+    from vnsearch.dedup.store import group_report
 
     groups = group_report(_open_index(index_dir), threshold=threshold, min_size=min_size)
     code = _settle(EXIT_NO_RESULTS if not groups else 0)
@@ -385,13 +387,13 @@ def duplicates_cmd(index_dir, threshold, min_size, as_json):
 @handle_errors
 def analyze_cmd(text, as_json):
     """Show how TEXT is normalised, segmented and folded (with offsets)."""
-    from .analysis import analyze
+    from vnsearch.text.analysis import analyze
 
     a = analyze(text)
     if as_json:
         _echo_json(a.to_dict())
         return
-    from .highlight import clean_for_display
+    from vnsearch.search.highlight import clean_for_display
 
     click.echo(f"normalized: {clean_for_display(a.normalized)}")
     for t in a.tokens:

@@ -1,0 +1,254 @@
+"""Reading one file: decoding, gzip, JSON and JSON Lines streaming; problems in order."""
+
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterable, Iterator
+
+import orjson
+
+from vnsearch.document import Document
+from vnsearch.ingest.encodings import (
+    SNIFF_SIZE,
+    DecodeError,
+    decode_bytes,
+    detect_misdecoded,
+    sniff_encoding,
+)
+from vnsearch.ingest.press_release import parse_press_release
+from vnsearch.ingest.records import (
+    _json_reason,
+    _json_type,
+    _line_error,
+    _loads,
+    _record_or_problem,
+)
+from vnsearch.ingest.walk import (
+    DEFAULT_MAX_FILE_SIZE,
+    FAILED,
+    MAX_LINE_PROBLEMS,
+    MAX_RECORD_BYTES,
+    MAX_WHOLE_FILE_BYTES,
+    SKIPPED,
+    IngestProblem,
+    IngestReport,
+    SourceFile,
+    _mb,
+    walk_paths,
+)
+
+
+def _open_bytes(path: str):
+    if path.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def read_source(src: SourceFile) -> Iterator[Document | IngestProblem]:
+    """The documents in one file, streaming (JSON Lines are read line by line, never whole).
+
+    Problems come out in order among the documents; a bad JSONL line does not stop the file.
+    """
+    kind = src.kind
+    try:
+        if kind == "jsonl":
+            yield from _read_jsonl(src)
+        elif kind == "json":
+            yield from _read_json(src)
+        else:
+            yield from _read_text(src)
+    except OSError as err:
+        if isinstance(err, gzip.BadGzipFile):
+            yield IngestProblem(src.rel, None, "not a gzip file", FAILED)
+        else:
+            yield IngestProblem(src.rel, None, f"cannot read: {err.strerror or err}", FAILED)
+    except (EOFError, zlib.error):
+        yield IngestProblem(src.rel, None, "truncated or corrupt gzip data", FAILED)
+
+
+def _read_whole(src: SourceFile) -> str | IngestProblem:
+    with _open_bytes(src.path) as f:
+        data = f.read(MAX_WHOLE_FILE_BYTES + 1)
+    if len(data) > MAX_WHOLE_FILE_BYTES:
+        limit = _mb(MAX_WHOLE_FILE_BYTES)
+        return IngestProblem(
+            src.rel, None, f"over {limit} once decompressed: use JSON Lines (.jsonl.gz)", SKIPPED
+        )
+    if not data.strip():
+        return IngestProblem(src.rel, None, "empty file", SKIPPED)
+    try:
+        text = decode_bytes(data)
+    except DecodeError as err:
+        return IngestProblem(src.rel, None, str(err), SKIPPED if err.binary else FAILED)
+    if not text.strip():
+        return IngestProblem(src.rel, None, "empty file", SKIPPED)
+    accident = detect_misdecoded(text)
+    if accident:
+        return IngestProblem(src.rel, None, f"{accident}: convert to Unicode", FAILED)
+    return text
+
+
+def _read_text(src: SourceFile) -> Iterator[Document | IngestProblem]:
+    text = _read_whole(src)
+    if isinstance(text, IngestProblem):
+        yield text
+        return
+    yield parse_press_release(text, src.rel, src.rel)
+
+
+def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
+    text = _read_whole(src)
+    if isinstance(text, IngestProblem):
+        yield text
+        return
+    text = text.lstrip("\ufeff")
+    try:
+        value = _loads(text)
+    except orjson.JSONDecodeError as err:
+        if err.msg.startswith("unexpected content after document") or _starts_with_a_line_record(
+            text
+        ):
+            # JSON Lines saved as .json: read it as such.
+            yield from _records_from_lines(src, enumerate(text.split("\n"), 1))
+            return
+        yield IngestProblem(src.rel, err.lineno, _json_reason(err), FAILED)
+        return
+    if isinstance(value, dict):
+        yield _record_or_problem(value, src, src.rel, None, "")
+    elif isinstance(value, list):
+        for number, item in enumerate(value, 1):
+            yield _record_or_problem(item, src, f"{src.rel}#{number}", None, f"item {number}: ")
+    else:
+        yield IngestProblem(
+            src.rel,
+            None,
+            f"expected a JSON object or a list of objects, got {_json_type(value)}",
+            FAILED,
+        )
+
+
+def _starts_with_a_line_record(text: str) -> bool:
+    """Whether ``text`` is several lines, the first a whole JSON object (JSON Lines)."""
+    first, newline, rest = text.lstrip().partition("\n")
+    if not (newline and rest.strip()):
+        return False
+    try:
+        return isinstance(_loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _read_jsonl(src: SourceFile) -> Iterator[Document | IngestProblem]:
+    with _open_bytes(src.path) as f:
+        head = _read_head(f)
+        if not head.strip():
+            yield IngestProblem(src.rel, None, "empty file", SKIPPED)
+            return
+        try:
+            codec = sniff_encoding(head)
+        except DecodeError as err:
+            yield IngestProblem(src.rel, None, str(err), SKIPPED if err.binary else FAILED)
+            return
+        f.seek(0)
+        stream = io.TextIOWrapper(f, encoding="utf-16", newline="\n") if codec == "utf-16" else f
+        yield from _records_from_lines(src, enumerate(_bounded_lines(stream), 1))
+
+
+def _read_head(f) -> bytes:
+    """The first SNIFF_SIZE bytes, or those a damaged .gz gives before its damage (the lines
+    there are read, and the damage reported at its line)."""
+    try:
+        return f.read(SNIFF_SIZE)
+    except (EOFError, zlib.error):
+        f.seek(0)
+    head = b""
+    try:
+        while len(head) < SNIFF_SIZE and (chunk := f.read(512)):
+            head += chunk
+    except (EOFError, zlib.error):
+        if not head:
+            raise
+    return head
+
+
+def _bounded_lines(stream) -> Iterator[bytes | str | None]:
+    """The lines of ``stream``; None for a line over MAX_RECORD_BYTES, which is skipped
+    without being held in memory (a .gz may hide one huge line)."""
+    while True:
+        line = stream.readline(MAX_RECORD_BYTES + 1)
+        if len(line) <= MAX_RECORD_BYTES or line[-1:] in (b"\n", "\n"):
+            if not line:
+                return
+            yield line
+            continue
+        while line and line[-1:] not in (b"\n", "\n"):
+            line = stream.readline(1 << 20)
+        yield None
+
+
+def _records_from_lines(
+    src: SourceFile, numbered: Iterable[tuple[int, bytes | str | None]]
+) -> Iterator[Document | IngestProblem]:
+    bad = 0
+    lineno = 0
+    try:
+        for lineno, raw in numbered:
+            item = _record_from_line(src, lineno, raw)
+            if item is None:
+                continue
+            if isinstance(item, IngestProblem) and item.severity == FAILED:
+                bad += 1
+                if bad > MAX_LINE_PROBLEMS:
+                    continue
+            yield item
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        yield IngestProblem(src.rel, lineno + 1, "truncated or corrupt gzip data", FAILED)
+    except UnicodeDecodeError as err:
+        yield IngestProblem(src.rel, lineno + 1, f"invalid UTF-16: {err.reason}", FAILED)
+    if bad > MAX_LINE_PROBLEMS:
+        yield IngestProblem(
+            src.rel,
+            None,
+            f"{bad - MAX_LINE_PROBLEMS} more bad lines not listed ({bad} in all)",
+            FAILED,
+        )
+
+
+def _record_from_line(
+    src: SourceFile, lineno: int, raw: bytes | str | None
+) -> Document | IngestProblem | None:
+    """The document on one JSON Lines line, its problem, or None for a blank line."""
+    if raw is None:
+        return IngestProblem(src.rel, lineno, f"record over {_mb(MAX_RECORD_BYTES)}", FAILED)
+    if lineno == 1 and raw[:3] == b"\xef\xbb\xbf":  # UTF-8 BOM (the UTF-16 codec eats its own)
+        raw = raw[3:]
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = _loads(raw)
+    except orjson.JSONDecodeError as err:
+        return IngestProblem(src.rel, lineno, _line_error(raw, err), FAILED)
+    return _record_or_problem(value, src, f"{src.rel}#{lineno}", lineno, "")
+
+
+# --------------------------------------------------------------------------------------------
+# Convenience
+# --------------------------------------------------------------------------------------------
+def iter_documents(
+    paths: Iterable[str],
+    *,
+    report: IngestReport | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> Iterator[Document]:
+    """Walk ``paths`` and read every file; documents come out, problems go to ``report``."""
+    report = report if report is not None else IngestReport()
+    for found in walk_paths(paths, max_file_size=max_file_size):
+        report.count(found)
+        if isinstance(found, IngestProblem):
+            continue
+        for item in read_source(found):
+            report.count(item)
+            if isinstance(item, Document):
+                yield item

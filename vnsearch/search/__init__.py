@@ -1,0 +1,2 @@
+"""Reading an index: query parsing, ranking, results, snippets, suggestions, duplicate
+collapsing and similar documents."""

@@ -1,0 +1,2 @@
+"""Vietnamese text: Unicode normalisation and folding, word segmentation, analysis into the
+terms the index stores."""
