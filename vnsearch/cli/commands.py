@@ -15,6 +15,7 @@ import click
 from vnsearch import __version__
 from vnsearch.errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
 from vnsearch.search.results import MAX_LIMIT, check_fields
+from vnsearch.serve.command import serve_cmd
 
 DEFAULT_CORPUS = "seeds"
 
@@ -416,6 +417,9 @@ def stats_cmd(index_dir, as_json):
         if k == "fields":
             v = ", ".join(v)
         click.echo(f"{k}: {v}")
+
+
+cli.add_command(serve_cmd)
 
 
 def main(argv=None):

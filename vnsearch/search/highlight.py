@@ -230,10 +230,7 @@ def hit_highlights(texts: dict[str, str], syllables: set[str], folded: set[str],
     """The highlights of a search hit's fields (``texts``: field → text). A word found as typed
     somewhere in the hit is not stood in for elsewhere by words that only fold like it ("mà"
     in the body: "Má" in the title is another word). Each text is scanned once."""
-    keys = syllables | folded
-    pieces = {f: list(_candidate_syllables(t, keys, rules)) for f, t in texts.items() if t}
-    present = {syl for ps in pieces.values() for _, _, syl in ps if syl in syllables}
-    missing = syllables - present
+    pieces, missing = _hit_pieces(texts, syllables, folded, rules)
     out = []
     for field, text in texts.items():
         h = highlight_field(field, text, syllables, folded, fold_missing=True, rules=rules,
@@ -241,6 +238,27 @@ def hit_highlights(texts: dict[str, str], syllables: set[str], folded: set[str],
         if h is not None:
             out.append(h)
     return out
+
+
+def whole_text_highlights(texts: dict[str, str], syllables: set[str], folded: set[str],
+                          rules: MatchRules | None = None) -> list[Highlight]:
+    """Each non-empty text of a hit whole (line breaks kept, control characters blanked, NFC)
+    with every match a search hit shows (:func:`hit_highlights`), for reading a document."""
+    pieces, missing = _hit_pieces(texts, syllables, folded, rules)
+    out = []
+    for field, text in texts.items():
+        if text:
+            spans = find_matches_in_hit(text, syllables, folded, rules, missing, pieces[field])
+            out.append(Highlight(field, *nfc_with_spans(clean_for_display(text), spans)))
+    return out
+
+
+def _hit_pieces(texts, syllables, folded, rules):
+    """Each text's candidate syllables, and the query syllables found as typed in none."""
+    keys = syllables | folded
+    pieces = {f: list(_candidate_syllables(t, keys, rules)) for f, t in texts.items() if t}
+    present = {syl for ps in pieces.values() for _, _, syl in ps if syl in syllables}
+    return pieces, syllables - present
 
 
 def _matches(text, syllables, folded, rules, fold_missing: bool,
