@@ -1,22 +1,41 @@
-"""``Index``: the one object users embed — open or create an index, add, search, get, stats."""
+"""``Index``: the one object users embed — open or create an index, add, search, get, stats.
+
+The façade joins the write side (:mod:`vnsearch.write`) and the read side
+(:mod:`vnsearch.search`); each is imported by the methods that use it, so a command loads only
+its half (``vnsearch search`` does not import the indexing pipeline, ``vnsearch index`` not the
+query parser and ranker).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import orjson
+from whoosh import index as windex
+
+from vnsearch.codec import schema
+from vnsearch.dedup.store import DuplicateStore, store_path
 from vnsearch.document import Document
-from vnsearch.errors import DocumentNotFoundError, IndexFormatError, IndexNotFoundError, VnsearchError
+from vnsearch.errors import (
+    DocumentNotFoundError,
+    IndexFormatError,
+    IndexNotFoundError,
+    VnsearchError,
+)
+from vnsearch.folder import META_FILE, has_metadata, is_index_or_partial
+from vnsearch.search.results import Results
+from vnsearch.write.lock import DEFAULT_LOCK_TIMEOUT, LOCK_FILE, WriteLock
+from vnsearch.write.state import IndexState
 
 if TYPE_CHECKING:  # pragma: no cover
     from vnsearch.write.pipeline import IndexReport
-    from vnsearch.search.results import Results
 
 __all__ = ["Index", "default_index_dir"]
-
-META_FILE = "vnsearch.json"
 
 
 def default_index_dir() -> str:
@@ -25,8 +44,6 @@ def default_index_dir() -> str:
 
 
 def _write_json_atomic(path: str, data: dict) -> None:
-    import orjson
-
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
         f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
@@ -60,7 +77,6 @@ class Index:
         """Open an existing index (use :meth:`create` to make one)."""
         self.path = os.fspath(path if path is not None else default_index_dir())
         self.meta = self._read_meta()
-        from whoosh import index as windex
 
         try:
             self._ix = _open_whoosh(windex, self.path)
@@ -85,8 +101,6 @@ class Index:
     ) -> Index:
         """Create an empty index at ``path``, or open the one there (``overwrite=True``
         replaces it, waiting up to ``lock_timeout`` seconds for a running writer)."""
-        from vnsearch.write.lock import DEFAULT_LOCK_TIMEOUT
-
         path = os.fspath(path if path is not None else default_index_dir())
         if cls.exists(path) and not overwrite:
             return cls(path)
@@ -104,16 +118,11 @@ class Index:
 
     @staticmethod
     def _create_in(path: str, timeout: float) -> None:
-        from whoosh import index as windex
-
-        from vnsearch.codec import schema
-        from vnsearch.write.lock import LOCK_FILE, WriteLock
-
         _check_ours(path)  # before the lock, which would leave its file in someone's folder
         with WriteLock(path, timeout):
             _check_ours(path)
             names = os.listdir(path)
-            for name in names if _holds_an_index(names) else ():
+            for name in names if is_index_or_partial(names) else ():
                 full = os.path.join(path, name)
                 if name not in (".gitkeep", LOCK_FILE) and os.path.isfile(full):
                     os.remove(full)
@@ -133,13 +142,9 @@ class Index:
     def exists(path: str | os.PathLike | None = None) -> bool:
         """Whether ``path`` holds a vnsearch index (compatible or not)."""
         path = os.fspath(path if path is not None else default_index_dir())
-        return os.path.isfile(os.path.join(path, META_FILE))
+        return has_metadata(path)
 
     def _read_meta(self) -> dict:
-        import orjson
-
-        from vnsearch.codec import schema
-
         meta_path = os.path.join(self.path, META_FILE)
         if not os.path.isdir(self.path) or not os.path.exists(meta_path):
             raise IndexNotFoundError(
@@ -216,8 +221,6 @@ class Index:
     def _write(self, work, progress=None) -> IndexReport:
         """Run ``work(whoosh_index, state, duplicates, **options)`` holding the write lock."""
         from vnsearch.write import pipeline
-        from vnsearch.write.state import IndexState
-        from vnsearch.write.lock import WriteLock
 
         t0 = time.perf_counter()
         with WriteLock(self.path, self.lock_timeout), IndexState(self.path) as state:
@@ -275,11 +278,8 @@ class Index:
 
     def _duplicates(self):
         """The writable duplicate store (a context manager), or a null one when not tracked."""
-        import contextlib
-
         if not self.track_duplicates:
             return contextlib.nullcontext()
-        from vnsearch.dedup.store import DuplicateStore, store_path
 
         return DuplicateStore(store_path(self.path))
 
@@ -291,8 +291,6 @@ class Index:
         """The id as stored: ``doc_id`` itself, or its composed (NFC) or decomposed (NFD) form
         when that is the one indexed — file names copied from macOS are NFD, people type NFC.
         An id found in no form comes back unchanged."""
-        import unicodedata
-
         searcher = self.searcher()
         if searcher.document_number(id=doc_id) is not None:
             return doc_id
@@ -310,17 +308,16 @@ class Index:
         return _document_from_stored(fields)
 
     def search(self, query: str = "", **options) -> Results:
-        """Search; see :func:`vnsearch.search.search` for the options."""
-        from vnsearch.search.results import search
+        """Search; see :func:`vnsearch.search.run.search` for the options."""
+        from vnsearch.search.run import search
 
         return search(self, query, **options)
 
     def similar(self, doc_id: str, *, limit: int = 10, copies: bool = False) -> Results:
         """Documents like ``doc_id`` (more like this): never the document itself, nor its
         near-identical copies (the same text syndicated elsewhere) unless ``copies`` is true —
-        those are :func:`vnsearch.dedup.near_copies`."""
-        from vnsearch.search.similar import copies_or_none
-        from vnsearch.search.similar import similar
+        those are :func:`vnsearch.search.similar.near_copies`."""
+        from vnsearch.search.similar import copies_or_none, similar
 
         doc_id = self.resolve_id(doc_id)
         skip = () if copies else [c["id"] for c in copies_or_none(self, doc_id) or ()]
@@ -328,8 +325,6 @@ class Index:
 
     def stats(self) -> dict:
         """Document count, fields, size on disk, last update, format versions."""
-        from vnsearch.codec import schema
-
         size = 0
         for name in os.listdir(self.path):
             full = os.path.join(self.path, name)
@@ -351,23 +346,15 @@ class Index:
 
 def _check_ours(path: str) -> None:
     """Refuse to make an index in a folder of other files: creating one clears the folder."""
-    from vnsearch.write.lock import LOCK_FILE
-
     if not os.path.isdir(path):
         return
     names = os.listdir(path)
     others = [n for n in names if not n.startswith(".") and n != LOCK_FILE]
-    if others and not _holds_an_index(names):
+    if others and not is_index_or_partial(names):
         raise VnsearchError(
             f"cannot create index at {path}: the folder is not empty and is not a vnsearch "
             f"index (it holds {sorted(others)[0]}); give an empty or new folder"
         )
-
-
-def _holds_an_index(names: list[str]) -> bool:
-    """Whether a folder listing is a vnsearch index, whole or half-made (Whoosh's table of
-    contents is written before our metadata), whose files ``--rebuild`` may replace."""
-    return META_FILE in names or any(n.startswith("_MAIN_") and n.endswith(".toc") for n in names)
 
 
 def _newer(version, ours: int) -> bool:
@@ -375,8 +362,6 @@ def _newer(version, ours: int) -> bool:
 
 
 def _document_from_stored(fields: dict) -> Document:
-    import orjson
-
     try:
         data = orjson.loads(fields["doc"])
     except (KeyError, ValueError) as e:  # pragma: no cover - corrupt index

@@ -343,9 +343,7 @@ def show_cmd(doc_id, index_dir, as_json):
 @handle_errors
 def similar_cmd(doc_id, index_dir, limit, as_json, color):
     """Near-identical copies of DOC_ID, then related articles (more like this)."""
-    from vnsearch.cli.render import format_results, use_color
-
-    from vnsearch.cli.render import format_copies
+    from vnsearch.cli.render import format_copies, format_results, use_color
     from vnsearch.search.similar import similar_split
 
     copies, results = similar_split(_open_index(index_dir), doc_id, limit)

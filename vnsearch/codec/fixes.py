@@ -10,6 +10,8 @@ own ``_find_next``, which already skips ``b`` forward.
 
 from __future__ import annotations
 
+from whoosh.matching.binary import AndNotMatcher
+
 _applied = False
 
 
@@ -17,7 +19,6 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    from whoosh.matching.binary import AndNotMatcher
 
     def _find_first(self):
         if self.a.is_active() and self.b.is_active():

@@ -15,7 +15,14 @@ folded pairs already reward adjacency; exactness comes from the word and syllabl
 
 from __future__ import annotations
 
+import orjson
+from whoosh import fields
+
+from vnsearch.codec.analyzer import PreAnalyzed
+from vnsearch.codec.segment_writer import Terms
 from vnsearch.document import Document
+from vnsearch.text.analysis import fold_syllable, index_terms
+from vnsearch.text.normalize import fold, normalize
 
 #: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
 FORMAT_VERSION = 1
@@ -27,10 +34,6 @@ SUFFIXES = ("", "_w", "_f", "_fb")
 
 
 def build_schema():
-    from whoosh import fields
-
-    from vnsearch.codec.analyzer import PreAnalyzed
-
     pre = PreAnalyzed()
     f: dict = {
         "id": fields.ID(stored=True, unique=True),
@@ -68,8 +71,6 @@ def pairs(syllables: list[str], breaks: list[int]) -> list[str]:
 
 def section_terms(sec: str, text: str) -> dict[str, list[str]]:
     """Terms of each field of one text section, in order."""
-    from vnsearch.text.analysis import fold_syllable, index_terms
-
     if not text or not text.strip():
         return {}
     terms = index_terms(text)
@@ -90,8 +91,6 @@ def section_values(sec: str, text: str) -> dict[str, str]:
 
 def key_form(value: str) -> str:
     """Case-, accent- and spacing-insensitive form of a name or tag (filters, ``author:``)."""
-    from vnsearch.text.normalize import fold, normalize
-
     return "_".join(fold(normalize(value)).lower().split())
 
 
@@ -100,8 +99,6 @@ def document_fields(doc: Document, content_hash: str = "", as_terms: bool = Fals
 
     With ``as_terms``, pre-analysed fields hold :class:`~vnsearch.codec.segment_writer.Terms` (for
     :class:`~vnsearch.codec.segment_writer.FastSegmentWriter`) instead of space-joined terms."""
-    import orjson
-
     values: dict = {
         "id": doc.id,
         "path": doc.path,
@@ -113,8 +110,6 @@ def document_fields(doc: Document, content_hash: str = "", as_terms: bool = Fals
         text = "\n".join(doc.captions) if sec == "captions" else getattr(doc, sec)
         terms.update(section_terms(sec, text))
     if doc.author:
-        from vnsearch.text.normalize import fold, normalize
-
         terms["author"] = fold(normalize(doc.author)).lower().split()
         values["author_facet"] = doc.author.strip()
     if doc.tags:
@@ -125,8 +120,6 @@ def document_fields(doc: Document, content_hash: str = "", as_terms: bool = Fals
         values["year"] = doc.date[:4]
         values["month"] = doc.date[:7]
     if as_terms:
-        from vnsearch.codec.segment_writer import Terms
-
         for name, field_terms in terms.items():
             values[name] = Terms(field_terms)
     else:

@@ -23,6 +23,8 @@ lock) is Whoosh's own.
 
 from __future__ import annotations
 
+import os
+import shutil
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -32,6 +34,7 @@ from pickle import dumps
 from struct import Struct
 from zlib import compress, crc32
 
+from whoosh import index as windex
 from whoosh.codec import whoosh3
 from whoosh.fields import NUMERIC
 from whoosh.formats import Frequency, Positions
@@ -463,10 +466,6 @@ class StagedSegments:
     to adopt (:func:`adopt`). Runs in an indexing worker process."""
 
     def __init__(self, index_dir: str, name: str, schema, indexname: str):
-        import os
-
-        from whoosh import index as windex
-
         self.dir = os.path.join(index_dir, STAGING_PREFIX + name)
         _remove_tree(self.dir)
         os.makedirs(self.dir)
@@ -497,8 +496,6 @@ class StagedSegments:
 def adopt(staging_dir: str, index_dir: str, segment) -> None:
     """Move a finished segment's files into the index directory (then commit a TOC that lists
     it; until then Whoosh treats them as leftovers)."""
-    import os
-
     prefix = segment.segment_id() + "."
     for name in os.listdir(staging_dir):
         if name.startswith(prefix):
@@ -507,14 +504,10 @@ def adopt(staging_dir: str, index_dir: str, segment) -> None:
 
 def clear_staging(index_dir: str) -> None:
     """Remove the staging folders of earlier (finished or killed) runs."""
-    import os
-
     for name in os.listdir(index_dir):
         if name.startswith(STAGING_PREFIX):
             _remove_tree(os.path.join(index_dir, name))
 
 
 def _remove_tree(path: str) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)

@@ -25,6 +25,7 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING, Iterable
 
 from vnsearch.errors import DuplicateStoreError
+from vnsearch.text.normalize import normalize
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -60,7 +61,6 @@ def signature_text(doc: "Document") -> str:
 
 def _normalize(text: str) -> str:
     # Shared normaliser (NFC, one tone-placement convention, junk removed), then lower case.
-    from vnsearch.text.normalize import normalize
 
     return normalize(text).lower()
 

@@ -7,6 +7,8 @@ import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+import orjson
+
 from vnsearch.dedup.minhash import (
     DEFAULT_NUM_PERM,
     DEFAULT_SEED,
@@ -20,6 +22,7 @@ from vnsearch.dedup.minhash import (
     group_signatures,
     lsh_params,
 )
+from vnsearch.document import Document
 from vnsearch.errors import (
     DocumentNotFoundError,
     DuplicateStoreError,
@@ -460,14 +463,11 @@ def sync_with_index(store: DuplicateStore, ix, hashes: dict[str, str]) -> int:
     index commit and the store commit, and for indexes built before duplicate detection.
     Returns how many documents were changed.
     """
-    from vnsearch.document import Document
-
     known = store.versions()
     gone = [d for d in known if d not in hashes]
     stale = [d for d, h in hashes.items() if known.get(d, "\0") != h]
     if not gone and not stale:
         return 0
-    import orjson
 
     with store.transaction():
         store.remove_many(gone)

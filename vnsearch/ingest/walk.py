@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from vnsearch.document import Document
 from vnsearch.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
+from vnsearch.folder import is_index_dir
 
 #: Files larger than this (bytes on disk, compressed size for .gz) are skipped with a warning.
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024  # "50 MB" in `vnsearch index --help`
@@ -141,18 +142,6 @@ def file_kind(name: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Walking
 # --------------------------------------------------------------------------------------------
-def is_index_dir(path: str) -> bool:
-    """Whether ``path`` is a vnsearch index (its metadata file and Whoosh's table of contents)."""
-    from vnsearch.index import META_FILE
-
-    if not os.path.isfile(os.path.join(path, META_FILE)):
-        return False
-    try:
-        return any(name.endswith(".toc") for name in os.listdir(path))
-    except OSError:
-        return False
-
-
 def _display_root(given: str) -> str:
     norm = os.path.normpath(given)
     if norm == ".":

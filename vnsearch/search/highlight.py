@@ -9,12 +9,20 @@ only at syllable boundaries (never inside a word or a number such as ``1.000.000
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vnsearch.text.analysis import _pretoken_syllables, fold_syllable, folded_spellings, syllable_form
+from vnsearch.text.analysis import (
+    _pretoken_syllables,
+    fold_syllable,
+    folded_spellings,
+    syllable_form,
+)
 from vnsearch.text.normalize import blank_escapes, fold, normalize_with_map
+from vnsearch.text.segmenter import PRETOKEN_RE
 
 SNIPPET_CHARS = 220
 MAX_PASSAGES = 2
@@ -73,8 +81,6 @@ class MatchRules:
 
 def match_rules(terms) -> MatchRules:
     """The :class:`MatchRules` of a parsed query's :class:`~vnsearch.search.parse.QueryTerms`."""
-    from collections import Counter
-
     typed = Counter(_fold_cached(s) for s in terms.syllables)
     in_phrases = Counter(k for p in terms.phrases for k in p)
     # A syllable also typed outside the phrases matches anywhere.
@@ -116,8 +122,6 @@ def clean_for_display(text: str) -> str:
 
 def syllable_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
-    from vnsearch.text.segmenter import PRETOKEN_RE
-
     nm = normalize_with_map(text)
     norm = nm.text
     lower = norm.lower()  # Vietnamese letters keep their length when lower-cased
@@ -148,8 +152,6 @@ def syllable_spans(text: str) -> list[tuple[int, int, str]]:
 
 def _chunk_syllables(nm, lower: str, chunks):
     """``syllable_spans`` restricted to some chunks ``(start, end)`` of the normalised text."""
-    from vnsearch.text.segmenter import PRETOKEN_RE
-
     identity = nm.offsets is None
     for cs, ce in chunks:
         for m in PRETOKEN_RE.finditer(nm.text, cs, ce):
@@ -319,8 +321,6 @@ def _in_phrases(text: str, pieces, hits: list[int], rules: MatchRules):
 
 def _marks(ch: str) -> tuple[str, frozenset[str]]:
     """A letter's base and its diacritics (``đ`` is ``d`` with a stroke)."""
-    import unicodedata
-
     if ch in "đĐ":
         return "d", frozenset("\u0335")
     d = unicodedata.normalize("NFD", ch)
@@ -460,8 +460,6 @@ def highlight_field(field: str, text: str, syllables: set[str], folded: set[str]
 
 def lead_snippet(text: str, chars: int = SNIPPET_CHARS) -> str:
     """The start of ``text`` for a hit without matches, cut at whitespace, not in a word."""
-    import unicodedata
-
     flat = " ".join(text.split())
     if len(flat) > chars:
         cut = flat.rfind(" ", 0, chars + 1)
@@ -473,8 +471,6 @@ def nfc_with_spans(text: str, spans):
     """``text`` in NFC with ``spans`` moved along (documents may be stored decomposed; the
     contract's spans point into NFC text). Each piece between span edges is composed alone:
     edges fall on syllable boundaries, which never split a letter from its marks."""
-    import unicodedata
-
     if unicodedata.is_normalized("NFC", text):
         return text, spans
     out, new_spans, pos = [], [], 0

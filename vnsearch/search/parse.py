@@ -15,10 +15,18 @@ and each run becomes a weighted disjunction over the index fields:
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 
+from whoosh import fields, qparser
+from whoosh import query as q
+from whoosh.analysis import IDTokenizer
+
+from vnsearch.codec.schema import key_form
 from vnsearch.errors import QueryError
+from vnsearch.text.analysis import analyze, syllable_form
+from vnsearch.text.normalize import fold, normalize
 
 MAX_QUERY_CHARS = 2000
 #: Fuzzy words ("vàmg~") per query: each one scans the term dictionary in Python (about
@@ -58,9 +66,6 @@ class QueryTerms:
 
 
 def _parse_schema():
-    from whoosh import fields
-    from whoosh.analysis import IDTokenizer
-
     keep = IDTokenizer()  # each whitespace-separated word reaches us intact
     return fields.Schema(
         text=fields.TEXT(analyzer=keep, phrase=True),
@@ -77,8 +82,6 @@ _parser = None
 def _get_parser():
     global _parser
     if _parser is None:
-        from whoosh import qparser
-
         p = qparser.QueryParser("text", _parse_schema(), group=qparser.OrGroup)
         p.add_plugin(qparser.FuzzyTermPlugin())
         # '+'/'-' only at the start of a word: COVID-19, 2023-08 and 18-NQ/TW stay whole.
@@ -104,8 +107,6 @@ def parse(text: str, sections=None):
     """Parse a user query into a Whoosh query; returns ``(query, QueryTerms)``.
 
     ``sections`` restricts free text to some sections (e.g. to leave the title out)."""
-    from whoosh import query as q
-
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
     stripped = text.strip()
@@ -146,8 +147,6 @@ class _Builder:
 
     # -- tree walk -------------------------------------------------------------------------
     def convert(self, node):
-        from whoosh import query as q
-
         if isinstance(node, (q.And, q.Or, q.DisjunctionMax)):
             return self._compound(node)
         if isinstance(node, q.Not):
@@ -205,8 +204,6 @@ class _Builder:
 
     def _compound(self, node):
         """Merge runs of plain free-text words so they are segmented together."""
-        from whoosh import query as q
-
         out = []
         run: list = []
         run_field = None
@@ -279,11 +276,6 @@ class _Builder:
         """Free text (one or more words) in text sections, author or tag.
 
         ``whole=False``: only the words' FreeText, never the phrase a single split word gets."""
-        from whoosh import query as q
-
-        from vnsearch.text.analysis import analyze
-        from vnsearch.text.normalize import fold
-
         if fieldname == "author":
             return self._phrase("author", text, 1)
         if fieldname == "tag":
@@ -301,7 +293,9 @@ class _Builder:
         words = [t.word for t in tokens]
         pairs = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
         # The same terms as a plain Whoosh Or (what vnsearch.search.rank scores, it scores better).
+        # Imported here: rank imports this module (the query/ranking cycle issue 14 removes).
         from vnsearch.search.rank import form_weights
+
 
         weight = form_weights(ascii_only, self.negated)
         subs = []
@@ -333,12 +327,6 @@ class _Builder:
         return FreeText(subs, boost=boost, scale=COORDINATION if len(tokens) > 1 else None, **info)
 
     def _phrase(self, fieldname: str, text: str, slop: int = 1):
-        from whoosh import query as q
-
-        from vnsearch.text.analysis import analyze
-        from vnsearch.text.normalize import fold
-        from vnsearch.codec.schema import key_form
-
         if fieldname == "tag":
             return self._tag(text)
         if fieldname == "date":
@@ -381,19 +369,10 @@ class _Builder:
         return found
 
     def _tag(self, text: str):
-        from whoosh import query as q
-
-        from vnsearch.codec.schema import key_form
-
         key = key_form(text)
         return q.Term("tags", key) if key else None
 
     def _fuzzy(self, node):
-        from whoosh import query as q
-
-        from vnsearch.text.analysis import syllable_form
-        from vnsearch.text.normalize import fold, normalize
-
         word = syllable_form(normalize(str(node.text)).strip())
         if not word:  # "\u200b~": nothing left to be fuzzy about (whoosh would crash)
             return None
@@ -415,10 +394,6 @@ class _Builder:
         return q.Or(subs)
 
     def _wildcard(self, node):
-        from whoosh import query as q
-
-        from vnsearch.text.normalize import fold, normalize
-
         pattern = normalize(str(node.text)).lower()
         if isinstance(node, q.Prefix):
             pattern += "*"
@@ -442,8 +417,6 @@ class _Builder:
         return q.Or(subs)
 
     def _date_prefix(self, text: str):
-        from whoosh import query as q
-
         m = _valid_date(text)
         if not m:
             raise QueryError(f"bad date {text!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
@@ -455,8 +428,6 @@ class _Builder:
         return q.Term("year", y)
 
     def _range(self, node):
-        from whoosh import query as q
-
         if node.fieldname != "date":
             raise QueryError(f"ranges are supported on date: only, not {node.fieldname}:")
         # A partial date is a period: excluding it ("date:>2023-10", "date:<2023") excludes
@@ -470,7 +441,6 @@ def _free_text_class():
     cls = globals().get("FreeText")
     if cls is not None:
         return cls
-    from whoosh import query as q
 
     class FreeText(q.Or):
         """A run of plain words, as a Whoosh ``Or`` over every (field, term) it may match,
@@ -523,8 +493,6 @@ def fieldname_is_meta(name: str) -> bool:
 
 def _valid_date(value):
     """The match of a YYYY[-MM[-DD]] date that exists (2023-13-45 does not), or None."""
-    import datetime
-
     m = _DATE_RE.match(str(value).strip())
     if m:
         y, mo, d = m.groups()
@@ -547,8 +515,6 @@ def _date_bound(value, low: bool) -> str:
 
 def date_filter(since: str | None, until: str | None):
     """A Whoosh filter for ``--since``/``--until`` (inclusive ISO dates or None)."""
-    from whoosh import query as q
-
     if not since and not until:
         return None
     lo = _date_bound(since, True) if since else None

@@ -31,10 +31,21 @@ Whoosh and their Whoosh scores added in.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
+import pickle
 from collections import Counter, OrderedDict
 
-from vnsearch.search.parse import COORDINATION, SECTION_BOOST, TAG_BOOST
+import numpy as np
+from whoosh import formats
+from whoosh import query as q
+from whoosh.codec import whoosh3
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.util.numeric import byte_to_length
+
+from vnsearch.search.parse import COORDINATION, SECTION_BOOST, TAG_BOOST, FreeText
+from vnsearch.text.normalize import fold
 
 K1 = 1.2
 B = 0.75
@@ -69,8 +80,6 @@ class Scorer:
     snapshot and cached here (a searcher is reused until the index changes)."""
 
     def __init__(self, searcher):
-        import numpy as np
-
         self.searcher = searcher
         self.reader = searcher.reader()
         self.leaves = self.reader.leaf_readers()
@@ -97,12 +106,7 @@ class Scorer:
     # -- building blocks -------------------------------------------------------------------
     def lengths(self, field: str):
         """Per-document lengths of ``field`` (Whoosh's one-byte approximation) and their mean."""
-        import numpy as np
-
         if field not in self._lengths:
-            from whoosh.codec import whoosh3
-            from whoosh.util.numeric import byte_to_length
-
             table = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
             out = np.zeros(self.n, dtype=np.float32)
             for seg, off in self.leaves:
@@ -161,8 +165,6 @@ class Scorer:
         return got
 
     def _read_postings(self, field: str, term: str):
-        import numpy as np
-
         ids, tfs = [], []
         for seg, off, info in self._infos(field, term)[1]:
             got = _leaf_postings(seg, field, info)
@@ -177,8 +179,6 @@ class Scorer:
     def column(self, field: str):
         """Per-document values of a sortable field (``date``, ``year``, ...) as a numpy object
         array over the index's document numbers; "" where a document has none."""
-        import numpy as np
-
         key = ("column", field)
         if key not in self._columns:
             out = np.full(self.n, "", dtype=object)
@@ -191,8 +191,6 @@ class Scorer:
 
     def date_keys(self):
         """``date`` as integers (20230815; 0 without a date), for sorting."""
-        import numpy as np
-
         key = ("column", "date:int")
         if key not in self._columns:
             dates = self.column("date")
@@ -224,8 +222,6 @@ class Scorer:
 
     def positions(self, field: str, term: str):
         """(sorted document numbers, encoded positions per document) of a term, or None."""
-        import numpy as np
-
         ids: list = []
         values: list = []
         for seg, off, info in self._infos(field, term)[1]:
@@ -242,8 +238,6 @@ class Scorer:
 
         Posting lists are intersected with numpy first; positions are decoded only for the
         documents holding every word."""
-        import numpy as np
-
         mask = np.zeros(self.n, dtype=bool)
         lists = []
         for w in words:
@@ -281,8 +275,6 @@ class Scorer:
 
         Sparse, because most terms are in few documents: the work is proportional to the
         postings, not to the index (for a term in one section, no dense pass at all)."""
-        import numpy as np
-
         parts = []
         for sec in sections:
             field = sec + suffix
@@ -312,11 +304,6 @@ class Scorer:
     # -- query tree ------------------------------------------------------------------------
     def evaluate(self, node):
         """(scores, matched) of a query node: dense float32 scores and a boolean match mask."""
-        import numpy as np
-        from whoosh import query as q
-
-        from vnsearch.search.parse import FreeText
-
         if isinstance(node, FreeText):
             return self.free_text(node)
         as_text = getattr(node, "vn_text", None)
@@ -359,9 +346,6 @@ class Scorer:
 
     def _phrase_node(self, node):
         """Match mask of the ``Or`` of per-section phrases (or single terms) query.py makes."""
-        import numpy as np
-        from whoosh import query as q
-
         mask = np.zeros(self.n, dtype=bool)
         for sub in node.subqueries:
             if type(sub) is q.Phrase:
@@ -376,8 +360,6 @@ class Scorer:
         return mask & self.alive
 
     def _or(self, node):
-        import numpy as np
-
         parts = [self.evaluate(c) for c in node.subqueries]
         scores = np.zeros(self.n, dtype=np.float32)
         count = np.zeros(self.n, dtype=np.float32)
@@ -392,8 +374,6 @@ class Scorer:
 
     def free_text(self, node):
         """One run of plain words: BM25F over the term forms of :class:`~vnsearch.search.parse.FreeText`."""
-        import numpy as np
-
         weights = form_weights(node.ascii_only, node.negated)
         forms = {"_w": node.words, "": node.syllables, "_f": node.folded, "_fb": node.pairs}
         # A query with diacritics on some words only ("tổ chuc dang"): the folded forms of the
@@ -452,8 +432,6 @@ class Scorer:
         them. A word counts as such when, spelt as typed, it is rare next to its readings with
         diacritics ("chuc", "dang" for chức, đang, đảng), not when it is a word of its own
         ("ban", "hoa", "tin")."""
-        from vnsearch.text.normalize import fold
-
         bare = []
         for syllable, folded in zip(node.syllables, node.folded):
             if syllable != fold(syllable) or not syllable.isalpha():
@@ -485,8 +463,6 @@ class Scorer:
 
     def _whoosh(self, node):
         """Scores and matches of a node only Whoosh can evaluate (phrases, wildcards, ...)."""
-        import numpy as np
-
         scores = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=bool)
         for sub, off in self.searcher.leaf_searchers():
@@ -502,8 +478,6 @@ class Scorer:
 
 def _length_column(seg, field: str, whoosh3):
     """The raw one-byte length column of ``field`` in one segment, as a numpy array."""
-    import numpy as np
-
     reader = seg._perdoc._cached_reader(whoosh3._lenfield(field), whoosh3.LENGTHS_COLUMN)
     if reader is None:
         return None
@@ -528,11 +502,6 @@ def _in_order(positions: list, slop: int) -> bool:
 def _positions_decoder(fmt):
     """A fast ``decode_positions`` for Whoosh's Positions format (4-byte header, then a
     pickled list of deltas); other formats use their own method."""
-    import itertools
-    import pickle
-
-    from whoosh import formats
-
     if type(fmt) is not formats.Positions:
         return fmt.decode_positions
     loads, accumulate = pickle.loads, itertools.accumulate
@@ -549,8 +518,6 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
     """(ids, weights[, values]) of a term in one segment, decoded a block at a time.
 
     Deleted documents are included: callers mask them with :attr:`Scorer.alive`."""
-    from whoosh.codec.whoosh3 import W3LeafMatcher
-
     if info.is_inlined():
         ids, weights, values = info.inlined_postings()
         got = list(ids), _weights_list(weights, len(ids))
@@ -566,7 +533,6 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
                 values.append(m.value())
             m.next()
         return (ids, weights, values) if with_values else (ids, weights)
-    import numpy as np
 
     # Each block is a pickled (id gaps, weights, values) tuple: summing the gaps with numpy,
     # not Whoosh's per-posting generator, makes reading a long list several times faster.
@@ -602,8 +568,6 @@ class Ranked:
     """The documents a query matched, with their scores; pages come out tie-broken."""
 
     def __init__(self, searcher, scores, matched, scorer: Scorer | None = None):
-        import numpy as np
-
         self.searcher = searcher
         self.scorer = scorer or scorer_for(searcher)
         self.scores = scores
@@ -612,8 +576,6 @@ class Ranked:
         self.total = int(np.count_nonzero(matched))
 
     def docs(self) -> set[int]:
-        import numpy as np
-
         return set(np.flatnonzero(self.matched).tolist())
 
     def score(self, docnum: int) -> float:
@@ -628,8 +590,6 @@ class Ranked:
 
     def top(self, n: int) -> TopHits:
         """The best ``n`` hits: score, then date (newest first), then id."""
-        import numpy as np
-
         n = min(n, self.total)
         if n <= 0:
             return TopHits([], self)
@@ -650,8 +610,6 @@ class Ranked:
 def _by_date(ranked: Ranked, n: int, reverse: bool) -> TopHits:
     """The first ``n`` matches by date (``reverse``: newest first), then id; documents without
     a date come first in ascending order and last in descending order."""
-    import numpy as np
-
     n = min(n, ranked.total)
     if n <= 0:
         return TopHits([], ranked)
@@ -678,8 +636,6 @@ MAX_ID_FETCH = 2000
 def _first_ids(scorer: Scorer, group, n: int) -> list[int]:
     """The ``n`` documents of ``group`` whose ids sort first: the id field's dictionary is
     sorted, so a merged walk over the segments stops after about n × (index / group) ids."""
-    import heapq
-
     if n <= 0:
         return []
     members = set(group.tolist())
@@ -711,8 +667,6 @@ FACET_FIELDS = {"author": "author_facet", "year": "year", "month": "month", "tag
 def facet_counts(ranked: Ranked, names) -> dict[str, dict[str, int]]:
     """Counts of each facet value over every matching document (not just a page), most
     frequent first, then by value."""
-    import numpy as np
-
     out: dict[str, dict[str, int]] = {}
     for name in names:
         field = FACET_FIELDS[name]
@@ -782,8 +736,6 @@ def scorer_for(searcher) -> Scorer:
 def rank(searcher, wq, flt=None, scorer: Scorer | None = None) -> Ranked:
     """Score ``wq`` over the whole index, restricted to documents matching ``flt``;
     ``wq=None`` matches every document."""
-    import numpy as np
-
     scorer = scorer or scorer_for(searcher)
     if wq is None:  # a listing: every document (that passes the filter), all scored 0
         scores, matched = np.zeros(scorer.n, dtype=np.float32), scorer.alive.copy()

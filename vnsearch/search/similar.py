@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
+from whoosh import query as q
+
+from vnsearch.codec.schema import section_values
 from vnsearch.dedup.store import open_readonly
 from vnsearch.errors import DocumentNotFoundError, DuplicateStoreError
-from vnsearch.search.results import Results, _hit
+from vnsearch.search.results import Results
+from vnsearch.search.run import _hit
 
 
 def similar(index, doc_id: str, *, limit: int = 10, exclude=()) -> Results:
     """More like this: the document's most distinctive body terms; the document itself and the
     ids in ``exclude`` are left out."""
-    from whoosh import query as q
-
-    from vnsearch.errors import DocumentNotFoundError
-
     t0 = time.perf_counter()
     s = index.searcher()
     docnum = s.document_number(id=doc_id)
@@ -23,7 +24,6 @@ def similar(index, doc_id: str, *, limit: int = 10, exclude=()) -> Results:
         raise DocumentNotFoundError(f"no document with id {doc_id!r}")
     doc = index.get(doc_id)
     text = "\n".join(x for x in (doc.title, doc.summary, doc.body) if x)
-    from vnsearch.codec.schema import section_values
 
     words = section_values("body", text).get("body_w", "").split()
     top = _key_terms(s, "body_w", words, 25)
@@ -40,8 +40,6 @@ def similar(index, doc_id: str, *, limit: int = 10, exclude=()) -> Results:
 
 def _key_terms(searcher, fieldname: str, words: list[str], n: int):
     """The ``n`` words with the highest tf·idf in ``words`` (idf from the index)."""
-    from collections import Counter
-
     tf = Counter(w for w in words if len(w) > 1 and not w.isdigit())
     scored = []
     for w, c in tf.items():
@@ -84,8 +82,6 @@ def similar_split(index, doc_id: str, limit: int = 10):
 
     Copies is None when the index has no duplicate data.
     """
-    from vnsearch.search.similar import similar
-
     doc_id = index.resolve_id(doc_id)
     copies = copies_or_none(index, doc_id)
     results = similar(index, doc_id, limit=limit, exclude=[c["id"] for c in copies or ()])

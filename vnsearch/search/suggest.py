@@ -8,11 +8,17 @@ most often as phrases in the index (``tổ chức đảng`` beats ``tổ chức 
 
 from __future__ import annotations
 
+import itertools
 import math
+import unicodedata
 from functools import lru_cache
 
+import numpy as np
+
+from vnsearch.search.highlight import syllable_spans
+from vnsearch.search.rank import scorer_for
 from vnsearch.text.analysis import fold_syllable
-from vnsearch.text.normalize import fold
+from vnsearch.text.normalize import fold, normalize
 
 CANDIDATES = 3
 MAX_SYLLABLES = 8
@@ -30,11 +36,6 @@ def accented_variants(folded: str) -> tuple[str, ...]:
     """Every spelling with diacritics that folds to ``folded`` (a lower-case ASCII syllable),
     in the index's normal form: ``dang`` → dang, đang, đảng, dạng, ... (checked against the
     index's vocabulary by the caller, so the index need not be scanned)."""
-    import itertools
-    import unicodedata
-
-    from vnsearch.text.normalize import normalize
-
     if not (folded.isascii() and folded.isalpha()) or len(folded) > 7:
         return (folded,)
     # A syllable starts with đ, but abbreviations have it anywhere (NĐ-CP, QĐ).
@@ -57,8 +58,6 @@ def _text_fields(scorer) -> list[str]:
 def _pair_count(scorer, a: str, b: str) -> int:
     """Documents where ``a b`` occur side by side, near enough: both syllables present and
     their diacritic-free pair adjacent (id intersections, no positions to decode)."""
-    import numpy as np
-
     pair = f"{fold_syllable(a)}_{fold_syllable(b)}"
     total = 0
     for f in _text_fields(scorer):
@@ -75,8 +74,6 @@ def restore_diacritics(index, syllables: list[str]) -> list[str] | None:
     """The most likely accented form of ``syllables``, or None if none is known. Syllables
     typed with diacritics, numbers and words the index lacks in any form are kept as typed
     (the first help choose their neighbours)."""
-    from vnsearch.search.rank import scorer_for
-
     scorer = scorer_for(index.searcher())
     fields = _text_fields(scorer)
     cands = []
@@ -128,9 +125,6 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
     """Replace syllables absent from the index by their closest indexed neighbour: the most
     frequent syllable one edit away (checked by dictionary lookups), else Whoosh's corrector
     for longer syllables (two edits)."""
-    from vnsearch.text.normalize import normalize
-    from vnsearch.search.rank import scorer_for
-
     searcher = index.searcher()
     scorer = scorer_for(searcher)
     fields = _text_fields(scorer)
@@ -171,8 +165,6 @@ def correct_spelling(index, syllables: list[str]) -> list[str] | None:
 
 def _marks(syllable: str) -> tuple[str, str]:
     """The vowel-quality marks in place, and the tone marks, of a syllable (NFD)."""
-    import unicodedata
-
     quality, tones = [], []
     for ch in syllable.lower():
         d = unicodedata.normalize("NFD", ch)
@@ -216,10 +208,6 @@ def _rewrite(query: str, syllables: list[str], proposal: list[str]) -> str:
     """``query`` with its ``syllables`` (in typed order) replaced by ``proposal``, the typed
     capitals kept; what is not one of them (quotes, operators, field names, excluded words)
     is left as typed."""
-    import unicodedata
-
-    from vnsearch.search.highlight import syllable_spans
-
     out, pos, k = [], 0, 0
     for start, end, syl in syllable_spans(query):
         if k >= len(proposal):

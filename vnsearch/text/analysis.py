@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from vnsearch.text.normalize import Normalized, fold, normalize_with_map
+from vnsearch.text.segmenter import PRETOKEN_RE, segment_line
 
 __all__ = [
     "Syllable", "Token", "Analysis", "analyze", "index_terms", "IndexTerms", "syllables_of",
@@ -105,8 +106,6 @@ def _pretoken_syllables(tok: str) -> list[tuple[int, int]]:
 
 def _words(norm: str):
     """Yield the syllable spans in ``norm`` of each pyvi word that has any syllable."""
-    from vnsearch.text.segmenter import segment_line
-
     pos = 0
     for line in norm.split("\n"):
         toks, spans, joins = segment_line(line)
@@ -127,8 +126,6 @@ def _words(norm: str):
 
 def _line_words(line: str) -> list[list[str]]:
     """The lower-cased syllables of each pyvi word of one line (the indexing fast path)."""
-    from vnsearch.text.segmenter import segment_line
-
     toks, _, joins = segment_line(line)
     if not toks:
         return []
@@ -232,8 +229,6 @@ def index_terms(text: str) -> IndexTerms:
 
 def syllables_of(text: str) -> list[str]:
     """Lower-cased normalised syllables of ``text`` without segmentation (cheap)."""
-    from vnsearch.text.segmenter import PRETOKEN_RE
-
     norm = normalize_with_map(text).text
     out = []
     for m in PRETOKEN_RE.finditer(norm):

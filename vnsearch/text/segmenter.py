@@ -11,13 +11,21 @@ and apply pyvi's join rule. ``tests/test_segmenter.py`` checks the output agains
 
 from __future__ import annotations
 
+import codecs
+import hashlib
+import importlib.util
 import io
 import os
 import pickle
 import re
 import string
 import threading
+import unicodedata
 from functools import lru_cache
+
+import pycrfsuite
+
+from vnsearch.errors import VnsearchError
 
 __all__ = ["PRETOKEN_RE", "pretokens", "segment", "segment_line", "model_version", "load_model"]
 
@@ -38,12 +46,8 @@ _lock = threading.Lock()
 
 
 def _pyvi_dir() -> str:
-    import importlib.util
-
     spec = importlib.util.find_spec("pyvi")
     if spec is None or not spec.submodule_search_locations:
-        from vnsearch.errors import VnsearchError
-
         raise VnsearchError("pyvi is not installed: pip install pyvi")
     return list(spec.submodule_search_locations)[0]
 
@@ -61,16 +65,12 @@ class _Stub:
 class _ModelUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) == ("_codecs", "encode"):
-            import codecs
-
             return codecs.encode
         return _Stub
 
 
 class _Model:
     def __init__(self) -> None:
-        import pycrfsuite
-
         base = os.path.join(_pyvi_dir(), "models")
         with open(os.path.join(base, "pyvi3.pkl"), "rb") as f:
             crf = _ModelUnpickler(io.BytesIO(f.read())).load()
@@ -104,8 +104,6 @@ def load_model() -> None:
 
 def model_version() -> str:
     """A short fingerprint of the segmentation model, stored in the index."""
-    import hashlib
-
     return hashlib.sha1(_model().model_bytes).hexdigest()[:12]
 
 
@@ -287,8 +285,6 @@ def _joins(toks: list[str], labels: list[str]) -> list[bool]:
 
 def tokenize_like_pyvi(text: str) -> str:
     """``ViTokenizer.tokenize``'s output string, built from :func:`segment` (for comparison)."""
-    import unicodedata
-
     nfc = unicodedata.normalize("NFC", text)
     spans = [m.span() for m in PRETOKEN_RE.finditer(nfc)]
     if not spans:

@@ -10,6 +10,7 @@ the POSIX lock excludes nobody, so threads take turns on a thread lock as well.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import sys
@@ -79,8 +80,6 @@ class WriteLock:
 
     def _lock_file(self, deadline: float) -> int:
         """The POSIX lock on the lock file (its descriptor), waiting until ``deadline``."""
-        import fcntl
-
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         delay = 0.05
         while True:
@@ -99,8 +98,6 @@ class WriteLock:
                 delay = min(delay * 2, 0.5)
 
     def release(self) -> None:
-        import fcntl
-
         if not self._mine:
             return
         self._mine = False

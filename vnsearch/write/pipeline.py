@@ -21,13 +21,39 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import multiprocessing as mp
 import os
+import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import orjson
+from whoosh.writing import MERGE_SMALL
+
+from vnsearch.codec.schema import document_fields
+from vnsearch.codec.segment_writer import (
+    STAGING_PREFIX,
+    FastSegmentWriter,
+    StagedSegments,
+    adopt,
+    clear_staging,
+)
+from vnsearch.dedup.minhash import document_signature
+from vnsearch.dedup.store import sync_with_index
 from vnsearch.document import Document
+from vnsearch.ingest.readers import read_source
+from vnsearch.ingest.walk import (
+    FAILED,
+    MAX_LINE_PROBLEMS,
+    SKIPPED,
+    IngestProblem,
+    _display_root,
+    walk_paths,
+)
+from vnsearch.text.segmenter import load_model
+from vnsearch.write.state import FileRecord, file_hash, stored_ids
 
 __all__ = [
     "IndexReport", "Progress", "prepare", "default_jobs", "write", "index_files",
@@ -126,8 +152,6 @@ def _hash_bytes(data: bytes) -> str:
 
 def content_hash(doc: Document) -> str:
     """Hash of everything a document holds (what decides 'unchanged')."""
-    import orjson
-
     return _hash_bytes(orjson.dumps(doc.to_dict()))
 
 
@@ -137,12 +161,8 @@ def prepare(doc: Document, signatures: bool = False, doc_hash: str | None = None
 
     ``signatures`` adds the near-duplicate signature under ``SIGNATURE_KEY`` (not a field).
     """
-    from vnsearch.codec.schema import document_fields
-
     values = document_fields(doc, doc_hash or content_hash(doc), as_terms=True)
     if signatures:
-        from vnsearch.dedup.minhash import document_signature
-
         values[SIGNATURE_KEY] = document_signature(doc)
     return values
 
@@ -153,8 +173,6 @@ class _Segments:
     order: a list of signatures per chunk, the segment per ``flush``."""
 
     def __init__(self, ix, name: str, signatures: bool):
-        from vnsearch.codec.segment_writer import StagedSegments
-
         self.signatures = signatures
         self.staged = StagedSegments(ix.storage.folder, name, ix.schema, ix.indexname)
         self.dir = self.staged.dir
@@ -228,8 +246,6 @@ class _WorkerProcess:
     """A forked process running :class:`_Segments` (it inherits the loaded model)."""
 
     def __init__(self, ctx, ix, name: str, signatures: bool):
-        from vnsearch.codec.segment_writer import STAGING_PREFIX
-
         self.conn, child = ctx.Pipe()
         self.dir = os.path.join(ix.storage.folder, STAGING_PREFIX + name)
         self.process = ctx.Process(
@@ -268,7 +284,6 @@ class _WorkerProcess:
 def _init_worker() -> None:
     # Ctrl-C is the parent's to handle (it owns the writer); and a worker must not outlive a
     # parent killed with -9 (Linux: ask the kernel to kill us when the parent dies).
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -282,9 +297,6 @@ def _init_worker() -> None:
 def _start_workers(ix, jobs: int, signatures: bool) -> list:
     if jobs == 1:
         return [_Segments(ix, "0", signatures)]
-    import multiprocessing as mp
-
-    from vnsearch.text.segmenter import load_model
 
     load_model()  # before fork: workers share the loaded model
     ctx = mp.get_context("fork")
@@ -342,14 +354,10 @@ class _Pipeline:
 
     # -- reading side ----------------------------------------------------------------------
     def start(self) -> None:
-        from vnsearch.codec.segment_writer import clear_staging
-
         clear_staging(self.ix.storage.folder)
         self.workers = _start_workers(self.ix, self.jobs, self.dup is not None)
 
     def add_document(self, doc: Document, owner: str | None, data: bytes | None = None) -> None:
-        import orjson
-
         data = data if data is not None else orjson.dumps(doc.to_dict())
         h = _hash_bytes(data)
         self.report.read += 1
@@ -438,8 +446,6 @@ class _Pipeline:
         self._close_workers(ok=False)
 
     def _close_workers(self, ok: bool) -> None:
-        from vnsearch.codec.segment_writer import clear_staging
-
         workers, self.workers = self.workers, []
         for worker in workers:
             worker.close(ok)
@@ -448,8 +454,6 @@ class _Pipeline:
     # -- writing side ----------------------------------------------------------------------
     def _writer(self):
         if self.writer is None:
-            from vnsearch.codec.segment_writer import FastSegmentWriter
-
             self.writer = FastSegmentWriter(self.ix, limitmb=256)
         return self.writer
 
@@ -497,10 +501,6 @@ class _Pipeline:
     def commit(self, sent: dict | None = None) -> None:
         """Commit the batch: state pending, Whoosh commit (deletions and the workers' new
         segments), state applied, duplicates saved."""
-        from whoosh.writing import MERGE_SMALL
-
-        from vnsearch.codec.segment_writer import adopt
-
         segments = []
         for worker, count in (sent or {}).items():
             segment = worker.recv()
@@ -528,13 +528,10 @@ def _open_pipeline(ix, state, report, duplicates, **kwargs) -> _Pipeline:
     state.recover(ix.latest_generation())
     if state.fresh:
         # An index written before incremental state existed: learn its documents once.
-        from vnsearch.write.state import stored_ids
 
         state.reset(stored_ids(ix))
         state.fresh = False
     if duplicates is not None:
-        from vnsearch.dedup.store import sync_with_index
-
         sync_with_index(duplicates, ix, state.hashes())  # after a crash, or an older index
     return _Pipeline(ix, state, report, duplicates=duplicates, **kwargs)
 
@@ -621,12 +618,6 @@ def index_files(
 ) -> IndexReport:
     """Bring the index in line with the files under ``paths``: index new and changed files,
     remove the documents of files deleted under those folders, skip the rest."""
-    import orjson
-
-    from vnsearch.ingest.walk import FAILED, MAX_LINE_PROBLEMS, SKIPPED, IngestProblem, walk_paths
-    from vnsearch.ingest.readers import read_source
-    from vnsearch.write.state import FileRecord, file_hash
-
     report = report if report is not None else IndexReport()
     paths = list(paths)
     kwargs = {} if max_file_size is None else {"max_file_size": max_file_size}
@@ -752,8 +743,6 @@ def _removable(
     indexed in this run, and that folder was walked without errors — unless it is still on
     disk where it was last found, outside that folder ('.' in two folders gives the same
     display paths)."""
-    from vnsearch.ingest.walk import _display_root
-
     def under(path: str, root: str) -> bool:
         return root == "" or path == root or path.startswith(root + "/")
 

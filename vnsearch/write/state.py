@@ -14,6 +14,8 @@ or drops them depending on whether the Whoosh commit happened.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -52,8 +54,6 @@ class FileRecord:
 
 def file_hash(path: str) -> str:
     """Content hash of a file's bytes (confirms a change when size or mtime moved)."""
-    import hashlib
-
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -99,8 +99,6 @@ class IndexState:
         self.close()
 
     def _txn(self):
-        import contextlib
-
         @contextlib.contextmanager
         def txn():
             self._db.execute("BEGIN IMMEDIATE")
