@@ -28,7 +28,6 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from bench.common import (  # noqa: E402
     OUT_DIR,
-    REPO_ROOT,
     DevSet,
     add_data_argument,
     cold_cli_seconds,

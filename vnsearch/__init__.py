@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 
 # Bound now, not lazily: the module is light (``re``, ``unicodedata``), so ``vnsearch --help``
 # stays instant.
-from vnsearch.text.normalize import fold, normalize  # noqa: E402
+from vnsearch.text.normalize import fold as fold  # noqa: E402
+from vnsearch.text.normalize import normalize as normalize  # noqa: E402
 
 _EXPORTS = {
     "Index": ".index",

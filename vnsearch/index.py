@@ -12,8 +12,8 @@ import contextlib
 import os
 import time
 import unicodedata
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 from whoosh import index as windex
@@ -36,6 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from vnsearch.write.pipeline import IndexReport
 
 __all__ = ["Index", "default_index_dir"]
+
+_R = TypeVar("_R")
 
 
 def default_index_dir() -> str:
@@ -218,7 +220,7 @@ class Index:
     #: Documents per commit (an interrupted run keeps every committed batch).
     batch_size: int | None = None
 
-    def _write(self, work, progress=None) -> IndexReport:
+    def _write(self, work: Callable[..., _R], progress=None) -> _R:
         """Run ``work(whoosh_index, state, duplicates, **options)`` holding the write lock."""
         from vnsearch.write import pipeline
 

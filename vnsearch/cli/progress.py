@@ -11,7 +11,8 @@ SHOW_AFTER_SECONDS = 2.0
 
 
 class ProgressBar:
-    """Feed it :class:`vnsearch.write.pipeline.Progress` snapshots (``update``); ``close`` at the end.
+    """Feed it :class:`vnsearch.write.pipeline.Progress` snapshots (``update``); ``close`` at
+    the end.
 
     The bar's length is bytes of input (so big files count for what they weigh); the label
     shows documents written and the rate in documents per second; click adds the ETA.

@@ -24,5 +24,5 @@ def apply() -> None:
         if self.a.is_active() and self.b.is_active():
             self._find_next()
 
-    AndNotMatcher._find_first = _find_first
+    AndNotMatcher._find_first = _find_first  # type: ignore[method-assign]
     _applied = True

@@ -28,6 +28,7 @@ import shutil
 from array import array
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Callable
 from itertools import accumulate, chain, repeat
 from operator import add, neg, sub
 from pickle import dumps
@@ -262,7 +263,7 @@ class FastSegmentWriter(SegmentWriter):
         their lengths come from the per-document writer's columns."""
         pdr = self.per_document_reader()
         try:
-            lengths: dict[str, object] = {}
+            lengths: dict[str, Callable[[int], int]] = {}
             for name, tbytes, docnum, _weight, vbytes in self.pool.iter_postings():
                 if name not in self.schema:
                     continue

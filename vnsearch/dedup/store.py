@@ -189,10 +189,10 @@ class DuplicateStore:
 
     # -- helpers
 
-    def _sig_from_blob(self, blob: bytes | None) -> "np.ndarray | None":
+    def _sig_from_blob(self, blob: bytes) -> np.ndarray:
         import numpy as np
 
-        return None if blob is None else np.frombuffer(blob, dtype="<u4")
+        return np.frombuffer(blob, dtype="<u4")
 
     def _new_group(self) -> int:
         (gid,) = self._db.execute("SELECT value FROM meta WHERE key='next_group'").fetchone()
@@ -356,7 +356,8 @@ class DuplicateStore:
         return self._db.execute("SELECT count(*) FROM docs").fetchone()[0]
 
     def __contains__(self, doc_id: object) -> bool:
-        return self._db.execute("SELECT 1 FROM docs WHERE doc_id=?", (doc_id,)).fetchone() is not None
+        row = self._db.execute("SELECT 1 FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+        return row is not None
 
     def doc_ids(self) -> set[str]:
         """Every document the store knows (to reconcile with the index)."""
@@ -441,7 +442,8 @@ class DuplicateStore:
             bands, rows = lsh_params(threshold, self.num_perm)
         comps = group_signatures(ids, sigs, threshold, bands, rows) if ids else []
         # Empty documents are never copies; they stay singletons.
-        out, used = [], set()
+        out: list[DuplicateGroup] = []
+        used: set[int] = set()
         for comp in sorted(comps, key=lambda c: (-len(c), c[0])):
             if len(comp) < min_size:
                 continue

@@ -33,8 +33,8 @@ def _loads(raw: bytes | str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        marks = (b"NaN", b"Infinity") if isinstance(raw, bytes) else ("NaN", "Infinity")
-        if not ("infinity" in err.msg or any(m in raw for m in marks)):
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if not ("infinity" in err.msg or "NaN" in text or "Infinity" in text):
             raise
         try:
             value = json.loads(

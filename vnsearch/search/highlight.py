@@ -124,16 +124,16 @@ def syllable_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
     nm = normalize_with_map(text)
     norm = nm.text
-    lower = norm.lower()  # Vietnamese letters keep their length when lower-cased
-    if len(lower) != len(norm):
-        lower = None
+    low = norm.lower()  # Vietnamese letters keep their length when lower-cased
+    lower = low if len(low) == len(norm) else None
     identity = nm.offsets is None
     to_original = nm.to_original
-    out = []
+    out: list[tuple[int, int, str]] = []
     append = out.append
     for m in PRETOKEN_RE.finditer(norm):
         base = m.start()
         tok = m.group()
+        pieces: list[tuple[int, int]] | tuple[tuple[int, int]]
         if tok.isalnum():  # most pre-tokens are one plain syllable
             pieces = ((0, len(tok)),)
         else:

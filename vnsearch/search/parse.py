@@ -298,7 +298,7 @@ class _Builder:
 
 
         weight = form_weights(ascii_only, self.negated)
-        subs = []
+        subs: list[q.Query] = []
         for sec in self._sections_for(fieldname):
             sb = SECTION_BOOST[sec]
             for suffix, terms in (("_w", words), ("", syllables), ("_f", folded), ("_fb", pairs)):
@@ -350,7 +350,7 @@ class _Builder:
         if len(folded) > 1 and slop <= 1:  # side by side: highlighted only together
             self.terms.phrases.append(tuple(folded))
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
-        subs = []
+        subs: list[q.Query] = []
         for sec in self._sections_for(fieldname):
             sb = SECTION_BOOST[sec]
             if ascii_only:
@@ -364,7 +364,7 @@ class _Builder:
         found = q.Or(subs)
         # Whoosh finds the documents with the phrase; vnsearch.search.rank scores its words.
         seen = len(self.terms.syllables)
-        found.vn_text = self._text(fieldname, text, whole=False)
+        found.vn_text = self._text(fieldname, text, whole=False)  # type: ignore[attr-defined]
         del self.terms.syllables[seen:]
         return found
 

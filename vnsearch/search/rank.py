@@ -352,7 +352,8 @@ class Scorer:
                 if sub.fieldname in self.fields:
                     mask |= self.phrase(sub.fieldname, list(sub.words), sub.slop)
             elif type(sub) is q.Term:
-                got = self.postings(sub.fieldname, sub.text) if sub.fieldname in self.fields else None
+                got = (self.postings(sub.fieldname, sub.text)
+                       if sub.fieldname in self.fields else None)
                 if got is not None:
                     mask[got[0]] = True
             else:
@@ -373,7 +374,8 @@ class Scorer:
         return scores * node.boost, matched
 
     def free_text(self, node):
-        """One run of plain words: BM25F over the term forms of :class:`~vnsearch.search.parse.FreeText`."""
+        """One run of plain words: BM25F over the term forms of
+        :class:`~vnsearch.search.parse.FreeText`."""
         weights = form_weights(node.ascii_only, node.negated)
         forms = {"_w": node.words, "": node.syllables, "_f": node.folded, "_fb": node.pairs}
         # A query with diacritics on some words only ("tổ chuc dang"): the folded forms of the
@@ -542,7 +544,8 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
         n = m._blocklength
         ids.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))
         if raw_weights is None or isinstance(raw_weights, (int, float)):
-            weights.append(np.full(n, 1.0 if raw_weights is None else raw_weights, dtype=np.float32))
+            weight = 1.0 if raw_weights is None else raw_weights
+            weights.append(np.full(n, weight, dtype=np.float32))
         else:
             weights.append(np.asarray(raw_weights, dtype=np.float32))
         if with_values:
@@ -710,7 +713,7 @@ class RankedHit:
         self.searcher = searcher
         self.docnum = docnum
         self.score = score
-        self._fields = None
+        self._fields: dict | None = None
 
     def fields(self) -> dict:
         if self._fields is None:

@@ -145,7 +145,9 @@ def search(
         hits_raw = list(run(max(want, 1)))[offset:want]
     facet_counts = _merge_spellings(ranked.facets(facets)) if facets else {}
     hits = []
-    exact, folded, rules = set(), set(), None
+    exact: set[str] = set()
+    folded: set[str] = set()
+    rules = None
     if terms is not None:
         exact, folded = query_sets(terms.syllables)
         rules = match_rules(terms)

@@ -22,6 +22,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -354,9 +355,10 @@ def create_app(config: ServeConfig | None = None) -> Starlette:
         ))
     if config.log:
         _setup_logging()
+    handlers: dict[Any, Any] = {HTTPException: http_error, Exception: server_error}
     app = Starlette(
         routes=routes, middleware=middleware,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers=handlers,
         lifespan=_lifespan(runner),
     )
     app.state.config = config
@@ -383,7 +385,7 @@ def run(config: ServeConfig) -> None:
     """Serve until interrupted (uvicorn; ``config.workers`` processes)."""
     import uvicorn
 
-    options = dict(host=config.host, port=config.port, access_log=False,
+    options: dict[str, Any] = dict(host=config.host, port=config.port, access_log=False,
                    timeout_graceful_shutdown=5, server_header=False, log_level="info")
     if config.workers > 1:
         os.environ[CONFIG_ENV] = config.to_json()

@@ -107,8 +107,8 @@ def _number(p: Param, raw: str, maximum):
         raise ApiError(400, f"parameter '{p.name}' must be a finite number, not {raw!r}")
     low = p.minimum
     if low is not None and (value <= low if p.exclusive_minimum else value < low):
-        raise ApiError(400, f"parameter '{p.name}' must be {'above' if p.exclusive_minimum else 'at least'} "
-                            f"{low:g}, not {raw}")
+        bound = "above" if p.exclusive_minimum else "at least"
+        raise ApiError(400, f"parameter '{p.name}' must be {bound} {low:g}, not {raw}")
     if maximum is not None and value > maximum:
         raise ApiError(400, f"parameter '{p.name}' must be at most {maximum:g}, not {raw}")
     return value

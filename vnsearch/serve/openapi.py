@@ -16,7 +16,9 @@ _STRS = {"type": "array", "items": _STR}
 
 
 def _obj(props: dict, required=None, extra: bool = True) -> dict:
-    out = {"type": "object", "properties": props, "required": list(required or props)}
+    out: dict[str, Any] = {
+        "type": "object", "properties": props, "required": list(required or props)
+    }
     if not extra:
         out["additionalProperties"] = False
     return out

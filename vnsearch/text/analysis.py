@@ -135,18 +135,20 @@ def _line_words(line: str) -> list[list[str]]:
     bounds = [0, *(i for i, glued in enumerate(joins, 1) if not glued), len(toks)]
     words: list[list[str]] = []
     for a, b in zip(bounds, bounds[1:]):
-        syls = lows[a:b]
-        if None in syls:
-            syls = []
-            for k in range(a, b):
+        plain = [low for low in lows[a:b] if low is not None]
+        if len(plain) == b - a:  # every pre-token one syllable
+            words.append(plain)
+            continue
+        syls: list[str] = []
+        for k in range(a, b):
+            low = lows[k]
+            if low is not None:
+                syls.append(low)
+            else:
                 tok = toks[k]
-                if lows[k] is not None:
-                    syls.append(lows[k])
-                else:
-                    syls.extend(syllable_form(tok[x:y]) for x, y in _pretoken_syllables(tok))
-            if not syls:
-                continue
-        words.append(syls)
+                syls.extend(syllable_form(tok[x:y]) for x, y in _pretoken_syllables(tok))
+        if syls:
+            words.append(syls)
     return words
 
 
@@ -230,7 +232,7 @@ def index_terms(text: str) -> IndexTerms:
 def syllables_of(text: str) -> list[str]:
     """Lower-cased normalised syllables of ``text`` without segmentation (cheap)."""
     norm = normalize_with_map(text).text
-    out = []
+    out: list[str] = []
     for m in PRETOKEN_RE.finditer(norm):
         tok = m.group()
         out.extend(syllable_form(tok[a:b]) for a, b in _pretoken_syllables(tok))

@@ -17,7 +17,9 @@ from functools import lru_cache
 __all__ = ["Normalized", "normalize", "normalize_with_map", "fold", "fold_char_preserving"]
 
 # Removed outright: zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks.
-_DELETE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e")
+_DELETE = frozenset(
+    "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+)
 # Look-alikes mapped to the Vietnamese letter (one code point each, so offsets stay aligned).
 _LOOKALIKE = {"\u00d0": "\u0110", "\u00f0": "\u0111", "\u0189": "\u0110"}
 
@@ -272,7 +274,7 @@ def normalize_with_map(text: str) -> Normalized:
     if needs_cleaning:
         clean, offsets = _clean(blank_escapes(text))  # same length: offsets stay valid
     else:
-        clean, offsets = text, range(len(text))
+        clean, offsets = text, list(range(len(text)))
     if not unicodedata.is_normalized("NFC", clean):
         clean, offsets = _compose(clean, offsets)
     offsets = list(offsets)

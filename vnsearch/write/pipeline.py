@@ -1,7 +1,7 @@
 """Writing documents into the Whoosh index: incremental, in parallel, in crash-safe batches.
 
-- **Incremental**: files are compared with :mod:`vnsearch.write.state` by stat, then by content hash;
-  documents by content hash. Only new or changed documents are analysed; documents of files
+- **Incremental**: files are compared with :mod:`vnsearch.write.state` by stat, then by content
+  hash; documents by content hash. Only new or changed documents are analysed; documents of files
   deleted under the folders being indexed are removed.
 - **Parallel**: CRF tagging holds the GIL, so analysis runs in forked worker processes that
   inherit the loaded model. Each worker also writes the documents it analysed into a segment of
@@ -664,6 +664,8 @@ def index_files(
     ]
     state.put_locations((src.rel, src.path) for src in found if located.get(src.rel) != src.path)
 
+    start = 0  # bytes of the files read so far (progress), advanced by read_file
+
     def read_file(src, quiet: bool = False) -> set[str]:
         """Queue one file's documents; the ids it left to another file (see below)."""
         try:
@@ -713,8 +715,6 @@ def index_files(
         pipeline.file_done(src.rel, FileRecord(src.size, src.mtime_ns, None if retry else digest),
                            start)
         return left
-
-    start = 0
 
     def feed():
         deferred = []
