@@ -1,0 +1,264 @@
+"""A bounded load test of ``vnsearch serve`` on loopback while ``vnsearch index`` adds documents.
+
+    python bench/serve.py [--data DIR] [--duration 60] [--clients 16] [--max-requests N]
+                          [--workers 2] [--threads 4] [--live 2000] [--queries 300]
+
+The baomoi collection (``baomoi-35k.jsonl.gz``) is indexed once into bench/out/serve-index,
+without its last ``--live`` records; those are what ``vnsearch index`` adds (``--batch-size
+100``: a commit every few seconds) during the load. Queries are headlines of indexed articles,
+searched as the page does (limit 10, snippets). The script measures, in one run:
+
+1. in process: each query through the same function the server calls, one at a time;
+2. over HTTP, one client (the cost of HTTP and the server on an idle index);
+3. over HTTP, ``--clients`` clients for ``--duration`` seconds (or ``--max-requests``) while the
+   indexer commits: requests/s, p50/p95/p99, errors, and p95 against (1).
+
+It binds 127.0.0.1 only and stops by itself. Data absent: it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import OUT_DIR, add_data_argument, iter_jsonl, require_data, speed_corpus_path  # noqa: E402
+
+
+def cuts(samples: list[float]) -> dict[str, float]:
+    """p50/p95/p99 in ms (inclusive method)."""
+    if len(samples) < 2:
+        v = samples[0] * 1000 if samples else float("nan")
+        return {"p50": v, "p95": v, "p99": v}
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000}
+
+
+def vnsearch(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vnsearch", *args], **kw)
+
+
+def prepare(corpus: Path, live_n: int) -> tuple[Path, Path, list[dict]]:
+    """The index of all but the last ``live_n`` records (built once), the file of those, and
+    the indexed records."""
+    records = list(iter_jsonl(corpus))
+    base, live = records[:-live_n] if live_n else records, records[-live_n:] if live_n else []
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    base_file = OUT_DIR / f"serve-base-{len(base)}.jsonl.gz"
+    live_file = OUT_DIR / f"serve-live-{len(live)}.jsonl"
+    index = OUT_DIR / f"serve-index-{len(base)}"
+    if not base_file.exists():
+        with gzip.open(base_file, "wt", encoding="utf-8") as f:
+            for r in base:
+                f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    with open(live_file, "w", encoding="utf-8") as f:
+        for r in live:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    ready = index / "READY"
+    if not ready.exists():
+        print(f"indexing {len(base)} documents into {index} (once)...", file=sys.stderr)
+        t0 = time.perf_counter()
+        vnsearch("index", str(base_file), "--index", str(index), "--rebuild", "-q", check=True)
+        ready.write_text(f"{len(base)} documents, {time.perf_counter() - t0:.0f} s\n")
+    return index, live_file, base
+
+
+def fresh_copy(index: Path) -> Path:
+    """A copy of the built index for this run (the live documents are added to the copy)."""
+    import shutil
+
+    run = OUT_DIR / "serve-run-index"
+    if run.exists():
+        shutil.rmtree(run)
+    shutil.copytree(index, run)
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def in_process(index: Path, queries: list[str]) -> list[float]:
+    from vnsearch.index import Index
+    from vnsearch.serve import endpoints as api
+
+    ix = Index.open(index)
+    params = api.parse_params(api.SEARCH_PARAMS, {})
+    for q in queries[:5]:
+        api.search(ix, {**params, "q": q})
+    out = []
+    for q in queries:
+        t0 = time.perf_counter()
+        api.search(ix, {**params, "q": q})
+        out.append(time.perf_counter() - t0)
+    ix.close()
+    return out
+
+
+class Load:
+    """``clients`` threads, each with its own keep-alive connection, cycling over the queries
+    until ``until`` (monotonic) or ``max_requests`` requests in all."""
+
+    def __init__(self, port: int, queries: list[str], clients: int, seconds: float,
+                 max_requests: int):
+        self.port, self.queries, self.clients = port, queries, clients
+        self.seconds, self.max_requests = seconds, max_requests
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.sent = 0
+
+    def _next(self) -> int | None:
+        with self.lock:
+            if self.sent >= self.max_requests or time.monotonic() >= self.until:
+                return None
+            self.sent += 1
+            return self.sent
+
+    def _client(self, k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        rng = random.Random(k)
+        while (n := self._next()) is not None:
+            q = self.queries[(n * 7 + rng.randrange(len(self.queries))) % len(self.queries)]
+            path = "/api/search?" + urllib.parse.urlencode({"q": q, "limit": 10})
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                r = conn.getresponse()
+                body = r.read()
+                dt = time.perf_counter() - t0
+                if r.status != 200:
+                    self.errors.append(f"{r.status} {body[:200]!r}")
+                    continue
+                with self.lock:
+                    self.latencies.append(dt)
+            except (OSError, http.client.HTTPException) as e:
+                self.errors.append(f"{type(e).__name__}: {e}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn.close()
+
+    def run(self) -> float:
+        self.until = time.monotonic() + self.seconds
+        threads = [threading.Thread(target=self._client, args=(k,)) for k in range(self.clients)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_data_argument(ap)
+    ap.add_argument("--duration", type=float, default=60.0, help="seconds of the loaded phase")
+    ap.add_argument("--max-requests", type=int, default=20_000,
+                    help="stop the loaded phase after this many requests")
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--workers", type=int, default=2, help="server processes")
+    ap.add_argument("--threads", type=int, default=4, help="search threads per process")
+    ap.add_argument("--live", type=int, default=2000, help="documents added during the load")
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+
+    corpus = speed_corpus_path(args.data)
+    require_data(corpus)
+    built, live_file, base = prepare(corpus, args.live)
+    index = fresh_copy(built)
+    rng = random.Random(0)
+    queries = [r["title"] for r in rng.sample(base, args.queries) if r.get("title")]
+
+    inproc = in_process(index, queries)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vnsearch", "serve", "--index", str(index), "--port", str(port),
+         "--workers", str(args.workers), "--threads", str(args.threads), "--quiet",
+         "--max-limit", "100"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    indexer = None
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"server did not start: {server.stderr.read().decode()}")
+                time.sleep(0.2)
+        warm = Load(port, queries, args.workers * args.threads, 1e9, 2 * len(queries))
+        warm.run()  # every search thread opens its index and warms its caches
+        one = Load(port, queries, 1, 1e9, len(queries))
+        one_s = one.run()
+
+        indexer = subprocess.Popen(
+            [sys.executable, "-m", "vnsearch", "index", str(live_file), "--index", str(index),
+             "--batch-size", "100", "--jobs", "1", "-q", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        load = Load(port, queries, args.clients, args.duration, args.max_requests)
+        load_s = load.run()
+        indexer_done = indexer.poll() is not None
+        indexer.wait(600)
+        report = json.loads(indexer.stdout.read() or b"{}")
+    finally:
+        if indexer is not None and indexer.poll() is None:
+            indexer.terminate()
+        server.terminate()
+        server.wait(30)
+
+    ip, o, lo = cuts(inproc), cuts(one.latencies), cuts(load.latencies)
+    result = {
+        "documents": len(base), "queries": len(queries), "workers": args.workers,
+        "threads": args.threads, "cpus": os.cpu_count(),
+        "load_avg_before": os.getloadavg(),
+        "in_process_ms": ip,
+        "one_client": {"requests": len(one.latencies), "errors": len(one.errors),
+                       "req_s": len(one.latencies) / one_s, **o},
+        "loaded": {"clients": args.clients, "seconds": load_s, "requests": len(load.latencies),
+                   "errors": len(load.errors), "req_s": len(load.latencies) / load_s, **lo,
+                   "indexer_added": report.get("added"),
+                   "indexer_finished_during_load": indexer_done,
+                   "first_errors": load.errors[:5]},
+        "ratio_p95_one_client_vs_in_process": o["p95"] / ip["p95"],
+        "ratio_p95_loaded_vs_in_process": lo["p95"] / ip["p95"],
+    }
+    print(f"{len(base):,} documents, {len(queries)} headline queries, server: {args.workers} "
+          f"processes x {args.threads} threads, {os.cpu_count()} CPUs")
+    print(f"in process, one at a time:   p50 {ip['p50']:7.1f}  p95 {ip['p95']:7.1f}  "
+          f"p99 {ip['p99']:7.1f} ms")
+    print(f"HTTP, 1 client:              p50 {o['p50']:7.1f}  p95 {o['p95']:7.1f}  "
+          f"p99 {o['p99']:7.1f} ms  {result['one_client']['req_s']:.1f} req/s, "
+          f"{len(one.errors)} errors")
+    print(f"HTTP, {args.clients} clients + indexer: p50 {lo['p50']:7.1f}  p95 {lo['p95']:7.1f}  "
+          f"p99 {lo['p99']:7.1f} ms  {result['loaded']['req_s']:.1f} req/s, "
+          f"{len(load.latencies)} requests in {load_s:.0f} s, {len(load.errors)} errors; "
+          f"indexer added {report.get('added')} "
+          f"({'finished' if indexer_done else 'still running'} at the end of the load)")
+    print(f"p95 ratio to in process: 1 client {result['ratio_p95_one_client_vs_in_process']:.2f}x,"
+          f" loaded {result['ratio_p95_loaded_vs_in_process']:.2f}x")
+    for e in load.errors[:5]:
+        print("error:", e)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0 if not load.errors and not one.errors else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
