@@ -25,7 +25,7 @@ giao thông, hạ tầng
 RECORDS = [
     {"id": "j1", "title": "Hội nghị chuyển đổi số", "body": "Tỉnh tổ chức hội nghị chuyển đổi số.",
      "author": "Nguyễn Văn An", "date": "2022-12-30", "tags": ["chuyển đổi số"]},
-    {"id": "j2", "title": "Lễ hội pháo hoa", "summary": "Tối 1/6, lễ hội pháo hoa khai mạc năm 2023.",
+    {"id": "j2", "title": "Lễ hội pháo hoa", "summary": "Tối 1/6/2023, lễ hội pháo hoa khai mạc.",
      "tags": "du lịch, lễ hội"},
     {"id": "j3", "title": "Không ngày tháng", "body": "Bài viết không có ngày."},
 ]  # fmt: skip
@@ -50,7 +50,8 @@ def ids(results) -> list[str]:
 
 def test_every_document_is_found_with_its_metadata(index):
     seed = index.get("press/000_2bc2382ec64f120d.txt")
-    assert (seed.author, seed.date, seed.date_source) == ("NGUYÊN ĐOAN", "2023-08-03", "lead")
+    # "Chiều 3/8, ..." and "năm 2023" later in the lead: the year is not the date's own
+    assert (seed.author, seed.date, seed.date_source) == ("NGUYÊN ĐOAN", None, "none")
     bridge = index.get("press/cau-vuot.txt")
     assert (bridge.author, bridge.date, bridge.tags) == (
         "TRẦN HÀ",
@@ -72,8 +73,6 @@ def test_tag_filter_uses_the_tags_section_and_json_tags(index):
 
 
 def test_since_until_and_date_ranges_use_the_ingested_dates(index):
-    assert ids(index.search("", since="2023-01-01", until="2023-12-31")) == [
-        "j2", "press/000_2bc2382ec64f120d.txt",
-    ]  # fmt: skip
+    assert ids(index.search("", since="2023-01-01", until="2023-12-31")) == ["j2"]
     assert ids(index.search("", since="2024-01-01")) == ["press/cau-vuot.txt"]
     assert ids(index.search("date:[2022-01-01 TO 2023-07-01]")) == ["j1", "j2"]

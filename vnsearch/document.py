@@ -23,6 +23,7 @@ class Document:
     source: str = ""
     url: str = ""
     path: str = ""  # file the document came from, relative to the indexed root
+    encoding_source: str = ""  # legacy encoding converted to Unicode (tcvn3, vni...), if any
     extra: dict[str, Any] = field(default_factory=dict)  # unknown JSON keys, kept
 
     def to_dict(self) -> dict[str, Any]:

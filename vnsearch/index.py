@@ -236,17 +236,32 @@ class Index:
             report.seconds = time.perf_counter() - t0
         return report
 
-    def add(
-        self, documents: Iterable[Document], *, jobs: int | None = None, progress=None
-    ) -> IndexReport:
+    def add(self, documents, *, jobs: int | None = None, progress=None) -> IndexReport:
         """Add documents, replacing any with the same id; unchanged documents are skipped
-        without being analysed again."""
+        without being analysed again. ``documents``: a :class:`Document`, a record dict (the
+        JSON record shape: ``title``, ``body``, ``date``...), or an iterable of either; a
+        record that cannot be a document is left out and listed in the report's problems."""
+        from vnsearch.ingest.records import as_documents
         from vnsearch.write import pipeline
 
+        report = pipeline.IndexReport()
         return self._write(
-            lambda ix, state, **kw: pipeline.write(ix, state, documents, jobs=jobs, **kw),
+            lambda ix, state, **kw: pipeline.write(
+                ix, state, as_documents(documents, report), jobs=jobs, report=report, **kw
+            ),
             progress,
         )
+
+    def add_stream(
+        self, stream, *, jobs: int | None = None, max_size: int | None = None, progress=None
+    ) -> IndexReport:
+        """Add what a binary stream holds (standard input): JSON Lines, streamed, or one
+        document (see :func:`vnsearch.ingest.readers.read_stream`); problems go to the
+        report."""
+        from vnsearch.ingest.readers import read_stream
+
+        docs = read_stream(stream) if max_size is None else read_stream(stream, max_size=max_size)
+        return self.add(docs, jobs=jobs, progress=progress)
 
     def index_paths(
         self, paths: Iterable[str], *, jobs: int | None = None, max_file_size: int | None = None,

@@ -162,40 +162,59 @@ def cli():
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
               metavar="SECONDS", help="How long to wait for another indexer to finish.")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=None, metavar="BYTES",
-              help="Skip files larger than this (default 50 MB).")
+              help="Skip files larger than this, and JSON Lines records (streamed: the "
+                   "file may be any size) (default 50 MB).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no per-file warnings.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 @handle_errors
 def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_file_size, quiet,
               as_json):
-    """Index files and folders (default: ./seeds). Re-runs only analyse new and changed
-    files, and remove documents of files deleted under the given folders.
+    """Index files and folders (default: ./seeds), or '-': JSON Lines (or one document) from
+    standard input. Re-runs only analyse new and changed files, and remove documents of files
+    deleted under the given folders.
 
     \b
+    Reads .txt .md .json .jsonl (.gz too) .docx .odt .pdf .html .rtf .doc.
     Exit codes: 0 everything indexed; 3 some files failed, the rest was indexed;
-    2 nothing could be done (no index, locked, incompatible version: use --rebuild).
+    2 nothing indexed from what was named (each reason is printed), or nothing could be
+    done (no index, locked, incompatible version: use --rebuild).
     """
     from vnsearch.index import Index, default_index_dir
+    from vnsearch.ingest.walk import EXTENSIONS
 
     paths = list(paths) or [DEFAULT_CORPUS]
-    if not any(os.path.lexists(p) for p in paths):  # before an index is made or wiped
+    stdin = "-" in paths
+    if stdin and len(paths) > 1:
+        raise VnsearchError("'-' (standard input) cannot be mixed with paths: index it alone")
+    if not stdin and not any(os.path.lexists(p) for p in paths):  # before an index is made
         raise VnsearchError(f"nothing to index: {', '.join(map(repr, paths))} not found")
     ix = Index.create(index_dir or default_index_dir(), overwrite=rebuild,
                       lock_timeout=lock_timeout)
     ix.lock_timeout, ix.batch_size = lock_timeout, batch_size
     bar = None if quiet else _progress_bar()
     try:
-        report = ix.index_paths(paths, jobs=jobs, max_file_size=max_file_size,
-                                progress=bar.update if bar else None)
+        if stdin:
+            report = ix.add_stream(sys.stdin.buffer, jobs=jobs, max_size=max_file_size,
+                                   progress=bar.update if bar else None)
+        else:
+            report = ix.index_paths(paths, jobs=jobs, max_file_size=max_file_size,
+                                    progress=bar.update if bar else None)
     finally:
         if bar:
             bar.close()
-    nothing = report.failed and not report.indexed and not report.unchanged
+    # Nothing indexed from what was named (every file skipped or failed, no file read at
+    # all): an error, not a quiet success; re-running over unchanged files is fine.
+    nothing = not (report.indexed or report.unchanged or report.removed)
     code = _settle(EXIT_ERROR if nothing else EXIT_PARTIAL if report.failed else 0)
     if not quiet:
         for p in report.problems:
             click.echo(f"vnsearch: {p.severity}: {p}", err=True)
     click.echo(f"vnsearch: {report.summary()}", err=True)
+    if nothing:
+        reason = str(report.problems[0]) if report.problems else (
+            "no file vnsearch reads (" + " ".join(EXTENSIONS) + ")")
+        named = "standard input" if stdin else ", ".join(paths)
+        click.echo(f"vnsearch: nothing indexed from {named}: {reason}", err=True)
     if as_json:
         _echo_json(report.to_dict())
     sys.exit(code)

@@ -96,6 +96,7 @@ def format_document(doc) -> str:
         f"date: {doc.date} ({doc.date_source})" if doc.date else "",
         f"tags: {', '.join(doc.tags)}" if doc.tags else "",
         f"path: {doc.path}" if doc.path else "",
+        f"encoding: converted from {doc.encoding_source}" if doc.encoding_source else "",
     ]
     lines += [clean_for_display(m) for m in meta if m]
     for label, text in (("summary", doc.summary), ("body", doc.body)):

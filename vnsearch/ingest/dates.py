@@ -27,7 +27,7 @@ _WORDS_RE = re.compile(
     r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*(?:năm|,)\s*(\d{4}))?(?!\d)", re.IGNORECASE
 )
 # A year standing alone or ending a date ("1/6/2023", "tháng 8/2023"), not part of a number.
-_YEAR_RE = re.compile(r"(?:(?<=\d[/\-.])|(?<![\d.,/\-]))((?:19|20)\d\d)(?![\d.,]\d|\d)")
+
 
 # "thứ Năm", "Chủ nhật", with the comma that may follow ("Chiều Chủ nhật, 6/8, ...")
 _WEEKDAY = r"(?:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s+nhật)\s*,?"
@@ -122,24 +122,6 @@ def find_full_date(text: str) -> str | None:
     return make_date(int(year), int(month), int(day))
 
 
-def find_year(text: str) -> int | None:
-    """The first plausible year (19xx/20xx) written in ``text``."""
-    m = _YEAR_RE.search(text)
-    return int(m.group(1)) if m else None
-
-
-def _only_year(texts: tuple[str, ...]) -> int | None:
-    """The year written in ``texts`` if there is exactly one distinct year, else None."""
-    year = None
-    for text in texts:
-        for m in _YEAR_RE.finditer(text):
-            y = int(m.group(1))
-            if year is not None and y != year:
-                return None
-            year = y
-    return year
-
-
 def lead_day_month(lead: str) -> tuple[int, int, int | None] | None:
     """(day, month, year or None) when ``lead`` starts with a date, else None."""
     head = lead[:200]
@@ -154,17 +136,30 @@ def lead_day_month(lead: str) -> tuple[int, int, int | None] | None:
     return int(m.group("d")), int(m.group("m")), int(m.group("y")) if m.group("y") else None
 
 
-def lead_date(lead: str, title: str = "", others: tuple[str, ...] = ()) -> str | None:
-    """The date a lead starts with ("Chiều 3/8, ...", "Sáng 12/5", "Ngày 1/6/2023", "tối 20-11").
+def lead_date(lead: str, title: str = "") -> str | None:
+    """The date a lead starts with ("Ngày 1/6/2023, ...", "Chiều 3/8, ...", "tối 20-11").
 
-    A lead without a year takes the first year written in the lead itself, else in the title,
-    else the year of the rest of the text (``others``) only if all the years there agree: an
-    article citing 1945 and 2015 gives no date rather than a guess.
+    Precision over recall: a lead date without its own year takes one only from the title,
+    and only from a full date there on the same day and month ("Kết quả xổ số ngày 6/2/2017"
+    over "Ngày 6/2, ..."). Any other year written nearby may be a birth year ("SN 1994"), a
+    plan ("tới năm 2035"), an anniversary ("14/6/1957 - 14/6/2017") or another month
+    ("12/2016"): no date beats a wrong one.
     """
     found = lead_day_month(lead)
     if found is None:
         return None
     day, month, year = found
     if year is None:
-        year = find_year(lead) or find_year(title) or _only_year(others)
+        year = _year_of_same_day(day, month, title)
     return make_date(year, month, day) if year else None
+
+
+def _year_of_same_day(day: int, month: int, text: str) -> int | None:
+    """The year of the full dates on ``day``/``month`` written in ``text``, if they agree."""
+    years = {
+        int(m.group(3))
+        for regex in (_DMY_RE, _WORDS_RE)
+        for m in regex.finditer(text)
+        if m.group(3) and (int(m.group(1)), int(m.group(2))) == (day, month)
+    }
+    return years.pop() if len(years) == 1 else None

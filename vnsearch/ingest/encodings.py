@@ -1,5 +1,7 @@
-"""Decoding input bytes: UTF-8 (BOM or not), UTF-16 with BOM, and recognising the legacy 8-bit
-Vietnamese encodings (TCVN3/ABC, VNI Windows, Windows-1258) that still fill government archives.
+"""Decoding input bytes: UTF-8 (BOM or not), UTF-16 with BOM, and the legacy 8-bit Vietnamese
+encodings (TCVN3/ABC, VNI Windows, VISCII, Windows-1258) that still fill government archives,
+which are recognised and converted to Unicode NFC; so are the two usual accidents of Unicode
+text (UTF-8 read as Windows-1252 and saved again, legacy text saved as UTF-8).
 
 Recognition works on whole words: bytes that are not UTF-8 are read through each legacy table
 and we count how many of the resulting words are well-formed Vietnamese syllables. Western
@@ -127,6 +129,48 @@ def decode_vni(data: bytes) -> str:
     return _VNI_DECODE_RE.sub(lambda m: _VNI_DECODE[m.group(0)], text)
 
 
+def encode_cp1258(text: str) -> bytes:
+    """Encode Unicode Vietnamese as Windows-1258 the way Vietnamese keyboards type it: the
+    letter (with its hat, breve or horn) and then a combining tone mark (to build test files)."""
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        parts = unicodedata.normalize("NFD", ch)
+        tones = "".join(c for c in parts if c in _TONES)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+        out += (base + tones).encode("cp1258")
+    return bytes(out)
+
+
+# --- VISCII (RFC 1456) ------------------------------------------------------------------------
+# The 134 Vietnamese letters on one byte each: Latin-1 where Latin-1 has the letter, and these
+# 103 codes (6 of them control codes) for the others.
+_VISCII_CODES = bytes.fromhex(
+    "02050614191e808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4"
+    "a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc4c5c6c7cbcecfd0d1d5d6d7d8dbdcde"
+    "dfe4e5e6e7ebeeeff0f1f6f7f8fbfcfeff"
+)
+_VISCII_LETTERS = (
+    "ẲẴẪỶỸỴẠẮẰẶẤẦẨẬẼẸẾỀỂỄỆỐỒỔỖỘỢỚỜỞỊỎỌỈỦŨỤỲÕắằặấầẩậẽẹếềểễệốồổỗỠƠộờởịỰỨỪỬơớƯẢĂẳẵẺĨỳĐứạỷừửỹỵỡ"
+    "ưảăữẫẻĩỉđựỏọụũủợỮ"
+)
+_VISCII_DECODE = dict(zip(_VISCII_CODES, _VISCII_LETTERS))
+_VISCII_ENCODE = {ch: code for code, ch in _VISCII_DECODE.items()}
+
+
+def decode_viscii(data: bytes) -> str:
+    """VISCII bytes to Unicode."""
+    return "".join(_VISCII_DECODE.get(b) or chr(b) for b in data)
+
+
+def encode_viscii(text: str) -> bytes:
+    """Encode Unicode Vietnamese as VISCII bytes (to build test files)."""
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        code = _VISCII_ENCODE.get(ch)
+        out += bytes([code]) if code is not None else ch.encode("latin-1")
+    return bytes(out)
+
+
 # --- Vietnamese syllable shape ----------------------------------------------------------------
 _SYLLABLE_RE = re.compile(
     r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
@@ -163,8 +207,14 @@ def _syllable_share(text: str) -> tuple[int, int]:
 _LEGACY = (
     ("TCVN3 (ABC)", decode_tcvn3),
     ("VNI Windows", decode_vni),
-    ("Windows-1258", lambda data: data.decode("cp1258", errors="replace")),
+    ("VISCII", decode_viscii),
+    ("Windows-1258", lambda data: unicodedata.normalize(
+        "NFC", data.decode("cp1258", errors="replace"))),
 )
+_LEGACY_DECODERS = dict(_LEGACY)
+#: Short names recorded in ``Document.encoding_source``.
+LEGACY_IDS = {"TCVN3 (ABC)": "tcvn3", "VNI Windows": "vni", "VISCII": "viscii",
+              "Windows-1258": "cp1258"}  # fmt: skip
 
 
 def detect_legacy_encoding(data: bytes, *, min_share: float = 0.6) -> str | None:
@@ -192,6 +242,9 @@ _LATIN1_ACCENTS_RE = re.compile(
 _MIN_ACCENTED_WORDS = 10
 
 
+_MOJIBAKE_REASON = "UTF-8 text decoded as Windows-1252 and saved again"
+
+
 def detect_misdecoded(text: str) -> str | None:
     """What happened to Unicode text that reads as gibberish Vietnamese, or None.
 
@@ -210,7 +263,7 @@ def detect_misdecoded(text: str) -> str | None:
     repaired = data.decode("utf-8", errors="replace")
     good, total = _syllable_share(repaired)
     if total and good / total >= 0.6 and _VIETNAMESE_ONLY_RE.search(repaired):
-        return "UTF-8 text decoded as Windows-1252 and saved again"
+        return _MOJIBAKE_REASON
     legacy = detect_legacy_encoding(data)
     return f"{legacy} text saved as UTF-8" if legacy else None
 
@@ -258,6 +311,48 @@ def _looks_like_bomless_utf16(head: bytes) -> bool:
         and even[:n].count(0) < 0.05 * n
         or (even[:n].count(0) > 0.4 * n and odd[:n].count(0) < 0.05 * n)
     )
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """``(text, encoding_source)`` for a whole text file: UTF-8 or UTF-16 text as it is
+    (source ''); text in a legacy Vietnamese encoding converted to Unicode NFC (source
+    'tcvn3', 'vni', 'viscii' or 'cp1258'); the usual accidents repaired (see
+    :func:`repair_misdecoded`). Raises DecodeError for bytes that are none of these."""
+    codec = sniff_encoding(data[:SNIFF_SIZE])
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as err:
+        legacy = None if codec.startswith("utf-16") else detect_legacy_encoding(data)
+        if legacy is None:
+            raise DecodeError(undecodable_reason(data, err, codec)) from None
+        converted = unicodedata.normalize("NFC", _LEGACY_DECODERS[legacy](data))
+        return converted, LEGACY_IDS[legacy]
+    return repair_misdecoded(text) or (text, "")
+
+
+#: ``encoding_source`` of UTF-8 text that was read as Windows-1252 and saved again.
+MOJIBAKE = "mojibake"
+
+
+def repair_misdecoded(text: str) -> tuple[str, str] | None:
+    """``(repaired text, encoding_source)`` for Unicode text that one of the accidents of
+    :func:`detect_misdecoded` turned to gibberish, else None. UTF-8 read as Windows-1252
+    ("Há»™i nghá»‹") is undone by ftfy; TCVN3/VNI text saved as UTF-8 ("ViÖt Nam") is read
+    back through its table."""
+    accident = detect_misdecoded(text)
+    if accident is None:
+        return None
+    if accident == _MOJIBAKE_REASON:
+        import ftfy  # only for text that needs it
+
+        fixed = ftfy.fix_encoding(text)
+        if detect_misdecoded(fixed):  # ftfy declined: undo the round trip ourselves
+            fixed = _as_cp1252(text).decode("utf-8", errors="replace")
+        return unicodedata.normalize("NFC", fixed), MOJIBAKE
+    legacy = accident.removesuffix(" text saved as UTF-8")
+    return unicodedata.normalize("NFC", _LEGACY_DECODERS[legacy](_as_cp1252(text))), LEGACY_IDS[
+        legacy
+    ]
 
 
 def decode_bytes(data: bytes) -> str:

@@ -9,6 +9,7 @@ from vnsearch.ingest.dates import find_full_date, parse_date_value
 from vnsearch.ingest.records import (
     _TAG_SPLIT_RE,
     FIELD_KEYS,
+    RecordError,
     _as_list,
     _as_text,
     _date_from_lead,
@@ -48,7 +49,9 @@ def _is_byline(line: str) -> re.Match | None:
     return m
 
 
-def parse_press_release(text: str, doc_id: str, path: str = "") -> Document:
+def parse_press_release(
+    text: str, doc_id: str, path: str = "", meta: dict[str, Any] | None = None
+) -> Document:
     """Parse the seed text format (see DESIGN.md):
 
     title (first non-empty line), optional byline ``NAME | [date/time]``, paragraphs, photo
@@ -56,14 +59,16 @@ def parse_press_release(text: str, doc_id: str, path: str = "") -> Document:
     which goes to ``extra['photo_credits']``), optional trailing ``TAGS`` section (one per line
     or comma-separated). The first paragraph is the lead and becomes ``summary``; the others
     form ``body``, separated by blank lines. A Markdown front matter block (``---`` /
-    ``key: value`` / ``---``) at the top gives metadata that wins over the layout.
+    ``key: value`` / ``---``, read as YAML) at the top gives metadata that wins over the
+    layout, and so does ``meta`` (the properties of a Word or PDF file, same keys).
     Date: metadata, else byline, else the lead, else none.
     """
     text = _newlines(text.lstrip("\ufeff"))
     lines = text.split("\n")
     n = len(lines)
     doc = Document(id=doc_id, path=path)
-    meta, i = _front_matter(lines)
+    front, i = _front_matter(lines)
+    meta = {**(meta or {}), **front}
     while i < n and not lines[i].strip():
         i += 1
     if i < n and (not meta.get("title") or _HEADING_RE.match(lines[i])):
@@ -105,48 +110,47 @@ def parse_press_release(text: str, doc_id: str, path: str = "") -> Document:
     if doc.date is None and byline_date:
         doc.date, doc.date_source = byline_date, "byline"
     if doc.date is None:
-        _date_from_lead(doc, doc.summary, (doc.body, *captions))
+        _date_from_lead(doc, doc.summary)
     return doc
 
 
-_FRONT_KEY_RE = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)\s*:\s*(?P<value>.*?)\s*$")
-_FRONT_ITEM_RE = re.compile(r"^\s+-\s+(?P<value>.*?)\s*$|^-\s+(?P<top>.*?)\s*$")
-
-
 def _front_matter(lines: list[str]) -> tuple[dict[str, Any], int]:
-    """``key: value`` metadata between ``---`` lines at the top of a file (Markdown front
-    matter), with ``- item`` lists and ``[a, b]`` inline lists; ({}, 0) when there is none."""
+    """The YAML mapping between ``---`` lines at the top of a file (Markdown front matter) and
+    the index of the first line after it; ({}, 0) when there is none, or when the block is not
+    a YAML mapping (the file is then read as plain text)."""
     if not lines or lines[0].strip() != "---":
         return {}, 0
-    meta: dict[str, Any] = {}
-    key = None
-    for k in range(1, min(len(lines), 200)):
-        line = lines[k]
-        if line.strip() in ("---", "..."):
-            return meta, k + 1
-        item = _FRONT_ITEM_RE.match(line)
-        if item and key is not None:
-            value = _unquote(
-                item.group("value") if item.group("value") is not None else item.group("top")
-            )
-            meta[key] = [*(meta[key] if isinstance(meta[key], list) else []), value]
-            continue
-        m = _FRONT_KEY_RE.match(line)
-        if m is None:
-            if line.strip():
-                return {}, 0  # not front matter after all: read the file as plain text
-            continue
-        key, value = m.group("key").lower(), m.group("value")
-        if value.startswith("[") and value.endswith("]"):
-            meta[key] = [_unquote(v.strip()) for v in value[1:-1].split(",") if v.strip()]
-        else:
-            meta[key] = _unquote(value) if value else []
-    return {}, 0
+    for k in range(1, min(len(lines), MAX_FRONT_MATTER_LINES)):
+        if lines[k].rstrip() in ("---", "..."):
+            break
+    else:
+        return {}, 0
+    import yaml  # PyYAML, only for files that start with front matter
+
+    try:
+        value = yaml.safe_load("\n".join(lines[1:k]))
+    except yaml.YAMLError:
+        return {}, 0
+    if not isinstance(value, dict):
+        return {}, 0
+    meta = {str(key).lower(): _plain(v) for key, v in value.items() if key is not None}
+    return meta, k + 1
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
+#: Front matter longer than this is not looked for (a file that starts with a '---' rule).
+MAX_FRONT_MATTER_LINES = 500
+
+
+def _plain(value: Any) -> Any:
+    """YAML values as JSON ones: dates as ISO text, nested values as text."""
+    import datetime
+
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value if v is not None]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
     return value
 
 
@@ -157,20 +161,27 @@ def _apply_front_matter(doc: Document, meta: dict[str, Any]) -> None:
         if key is None:
             continue
         value = meta[key]
-        if name == "date":
-            doc.date = parse_date_value(value if isinstance(value, str) else None)
-            if doc.date:
-                doc.date_source = "metadata"
-            else:
-                doc.extra["date_raw"] = value
-        elif name in ("tags", "captions"):
-            setattr(doc, name, _as_list(key, value, _TAG_SPLIT_RE if name == "tags" else None))
-        else:
-            setattr(doc, name, _as_text(key, value, ", ").strip())
+        try:
+            _apply_value(doc, name, key, value)
+        except RecordError:  # a shape the field cannot take: kept as it is, not lost
+            doc.extra[key] = value
     known = {k for keys in FIELD_KEYS.values() for k in keys}
     doc.extra.update(
         {k: v for k, v in meta.items() if k not in known and k != "id" and v not in ("", [])}
     )
+
+
+def _apply_value(doc: Document, name: str, key: str, value: Any) -> None:
+    if name == "date":
+        doc.date = parse_date_value(value if isinstance(value, str) else None)
+        if doc.date:
+            doc.date_source = "metadata"
+        else:
+            doc.extra["date_raw"] = value
+    elif name in ("tags", "captions"):
+        setattr(doc, name, _as_list(key, value, _TAG_SPLIT_RE if name == "tags" else None))
+    else:
+        setattr(doc, name, _as_text(key, value, ", ").strip())
 
 
 def _split_content(lines: list[str]) -> tuple[list[str], list[str], list[str]]:

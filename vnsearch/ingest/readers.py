@@ -2,6 +2,7 @@
 
 
 import gzip
+import hashlib
 import io
 import zlib
 from collections.abc import Iterable, Iterator
@@ -12,10 +13,11 @@ from vnsearch.document import Document
 from vnsearch.ingest.encodings import (
     SNIFF_SIZE,
     DecodeError,
-    decode_bytes,
-    detect_misdecoded,
+    decode_text,
     sniff_encoding,
 )
+from vnsearch.ingest.extracted import Unreadable
+from vnsearch.ingest.formats import extract, sniff_kind, to_document
 from vnsearch.ingest.press_release import parse_press_release
 from vnsearch.ingest.records import (
     _json_reason,
@@ -57,7 +59,7 @@ def read_source(src: SourceFile) -> Iterator[Document | IngestProblem]:
         elif kind == "json":
             yield from _read_json(src)
         else:
-            yield from _read_text(src)
+            yield from _read_file(src, kind)
     except OSError as err:
         if isinstance(err, gzip.BadGzipFile):
             yield IngestProblem(src.rel, None, "not a gzip file", FAILED)
@@ -67,7 +69,7 @@ def read_source(src: SourceFile) -> Iterator[Document | IngestProblem]:
         yield IngestProblem(src.rel, None, "truncated or corrupt gzip data", FAILED)
 
 
-def _read_whole(src: SourceFile) -> str | IngestProblem:
+def _read_bytes(src: SourceFile) -> bytes | IngestProblem:
     with _open_bytes(src.path) as f:
         data = f.read(MAX_WHOLE_FILE_BYTES + 1)
     if len(data) > MAX_WHOLE_FILE_BYTES:
@@ -77,32 +79,61 @@ def _read_whole(src: SourceFile) -> str | IngestProblem:
         )
     if not data.strip():
         return IngestProblem(src.rel, None, "empty file", SKIPPED)
+    return data
+
+
+def _read_whole(src: SourceFile, data: bytes | None = None) -> str | IngestProblem:
+    """The file as text (legacy encodings converted; see :func:`decode_text`)."""
+    found = _decode_whole(src, data)
+    return found if isinstance(found, IngestProblem) else found[0]
+
+
+def _decode_whole(src: SourceFile, data: bytes | None = None) -> tuple[str, str] | IngestProblem:
+    raw = _read_bytes(src) if data is None else data
+    if isinstance(raw, IngestProblem):
+        return raw
     try:
-        text = decode_bytes(data)
+        text, source = decode_text(raw)
     except DecodeError as err:
         return IngestProblem(src.rel, None, str(err), SKIPPED if err.binary else FAILED)
     if not text.strip():
         return IngestProblem(src.rel, None, "empty file", SKIPPED)
-    accident = detect_misdecoded(text)
-    if accident:
-        return IngestProblem(src.rel, None, f"{accident}: convert to Unicode", FAILED)
-    return text
+    return text, source
 
 
-def _read_text(src: SourceFile) -> Iterator[Document | IngestProblem]:
-    text = _read_whole(src)
-    if isinstance(text, IngestProblem):
-        yield text
+def _read_file(
+    src: SourceFile, kind: str, data: bytes | None = None, doc_id: str | None = None
+) -> Iterator[Document | IngestProblem]:
+    """A text press release, or a document in an office or web format (by content first)."""
+    raw = _read_bytes(src) if data is None else data
+    if isinstance(raw, IngestProblem):
+        yield raw
         return
-    yield parse_press_release(text, src.rel, src.rel)
-
-
-def _read_json(src: SourceFile) -> Iterator[Document | IngestProblem]:
-    text = _read_whole(src)
-    if isinstance(text, IngestProblem):
-        yield text
+    doc_id = doc_id or src.rel
+    kind = sniff_kind(raw, kind)
+    if kind == "text":
+        decoded = _decode_whole(src, raw)
+        if isinstance(decoded, IngestProblem):
+            yield decoded
+            return
+        doc = parse_press_release(decoded[0], doc_id, src.rel)
+        doc.encoding_source = decoded[1]
+        yield doc
         return
-    text = text.lstrip("\ufeff")
+    try:
+        found = extract(raw, kind)
+    except Unreadable as err:
+        yield IngestProblem(src.rel, None, str(err), SKIPPED if err.skipped else FAILED)
+        return
+    yield to_document(found, doc_id, src.rel)
+
+
+def _read_json(src: SourceFile, whole: str | None = None) -> Iterator[Document | IngestProblem]:
+    read = _read_whole(src) if whole is None else whole
+    if isinstance(read, IngestProblem):
+        yield read
+        return
+    text = read.lstrip("\ufeff")
     try:
         value = _loads(text)
     except orjson.JSONDecodeError as err:
@@ -152,7 +183,9 @@ def _read_jsonl(src: SourceFile) -> Iterator[Document | IngestProblem]:
             return
         f.seek(0)
         stream = io.TextIOWrapper(f, encoding="utf-16", newline="\n") if codec == "utf-16" else f
-        yield from _records_from_lines(src, enumerate(_bounded_lines(stream), 1))
+        yield from _records_from_lines(
+            src, enumerate(_bounded_lines(stream, src.record_limit), 1)
+        )
 
 
 def _read_head(f) -> bytes:
@@ -172,12 +205,12 @@ def _read_head(f) -> bytes:
     return head
 
 
-def _bounded_lines(stream) -> Iterator[bytes | str | None]:
-    """The lines of ``stream``; None for a line over MAX_RECORD_BYTES, which is skipped
+def _bounded_lines(stream, limit: int = MAX_RECORD_BYTES) -> Iterator[bytes | str | None]:
+    """The lines of ``stream``; None for a line over ``limit`` bytes, which is skipped
     without being held in memory (a .gz may hide one huge line)."""
     while True:
-        line = stream.readline(MAX_RECORD_BYTES + 1)
-        if len(line) <= MAX_RECORD_BYTES or line[-1:] in (b"\n", "\n"):
+        line = stream.readline(limit + 1)
+        if len(line) <= limit or line[-1:] in (b"\n", "\n"):
             if not line:
                 return
             yield line
@@ -220,7 +253,7 @@ def _record_from_line(
 ) -> Document | IngestProblem | None:
     """The document on one JSON Lines line, its problem, or None for a blank line."""
     if raw is None:
-        return IngestProblem(src.rel, lineno, f"record over {_mb(MAX_RECORD_BYTES)}", FAILED)
+        return IngestProblem(src.rel, lineno, f"record over {_mb(src.record_limit)}", FAILED)
     if lineno == 1 and raw[:3] == b"\xef\xbb\xbf":  # UTF-8 BOM (the UTF-16 codec eats its own)
         raw = raw[3:]
     raw = raw.strip()
@@ -231,6 +264,72 @@ def _record_from_line(
     except orjson.JSONDecodeError as err:
         return IngestProblem(src.rel, lineno, _line_error(raw, err), FAILED)
     return _record_or_problem(value, src, f"{src.rel}#{lineno}", lineno, "")
+
+
+# --------------------------------------------------------------------------------------------
+# Standard input
+# --------------------------------------------------------------------------------------------
+#: The name standard input goes by in problems and document paths.
+STDIN = "<stdin>"
+
+
+def read_stream(
+    stream, *, name: str = STDIN, max_size: int = DEFAULT_MAX_FILE_SIZE
+) -> Iterator[Document | IngestProblem]:
+    """The documents in a binary stream (``vnsearch index -``): JSON Lines, streamed record
+    by record (each capped at ``max_size`` bytes), when the first line is a JSON object; else
+    one input read whole (up to ``max_size``): a JSON object or list of objects, a text press
+    release, or a file in an office or web format. Records and documents without an id get
+    one from their content, so piping the same feed twice replaces, never duplicates."""
+    src = SourceFile(name, name, 0, 0, max_size, content_ids=True)
+    head = stream.read(SNIFF_SIZE)
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+    if first.startswith(b"{") and b"\n" in head.lstrip():
+        try:
+            is_record = isinstance(_loads(first), dict)
+        except orjson.JSONDecodeError:
+            is_record = False
+        if is_record:
+            lines = io.BufferedReader(_Prefixed(head, stream))
+            yield from _records_from_lines(src, enumerate(_bounded_lines(lines, max_size), 1))
+            return
+    data = head + stream.read(max_size + 1 - len(head)) if len(head) == SNIFF_SIZE else head
+    if len(data) > max_size:
+        yield IngestProblem(name, None, f"input too large (over limit {_mb(max_size)}): "
+                            "send JSON Lines, capped per record", SKIPPED)  # fmt: skip
+        return
+    if not data.strip():
+        yield IngestProblem(name, None, "empty input", SKIPPED)
+        return
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        text = _read_whole(src, data)
+        if isinstance(text, IngestProblem):
+            yield text
+        else:
+            yield from _read_json(src, text)
+        return
+    doc_id = "doc-" + hashlib.blake2b(data, digest_size=8).hexdigest()
+    yield from _read_file(src, "text", data, doc_id=doc_id)
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (already read) followed by the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream):
+        self.head, self.stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        read = getattr(self.stream, "read1", self.stream.read)
+        data = read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -85,6 +85,8 @@ def _record_or_problem(
         return IngestProblem(
             src.rel, line, f"{prefix}expected a JSON object, got {_json_type(value)}", FAILED
         )
+    if src.content_ids:
+        fallback_id = _content_id(value)
     try:
         return record_to_document(value, fallback_id=fallback_id, path=src.rel)
     except RecordError as err:
@@ -226,13 +228,63 @@ def record_to_document(record: dict[str, Any], *, fallback_id: str, path: str = 
         else:
             extra["date_raw"] = raw_date  # kept for the user; we do not guess from it
     if doc.date is None:
-        _date_from_lead(doc, doc.summary or doc.body, (doc.summary, doc.body))
+        _date_from_lead(doc, doc.summary or doc.body)
     return doc
 
 
-def _date_from_lead(doc: Document, lead: str, others: tuple[str, ...]) -> None:
+def _date_from_lead(doc: Document, lead: str) -> None:
     if lead is not doc.body and doc.body and lead_day_month(lead) is None:
         lead = doc.body  # a summary that is a teaser: the dateline is in the body
-    date = lead_date(lead, doc.title, others)
+    date = lead_date(lead, doc.title)
     if date:
         doc.date, doc.date_source = date, "lead"
+
+
+def as_documents(items: Any, report: Any = None, *, source: str = "") -> Iterator[Document]:
+    """Documents from a Document, a record dict (the JSON record shape), or an iterable of
+    those, for ``Index.add``. A dict without an ``id`` gets one from its content (adding the
+    same record twice replaces it, never duplicates it). A record that cannot become a
+    document is reported in ``report`` (``problems``, ``skipped``/``failed``) and left out;
+    without a report it raises :class:`~vnsearch.errors.IngestError`."""
+    from vnsearch.errors import IngestError
+
+    if isinstance(items, (Document, dict)):
+        items = [items]
+    for number, item in enumerate(items, 1):
+        if isinstance(item, Document):
+            yield item
+            continue
+        if isinstance(item, IngestProblem):  # from a reader (read_stream)
+            if report is None:
+                raise IngestError(str(item))
+            _count(report, item)
+            continue
+        where = f"{source}#{number}" if source else f"item {number}"
+        if not isinstance(item, dict):
+            problem = IngestProblem(where, None, f"expected a Document or a record (dict), "
+                                    f"got {type(item).__name__}", FAILED)  # fmt: skip
+        else:
+            try:
+                yield record_to_document(item, fallback_id=_content_id(item), path=source)
+                continue
+            except RecordError as err:
+                problem = IngestProblem(where, None, str(err), err.severity)
+        if report is None:
+            raise IngestError(str(problem))
+        _count(report, problem)
+
+
+def _count(report: Any, problem: IngestProblem) -> None:
+    report.problems.append(problem)
+    if problem.severity == SKIPPED:
+        report.skipped += 1
+    else:
+        report.failed += 1
+
+
+def _content_id(record: dict[str, Any]) -> str:
+    import hashlib
+
+    data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
+                        default=str)  # fmt: skip
+    return "doc-" + hashlib.blake2b(data, digest_size=8).hexdigest()

@@ -31,13 +31,19 @@ DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024  # "50 MB" in `vnsearch index --help`
 TEXT_EXTENSIONS = (".txt", ".md")
 JSON_EXTENSIONS = (".json", ".json.gz")
 JSONL_EXTENSIONS = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
-EXTENSIONS = TEXT_EXTENSIONS + JSON_EXTENSIONS + JSONL_EXTENSIONS
+#: Office and web formats (see vnsearch.ingest.formats), by kind.
+FORMAT_EXTENSIONS = {
+    ".docx": "docx", ".docm": "docx", ".odt": "odt", ".pdf": "pdf", ".rtf": "rtf",
+    ".doc": "doc", ".html": "html", ".htm": "html", ".xhtml": "html",
+}  # fmt: skip
+EXTENSIONS = TEXT_EXTENSIONS + JSON_EXTENSIONS + JSONL_EXTENSIONS + tuple(FORMAT_EXTENSIONS)
 
 #: A .json.gz is parsed whole; past this many bytes decompressed it is skipped (gzip bombs).
 MAX_WHOLE_FILE_BYTES = 512 * 1024 * 1024
 
-#: A JSON Lines record longer than this is reported and skipped without being loaded.
-MAX_RECORD_BYTES = 64 * 1024 * 1024
+#: A JSON Lines record longer than this is reported and skipped without being loaded (the
+#: default; ``--max-file-size`` sets it: JSON Lines are streamed, so the cap is per record).
+MAX_RECORD_BYTES = DEFAULT_MAX_FILE_SIZE
 
 #: A one-line paragraph ending in a photo credit and no longer than this is a caption.
 MAX_CAPTION_LENGTH = 300
@@ -63,10 +69,13 @@ class SourceFile:
     rel: str
     size: int
     mtime_ns: int
+    record_limit: int = MAX_RECORD_BYTES  # bytes of one JSON Lines record
+    content_ids: bool = False  # records without an id get one from their content (stdin)
 
     @property
     def kind(self) -> str:
-        """'text', 'json' or 'jsonl'."""
+        """'text', 'json', 'jsonl', or a format of FORMAT_EXTENSIONS (by the file name; the
+        reader checks the content)."""
         return file_kind(self.path) or "text"
 
 
@@ -128,8 +137,12 @@ class IngestReport:
 
 
 def file_kind(name: str) -> str | None:
-    """'text', 'json' or 'jsonl' from the file name, None for files we do not read."""
+    """'text', 'json', 'jsonl' or a format kind ('docx', 'pdf'...) from the file name, None
+    for files we do not read."""
     lower = name.lower()
+    ext = os.path.splitext(lower)[1]
+    if ext in FORMAT_EXTENSIONS:
+        return FORMAT_EXTENSIONS[ext]
     if lower.endswith(JSONL_EXTENSIONS):
         return "jsonl"
     if lower.endswith(JSON_EXTENSIONS):
@@ -160,7 +173,8 @@ def walk_paths(
 ) -> Iterator[SourceFile | IngestProblem]:
     """Every readable file under ``paths`` (files or folders), in sorted order.
 
-    Hidden entries (``.name``) inside folders, files over ``max_file_size``, symbolic-link
+    Hidden entries (``.name``) inside folders, files over ``max_file_size`` (JSON Lines are
+    streamed: for them it caps each record), symbolic-link
     loops, broken links and second routes to a file or folder already seen come out as
     ``skipped`` problems; paths that do not exist or cannot be listed as ``failed``. Files
     with other extensions are ignored silently inside folders, reported when named directly.
@@ -215,6 +229,8 @@ def _file_or_problem(
     if key in seen_files:
         return IngestProblem(rel, None, f"same file as {seen_files[key]}", SKIPPED)
     seen_files[key] = rel
+    if file_kind(path) == "jsonl":  # streamed: the size cap is per record
+        return SourceFile(path, rel, st.st_size, st.st_mtime_ns, max_file_size)
     if st.st_size > max_file_size:
         return IngestProblem(
             rel, None, f"file too large ({_mb(st.st_size)} > limit {_mb(max_file_size)})", SKIPPED
