@@ -9,11 +9,16 @@
   parent reads files, keeps at most a bounded window of chunks in flight (memory does not grow
   with the corpus), applies deletions and bookkeeping in reading order, and owns the only
   commit.
-- **Crash-safe**: every ``batch_size`` documents the workers finish their segments and the
+- **Crash-safe**: every ``batch_size`` documents, or ``commit_seconds`` after a batch's first
+  document (whichever comes first), the workers finish their segments and the
   parent commits them; the state of a batch is recorded as pending before the Whoosh commit
   and applied after it (see :meth:`vnsearch.write.state.IndexState.recover`), so an interrupted run
   leaves the last committed batch searchable and the next run carries on from there. Segments
   are built in staging folders that Whoosh ignores until the commit that lists them.
+- **Merged in tiers**: each commit merges earlier segments whose tier is full
+  (:func:`vnsearch.codec.merge.merge_tiers`: about log8 rewrites of each document, a block of
+  postings at a time, in bounded memory), so searches read a handful of segments however
+  large the index grows.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import orjson
-from whoosh.writing import MERGE_SMALL
 
+from vnsearch.codec.merge import merge_tiers
 from vnsearch.codec.schema import document_fields
 from vnsearch.codec.segment_writer import (
     STAGING_PREFIX,
@@ -64,6 +69,9 @@ __all__ = [
 #: and search faster: each worker writes one segment per batch, and a segment of 2000
 #: documents has 170 distinct terms per document to write, one of 500 has 290.
 DEFAULT_BATCH_SIZE = 4000
+#: A batch is also committed once this many seconds passed since its first document: a
+#: killed run loses at most about this much work, however slow the documents are.
+COMMIT_SECONDS = 30.0
 #: Documents per task sent to a worker process.
 CHUNK_SIZE = 8
 #: Chunks queued per worker before the reader waits for results (bounds memory).
@@ -320,9 +328,12 @@ class _Pipeline:
     def __init__(
         self, ix, state, report: IndexReport, *, jobs: int | None, batch_size: int,
         duplicates, progress: Callable[[Progress], None] | None,
+        commit_seconds: float = COMMIT_SECONDS,
     ):
         self.ix, self.state, self.report, self.dup = ix, state, report, duplicates
         self.batch_size = max(1, batch_size)
+        self.commit_seconds = commit_seconds
+        self.batch_started: float | None = None
         self.jobs = default_jobs() if jobs is None else max(1, jobs)
         self.progress_cb = progress
         self.progress = Progress()
@@ -398,7 +409,11 @@ class _Pipeline:
 
     def _count_change(self) -> None:
         self.batch_changes += 1
-        if self.batch_changes >= self.batch_size:
+        now = time.monotonic()
+        if self.batch_started is None:
+            self.batch_started = now
+        if (self.batch_changes >= self.batch_size
+                or now - self.batch_started >= self.commit_seconds):
             self.end_batch()
 
     def _entry(self, entry: tuple) -> None:
@@ -429,6 +444,7 @@ class _Pipeline:
             worker.send(("flush",))
         self.queue.append(("commit", self.batch_docs))
         self.batch_docs, self.batch_ids, self.batch_changes = {}, set(), 0
+        self.batch_started = None
         self.flush()
 
     def finish(self) -> None:
@@ -515,7 +531,9 @@ class _Pipeline:
                 adopt(worker.dir, folder, segment)
             new = [segment for _, segment in segments]
             self.state.prepare(self.ix.latest_generation())
-            writer.commit(mergetype=lambda w, existing: MERGE_SMALL(w, existing) + new)
+            # Full tiers of earlier segments are merged (in bounded memory, a block at a
+            # time); this batch's segments join the smallest tier.
+            writer.commit(mergetype=lambda w, existing: merge_tiers(self.ix, existing) + new)
             self.writer = None
             self.state.apply()
         elif self.state.has_pending:
@@ -560,6 +578,7 @@ def write(
     *,
     jobs: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    commit_seconds: float = COMMIT_SECONDS,
     report: IndexReport | None = None,
     duplicates=None,
     progress: Callable[[Progress], None] | None = None,
@@ -567,7 +586,8 @@ def write(
     """Add or replace ``docs`` (not tied to files) in the Whoosh index ``ix``."""
     report = report if report is not None else IndexReport()
     pipeline = _open_pipeline(
-        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress
+        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress,
+        commit_seconds=commit_seconds,
     )
 
     def feed():
@@ -611,6 +631,7 @@ def index_files(
     *,
     jobs: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    commit_seconds: float = COMMIT_SECONDS,
     max_file_size: int | None = None,
     report: IndexReport | None = None,
     duplicates=None,
@@ -633,7 +654,8 @@ def index_files(
     report.files = len(found)
 
     pipeline = _open_pipeline(
-        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress
+        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress,
+        commit_seconds=commit_seconds,
     )
     known = state.files()
     counts = state.doc_counts()

@@ -1,0 +1,204 @@
+"""Segment merging (vnsearch.codec.merge) and when the indexer commits.
+
+- a merged segment reads like Whoosh's own merge of the same segments (postings, statistics,
+  stored fields, lengths), with and without deleted documents;
+- the tiered policy merges a tier once it is full, and only then;
+- a batch is committed after ``commit_seconds`` even when it is far from ``batch_size``, and
+  the next run does not analyse what was committed;
+- an indexer killed in the middle of a merge leaves every committed document searchable, and
+  the next run completes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from types import SimpleNamespace
+
+import pytest
+from test_segment_writer import contents, make_docs
+from whoosh import index as windex
+from whoosh.writing import SegmentWriter
+
+from vnsearch import Document, Index
+from vnsearch.codec import merge
+from vnsearch.codec.merge import merge_segments, merge_tiers, plan_merge
+from vnsearch.codec.schema import build_schema, document_fields
+from vnsearch.codec.segment_writer import FastSegmentWriter
+from vnsearch.write import pipeline
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def build(path, cls, batches, deleted=()):
+    path.mkdir()
+    ix = windex.create_in(str(path), build_schema())
+    for docs in batches:
+        w = cls(ix)
+        for doc in docs:
+            w.add_document(**document_fields(doc, "h", as_terms=cls is FastSegmentWriter))
+        w.commit(merge=False)
+    if deleted:
+        w = SegmentWriter(ix)
+        for doc_id in deleted:
+            w.delete_by_term("id", doc_id)
+        w.commit(merge=False)
+    return ix
+
+
+def merged_by_us(ix):
+    w = SegmentWriter(ix)
+    segment = merge_segments(ix, list(w.segments))
+    w.commit(mergetype=lambda _w, _existing: [segment])
+    return ix
+
+
+def without_length_bounds(c: dict) -> dict:
+    return {k: (v[:2] + v[4:] if isinstance(k, tuple) and len(k) == 2 and isinstance(v, tuple)
+                else v) for k, v in c.items()}
+
+
+def test_merged_segment_reads_like_whooshs_merge(tmp_path):
+    batches = [make_docs(40, 0), make_docs(170, 40), make_docs(10, 210), make_docs(1, 220)]
+    stock = build(tmp_path / "stock", SegmentWriter, batches)
+    stock.optimize()
+    ours = merged_by_us(build(tmp_path / "ours", FastSegmentWriter, batches))
+    assert len(ours._segments()) == 1
+    assert contents(ours) == contents(stock)
+
+
+def test_merged_segment_without_deleted_documents(tmp_path):
+    batches = [make_docs(40, 0), make_docs(170, 40), make_docs(10, 210)]
+    deleted = [f"d{i}" for i in (0, 3, 39, 41, 100, 209, 210, 219)]
+    stock = build(tmp_path / "stock", SegmentWriter, batches, deleted)
+    stock.optimize()
+    ours = merged_by_us(build(tmp_path / "ours", FastSegmentWriter, batches, deleted))
+    ours_c, stock_c = contents(ours), contents(stock)
+    # Blocks that lost documents keep their length bounds (still bounds): compare the rest.
+    assert without_length_bounds(ours_c) == without_length_bounds(stock_c)
+    for key, value in ours_c.items():
+        if isinstance(key, tuple) and len(key) == 2 and isinstance(value, tuple):
+            lengths = [ours_c["length", d, key[0]] for d, _w, _v in value[7]]
+            assert value[2] <= min(lengths) and value[3] >= max(lengths)
+    with ours.searcher() as s:
+        assert s.doc_count_all() == 220 - len(deleted)
+        assert not {f["id"] for f in s.all_stored_fields()} & set(deleted)
+
+
+def seg(live: int, deleted: int = 0):
+    return SimpleNamespace(doc_count=lambda: live, doc_count_all=lambda: live + deleted,
+                           deleted_count=lambda: deleted, segment_id=lambda: id(object()))
+
+
+def test_a_tier_merges_when_it_is_full_and_not_before():
+    small = [seg(1500) for _ in range(merge.FACTOR - 1)]
+    big = [seg(merge.BASE * merge.FACTOR * 2) for _ in range(merge.FACTOR - 1)]
+    assert plan_merge(small + big) == []
+    one_more = seg(200)
+    assert plan_merge(small + big + [one_more]) == small + [one_more]
+    # a full upper tier merges without the small ones
+    full_big = big + [seg(merge.BASE * merge.FACTOR)]
+    assert plan_merge(small + full_big) == full_big
+    # a segment that lost most of its documents is rewritten with the tier it falls in
+    gutted = seg(100, 5000)
+    assert gutted in plan_merge(small + [gutted] + big + [one_more])
+    assert merge.tier(merge.BASE - 1) == 0 and merge.tier(merge.BASE * merge.FACTOR) == 1
+
+
+def test_merge_tiers_merges_full_tiers_and_drops_empty_segments(tmp_path, monkeypatch):
+    monkeypatch.setattr(merge, "FACTOR", 3)
+    monkeypatch.setattr(merge, "BASE", 5)
+    batches = [make_docs(4, 4 * i) for i in range(5)]
+    ix = build(tmp_path / "ix", FastSegmentWriter, batches, deleted=[f"d{i}" for i in range(16, 20)])
+    w = SegmentWriter(ix)
+    w.commit(mergetype=lambda _w, existing: merge_tiers(ix, existing))
+    # four live segments of 4 documents fill tier 0 (3 or more): one segment of 16; the
+    # emptied fifth is dropped
+    assert [s.doc_count_all() for s in ix._segments()] == [16]
+    with ix.searcher() as s:
+        assert [f["id"] for f in s.all_stored_fields()] == [f"d{i}" for i in range(16)]
+        assert s.document_number(id="d7") == 7
+    # two segments do not fill it
+    two = build(tmp_path / "two", FastSegmentWriter, batches[:2])
+    w = SegmentWriter(two)
+    w.commit(mergetype=lambda _w, existing: merge_tiers(two, existing))
+    assert [s.doc_count_all() for s in two._segments()] == [4, 4]
+
+
+def docs(n: int, start: int = 0) -> list[Document]:
+    return [Document(id=f"doc{i}", title=f"Tin số {i}", body=f"Nội dung bài {i} về kinh tế")
+            for i in range(start, start + n)]
+
+
+def test_a_batch_is_committed_after_commit_seconds(tmp_path):
+    ix = Index.create(tmp_path / "ix")
+
+    def slow_feed():
+        yield from docs(10)
+        time.sleep(0.6)
+        yield from docs(60, 10)  # the 11th document closes the batch; the rest push it out
+        raise KeyboardInterrupt  # Ctrl-C long before batch_size documents
+
+    def work(wix, state, **kw):
+        kw["batch_size"] = 4000
+        return pipeline.write(wix, state, slow_feed(), jobs=1, commit_seconds=0.5, **kw)
+
+    with pytest.raises(KeyboardInterrupt):
+        ix._write(work)
+    ix = Index.open(tmp_path / "ix")
+    kept = len(ix)
+    assert 11 <= kept < 70
+    assert all(ix.get(f"doc{i}").id == f"doc{i}" for i in range(11))
+    # the next run analyses only what was not committed
+    report = ix.add(docs(70), jobs=1)
+    assert report.unchanged == kept and report.added == 70 - kept
+    assert len(ix) == 70
+
+
+CRASH = textwrap.dedent("""
+    import os, signal, sys
+    from vnsearch import Document, Index
+    from vnsearch.codec import merge
+
+    merge.FACTOR, merge.BASE = 2, 1
+    calls = [0]
+    real = merge._merge_term
+
+    def dying(*args):
+        calls[0] += 1
+        if calls[0] == 40:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args)
+
+    merge._merge_term = dying
+    ix = Index.create(sys.argv[1])
+    ix.batch_size = 5
+    ix.add([Document(id=f"doc{i}", title=f"Tin số {i}", body=f"Bài {i} về kinh tế, xã hội "
+            f"và giáo dục số {i * 7}") for i in range(30)], jobs=1)
+""")
+
+
+def test_an_indexer_killed_during_a_merge_keeps_every_committed_document(tmp_path):
+    path = tmp_path / "ix"
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    proc = subprocess.run([sys.executable, "-c", CRASH, str(path)], env=env, capture_output=True)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    # killed while merging the first two batches, at the commit of the third
+    ix = Index.open(path)
+    assert len(ix) == 10
+    for i in range(10):
+        assert ix.search(f'"Tin số {i}"', limit=30).total >= 1
+        assert ix.get(f"doc{i}").title == f"Tin số {i}"
+    report = ix.add([Document(id=f"doc{i}", title=f"Tin số {i}", body=f"Bài {i} về kinh tế, "
+                              f"xã hội và giáo dục số {i * 7}") for i in range(30)], jobs=1)
+    assert report.unchanged == 10 and report.added == 20
+    assert len(ix) == 30
+    assert {h.id for h in ix.search("kinh tế", limit=100).hits} == {f"doc{i}" for i in range(30)}
+    # the killed merge's files were removed by the next commit: every segment file is listed
+    listed = {s.segment_id() for s in ix._ix._segments()}
+    on_disk = {n.split(".")[0] for n in os.listdir(path) if n.startswith("MAIN_")
+               and not n.endswith("WRITELOCK")}
+    assert on_disk == listed
