@@ -105,3 +105,37 @@ def test_add_stream_api(tmp_path):
     report = ix.add_stream(io.BytesIO(jsonl(FEED)))
     assert report.added == 2
     assert ix.search("mưa").hits[0].id == "b"
+
+
+CATEGORIZED = [
+    {"id": "a", "title": "Giá vàng tăng", "category": "Kinh tế", "source": "Báo A",
+     "desk": "Tài chính"},
+    {"id": "b", "title": "Giá lúa tăng", "category": "KINH TẾ", "source": "Báo B"},
+    {"id": "c", "title": "Giá vé tăng", "category": "Thời sự", "source": "Báo A",
+     "desk": ["Giao thông", "Tài chính"]},
+    {"id": "d", "title": "Bóng đá", "category": "Thể thao", "source": "Báo B"},
+]  # fmt: skip
+
+
+def test_filters_and_facets_on_any_stored_metadata_field(tmp_path):
+    ix = Index.create(str(tmp_path / "ix"))
+    ix.add(CATEGORIZED)
+    results = ix.search("giá tăng", facets=["category", "source", "desk"])
+    assert results.facets == {
+        "category": {"KINH TẾ": 2, "Thời sự": 1},  # spellings merged, as --where matches them
+        "source": {"Báo A": 2, "Báo B": 1},
+        "desk": {"Tài chính": 2, "Giao thông": 1},  # a list value counts each of its items
+    }
+    hits = ix.search("giá", where={"category": "kinh te"}).hits
+    assert sorted(h.id for h in hits) == ["a", "b"]
+    assert [h.id for h in ix.search("giá", where=["category=Kinh tế", "source=Báo B"]).hits] \
+        == ["b"]
+    assert sorted(h.id for h in ix.search("", where=["desk=tài chính"]).hits) == ["a", "c"]
+    code, out, err = run("search", "giá", "--where", "source=báo a", "--facets", "category",
+                         "--json", "--index", str(tmp_path / "ix"))  # fmt: skip
+    assert code == 0, err
+    data = orjson.loads(out)
+    assert sorted(h["id"] for h in data["hits"]) == ["a", "c"]
+    assert data["facets"] == {"category": {"Kinh tế": 1, "Thời sự": 1}}
+    code, _, err = run("search", "giá", "--where", "category", "--index", str(tmp_path / "ix"))
+    assert code == 2 and "--where wants FIELD=VALUE, got 'category'" in err

@@ -68,7 +68,8 @@ def test_since_and_until_are_inclusive(corpus):
 def test_bad_filter_values_are_query_errors(corpus):
     for kwargs in ({"since": "tomorrow"}, {"since": "2024-01-01", "until": "2023-01-01"},
                    {"since": "2023-13-45"}, {"until": "2023-02-30"},
-                   {"author": "  "}, {"sort": "title"}, {"facets": ["colour"]}):  # fmt: skip
+                   {"author": "  "}, {"sort": "title"}, {"facets": ["no such field!"]},
+                   {"where": "colour"}, {"where": {"tags": "x"}}):  # fmt: skip
         with pytest.raises(QueryError):
             corpus.search("vàng", **kwargs)
 

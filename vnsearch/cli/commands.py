@@ -251,8 +251,13 @@ def _split_csv(value):
               help="Only documents dated on or after (YYYY or YYYY-MM: its first day).")
 @click.option("--until", metavar="YYYY-MM-DD", callback=_utf8,
               help="Only documents dated on or before (YYYY or YYYY-MM: its last day).")
-@click.option("--facets", metavar="author,tags,year,month", default="",
-              help="Count results by these fields (whole result set).")
+@click.option("--where", multiple=True, callback=_utf8, metavar="FIELD=VALUE",
+              help="Only documents whose metadata FIELD (category, source, any key of the "
+                   "records) has VALUE (accents and case ignored; repeat: every field, any "
+                   "of a field's values).")
+@click.option("--facets", metavar="author,tags,year,month,FIELD", default="",
+              help="Count results by these fields (whole result set); any metadata field "
+                   "too (category, source...).")
 @click.option("--fields", metavar="a,b", default="", help="Only these keys in JSON hits.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (schema_version 1).")
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON hit per line.")
@@ -265,8 +270,9 @@ def _split_csv(value):
 @click.option("--format", "batch_format", type=click.Choice(["jsonl", "trec"]), default=None,
               help="Batch output format (with --queries; default jsonl).")
 @handle_errors
-def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until, facets, fields,
-               as_json, as_jsonl, color, no_snippets, collapse, queries_file, batch_format):
+def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until, where, facets,
+               fields, as_json, as_jsonl, color, no_snippets, collapse, queries_file,
+               batch_format):
     """Search the index. QUERY supports "phrases", AND/OR/NOT, -word, title:/author:/tag:/date:,
     date:[2023-01-01 TO 2023-08-31], wildcards* and fuzzy~. Unquoted words are one query
     (`vnsearch search xây dựng Đảng`), as if quoted by the shell; a query starting with '-'
@@ -284,14 +290,14 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     options = dict(
         limit=limit, offset=offset, sort=sort, author=list(author) or None,
         tag=list(tag) or None, since=since, until=until, facets=_split_csv(facets),
-        collapse=collapse,
+        collapse=collapse, where=list(where) or None,
     )
     if queries_file:
         from vnsearch.cli.batch import run_batch
 
         run_batch(ix, queries_file, batch_format or "jsonl", options, click.echo, keys)
         return
-    if not query.strip() and not (author or tag or since or until):
+    if not query.strip() and not (author or tag or since or until or where):
         raise VnsearchError("give a QUERY (or --queries FILE, or a filter)")
     results = ix.search(query, snippets=not no_snippets, **options)
     code = _settle(EXIT_NO_RESULTS if results.total == 0 else 0)

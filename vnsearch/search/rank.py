@@ -38,12 +38,14 @@ import pickle
 from collections import Counter, OrderedDict
 
 import numpy as np
+import orjson
 from whoosh import formats
 from whoosh import query as q
 from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.util.numeric import byte_to_length
 
+from vnsearch.codec.schema import key_form
 from vnsearch.search.parse import COORDINATION, SECTION_BOOST, TAG_BOOST, FreeText
 from vnsearch.text.normalize import fold
 
@@ -197,6 +199,21 @@ class Scorer:
             self._columns[key] = np.array(
                 [int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64
             )
+        return self._columns[key]
+
+    def metadata(self, name: str):
+        """Per-document values of a stored metadata field (``category``, ``source``, or a key
+        the records carried in ``extra``) as a numpy object array of tuples of text, read
+        once per snapshot from the stored documents (no index field holds them)."""
+        key = ("metadata", name)
+        if key not in self._columns:
+            out = np.empty(self.n, dtype=object)
+            out.fill(())
+            for docnum, stored in self.reader.iter_docs():
+                doc = orjson.loads(stored["doc"])
+                value = doc.get(name) if name in doc else (doc.get("extra") or {}).get(name)
+                out[docnum] = metadata_values(value)
+            self._columns[key] = out
         return self._columns[key]
 
     def keyword_postings(self, field: str) -> list:
@@ -667,13 +684,46 @@ def _first_ids(scorer: Scorer, group, n: int) -> list[int]:
 FACET_FIELDS = {"author": "author_facet", "year": "year", "month": "month", "tags": "tags_facet"}
 
 
+def metadata_values(value) -> tuple[str, ...]:
+    """A stored metadata value as the texts it holds: a string, a number, or a list of those
+    (other shapes hold none)."""
+    if isinstance(value, bool) or value is None:
+        return ()
+    if isinstance(value, (str, int, float)):
+        text = str(value).strip()
+        return (text,) if text else ()
+    if isinstance(value, list):
+        return tuple(t for v in value for t in metadata_values(v) if not isinstance(v, list))
+    return ()
+
+
+def metadata_mask(scorer: Scorer, where: dict[str, list[str]]):
+    """Documents whose stored metadata field has one of the values asked (compared in
+    :func:`~vnsearch.codec.schema.key_form`: case, accents and spacing do not matter), for
+    every field asked."""
+    mask = np.ones(scorer.n, dtype=bool)
+    for name, values in where.items():
+        wanted = {key_form(v) for v in values}
+        column = scorer.metadata(name)
+        mask &= np.fromiter(
+            (any(key_form(v) in wanted for v in vs) for vs in column), dtype=bool, count=scorer.n
+        )
+    return mask
+
+
 def facet_counts(ranked: Ranked, names) -> dict[str, dict[str, int]]:
     """Counts of each facet value over every matching document (not just a page), most
     frequent first, then by value."""
     out: dict[str, dict[str, int]] = {}
     for name in names:
-        field = FACET_FIELDS[name]
         counts: dict[str, int] = {}
+        if name not in FACET_FIELDS:  # any other stored metadata field
+            for values in ranked.scorer.metadata(name)[ranked.matched]:
+                for value in dict.fromkeys(values):
+                    counts[value] = counts.get(value, 0) + 1
+            out[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+            continue
+        field = FACET_FIELDS[name]
         if name == "tags":
             for value, ids in ranked.scorer.keyword_postings(field):
                 c = int(np.count_nonzero(ranked.matched[ids]))
@@ -736,9 +786,10 @@ def scorer_for(searcher) -> Scorer:
     return scorer
 
 
-def rank(searcher, wq, flt=None, scorer: Scorer | None = None) -> Ranked:
-    """Score ``wq`` over the whole index, restricted to documents matching ``flt``;
-    ``wq=None`` matches every document."""
+def rank(searcher, wq, flt=None, scorer: Scorer | None = None, where=None) -> Ranked:
+    """Score ``wq`` over the whole index, restricted to documents matching ``flt`` and the
+    metadata values of ``where`` (see :func:`metadata_mask`); ``wq=None`` matches every
+    document."""
     scorer = scorer or scorer_for(searcher)
     if wq is None:  # a listing: every document (that passes the filter), all scored 0
         scores, matched = np.zeros(scorer.n, dtype=np.float32), scorer.alive.copy()
@@ -747,4 +798,6 @@ def rank(searcher, wq, flt=None, scorer: Scorer | None = None) -> Ranked:
     matched = matched & scorer.alive
     if flt is not None:
         matched &= scorer.evaluate(flt)[1]
+    if where:
+        matched &= metadata_mask(scorer, where)
     return Ranked(searcher, np.where(matched, scores, 0).astype(np.float32), matched, scorer)

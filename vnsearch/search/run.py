@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import re
 import time
 import unicodedata
 
@@ -53,6 +54,39 @@ def _filters(author, tag, since, until):
     return parts[0] if len(parts) == 1 else q.And(parts)
 
 
+#: Metadata field names for --where and facets ("category", "source", a key of the records).
+_FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w.-]{0,63}")
+
+
+def _where(where) -> dict[str, list[str]]:
+    """``{field: [values]}`` from a dict (a value or a list of values each) or from
+    ``FIELD=VALUE`` strings (one or a list; the same field twice means either value)."""
+    if not where:
+        return {}
+    items: list[tuple[str, str]] = []
+    if isinstance(where, dict):
+        for name, values in where.items():
+            for v in [values] if isinstance(values, (str, int, float)) else values:
+                items.append((str(name), str(v)))
+    else:
+        for text in [where] if isinstance(where, str) else where:
+            name, eq, value = str(text).partition("=")
+            if not eq:
+                raise QueryError(f"--where wants FIELD=VALUE, got {text!r}")
+            items.append((name.strip(), value.strip()))
+    out: dict[str, list[str]] = {}
+    for name, value in items:
+        if not _FIELD_NAME_RE.fullmatch(name):
+            raise QueryError(f"bad field name {name!r} in --where")
+        if name in ("author", "tags", "tag", "date", "year", "month"):
+            raise QueryError(f"--where {name}=...: use --{'tag' if name == 'tags' else name} "
+                             "(or --since/--until for dates)")  # fmt: skip
+        if not key_form(value):
+            raise QueryError(f"empty value for {name!r} in --where")
+        out.setdefault(name, []).append(value)
+    return out
+
+
 def _whole(value, name: str) -> int:
     try:
         return operator.index(value)  # ints of any kind (numpy too), not 2.5 or "1"
@@ -61,12 +95,13 @@ def _whole(value, name: str) -> int:
 
 
 def _merge_spellings(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    """One author or tag bucket per spelling-insensitive form (``TRẦN THỊ BÌNH`` and ``Trần Thị
-    Bình``), as ``--author``/``--tag`` match them: a facet count is what filtering by its value
-    finds. The bucket keeps its most frequent spelling; most frequent first, then by value."""
+    """One author, tag or metadata bucket per spelling-insensitive form (``TRẦN THỊ BÌNH``
+    and ``Trần Thị Bình``), as ``--author``/``--tag``/``--where`` match them: a facet count is
+    what filtering by its value finds. The bucket keeps its most frequent spelling; most
+    frequent first, then by value."""
     out = dict(counts)
-    for name in ("author", "tags"):
-        if name not in counts:
+    for name in counts:
+        if name in ("year", "month"):
             continue
         merged: dict[str, list] = {}  # key form -> [total, first (most frequent) spelling]
         for value, c in counts[name].items():  # most frequent spelling first
@@ -93,13 +128,17 @@ def search(
     sections: tuple[str, ...] | None = None,
     suggest: bool = True,
     collapse: bool = False,
+    where: dict | str | list[str] | None = None,
 ) -> Results:
     """Search ``index``. An empty ``query`` with filters lists the filtered documents.
 
     ``limit`` hits (at most :data:`MAX_LIMIT`; ``Results.limit`` says what was applied) after
     skipping ``offset``; ``author``/``tag`` (one value or a list: any of them), ``since``/
     ``until`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, inclusive) filter; ``facets`` names
-    (a list or a comma string) among :data:`FACETS`. Bad values raise :class:`QueryError`.
+    (a list or a comma string) among :data:`FACETS`, or any stored metadata field
+    (``category``, ``source``, a key the records carried). ``where`` keeps documents whose
+    metadata fields have the values given (``{"category": "Thời sự"}`` or
+    ``["category=Thời sự"]``; case and accents ignored). Bad values raise :class:`QueryError`.
 
     ``collapse``: one hit per near-duplicate group (the best ranked); ``Hit.duplicates`` lists
     the other matching copies. ``total`` still counts documents.
@@ -114,9 +153,10 @@ def search(
     if isinstance(facets, str):
         facets = [f.strip() for f in facets.split(",") if f.strip()]
     for f in facets:
-        if f not in FACETS:
-            raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)}")
+        if f not in FACETS and not _FIELD_NAME_RE.fullmatch(f):
+            raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)} or a metadata field")
     flt = _filters(author, tag, since, until)
+    meta = _where(where)
     if sort not in SORTS:
         raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     terms = None
@@ -124,12 +164,12 @@ def search(
     searcher = index.searcher()  # once per search: each call checks the index generation on disk
     if query.strip():
         wq, terms = parse(query, sections)
-    elif flt is None:
+    elif flt is None and not meta:
         raise QueryError("empty query")
     # A listing (filters, no words) scores every document the same: newest first, then id.
     if terms is None and sort == "relevance":
         sort = "-date"
-    ranked = rank(searcher, wq, flt, scorer_for(searcher))
+    ranked = rank(searcher, wq, flt, scorer_for(searcher), where=meta)
     total = ranked.total
     want = offset + limit
     if sort == "relevance":
