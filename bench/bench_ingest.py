@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import orjson  # noqa: E402
 
 from vnsearch.ingest.readers import iter_documents  # noqa: E402
-from vnsearch.ingest.walk import IngestReport  # noqa: E402
+from vnsearch.write.report import IndexReport  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
 DEFAULT_FILES = [
@@ -40,8 +40,8 @@ def floor_rate(path: str) -> tuple[int, float]:
     return n, time.perf_counter() - t0
 
 
-def ingest_rate(path: str) -> tuple[IngestReport, collections.Counter, float]:
-    report = IngestReport()
+def ingest_rate(path: str) -> tuple[IndexReport, collections.Counter, float]:
+    report = IndexReport()
     sources: collections.Counter = collections.Counter()
     t0 = time.perf_counter()
     for doc in iter_documents([path], report=report):
@@ -61,7 +61,7 @@ def main(paths: list[str]) -> int:
         print(f"  dates: {dict(sources)}")
         print(f"  floor (gunzip + orjson): {n / floor:,.0f} records/s")
         print(
-            f"  vnsearch.ingest:         {report.documents / ours:,.0f} docs/s  ({ours / floor:.2f}x the floor)"
+            f"  vnsearch.ingest:         {report.read / ours:,.0f} docs/s  ({ours / floor:.2f}x the floor)"
         )
         for problem in report.problems[:10]:
             print(f"  {problem}")

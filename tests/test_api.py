@@ -105,3 +105,14 @@ def test_an_id_typed_in_nfc_finds_a_file_whose_name_is_nfd(tmp_path):
     for command in ("show", "similar"):
         result = CliRunner().invoke(cli, [command, typed, "--index", str(tmp_path / "ix")])
         assert result.exit_code in (0, 1) and "no document" not in result.output
+
+
+def test_the_public_methods_take_named_keyword_parameters():
+    import inspect
+
+    for method in (Index.search, Index.similar, Index.near_copies, Index.duplicate_groups,
+                   Index.add, Index.index_paths, Index.delete):
+        kinds = {p.kind for p in inspect.signature(method).parameters.values()}
+        assert inspect.Parameter.VAR_KEYWORD not in kinds, method.__name__
+    assert "collapse" in inspect.signature(Index.search).parameters
+    assert inspect.signature(Index.delete).return_annotation in (int, "int")

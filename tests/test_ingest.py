@@ -21,7 +21,8 @@ from vnsearch.ingest.encodings import encode_cp1258, encode_tcvn3, encode_viscii
 from vnsearch.ingest.press_release import parse_press_release
 from vnsearch.ingest.readers import iter_documents, read_source
 from vnsearch.ingest.records import record_to_document
-from vnsearch.ingest.walk import IngestProblem, IngestReport, SourceFile, walk_paths
+from vnsearch.ingest.walk import IngestProblem, SourceFile, walk_paths
+from vnsearch.write.report import IndexReport
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED = SEEDS / "000_2bc2382ec64f120d.txt"
@@ -411,17 +412,20 @@ def test_report_counts_and_exit_codes(tmp_path):
     (tmp_path / "ok.txt").write_text(PRESS_RELEASE, encoding="utf-8")
     (tmp_path / "bad.txt").write_bytes("Le café".encode("latin-1"))
     (tmp_path / "bin.txt").write_bytes(b"\x00\x01")
-    report = IngestReport()
+    report = IndexReport()
     docs = list(iter_documents([str(tmp_path)], report=report))
     assert [d.title for d in docs] == ["Đà Nẵng khai mạc lễ hội pháo hoa quốc tế"]
-    assert (report.files, report.documents, report.skipped, report.failed) == (3, 1, 1, 1)
-    assert report.exit_code == 3
-    assert report.summary() == "3 files read, 1 documents, 0 indexed, 1 skipped, 1 failed"
+    assert (report.files, report.read, report.skipped, report.failed) == (3, 1, 1, 1)
+    assert sorted(p.severity for p in report.problems) == ["failed", "skipped"]
 
-    nothing = IngestReport()
+    nothing = IndexReport()
     assert list(iter_documents([str(tmp_path / "bad.txt")], report=nothing)) == []
-    assert nothing.exit_code == 2
-    assert IngestReport(documents=1).exit_code == 0
+    assert (nothing.files, nothing.read, nothing.failed) == (1, 0, 1)
+    # `vnsearch index`'s exit code: 3 some failed, 2 nothing indexed, 0 all fine.
+    assert IndexReport(added=1, failed=1).exit_code == 3
+    assert IndexReport(failed=1).exit_code == 2
+    assert IndexReport(skipped=2).exit_code == 2
+    assert IndexReport(unchanged=4).exit_code == 0
 
 
 def test_paragraphs_one_per_line_when_the_file_has_no_blank_lines():

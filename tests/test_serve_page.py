@@ -179,7 +179,7 @@ def test_paging(page):
     first = hits(page).locator("a.hit-title").first.get_attribute("data-id")
     page.click("#next")
     wait_true(page, "location.search.includes('page=2')")
-    wait_true(page, 
+    wait_true(page,
         f"document.querySelector('#results a.hit-title').dataset.id !== {first!r}")
     assert page.inner_text("#page-info").startswith("Trang 2")
 

@@ -23,7 +23,7 @@ _EXPORTS = {
     "Document": ".document",
     "Results": ".search.results",
     "Hit": ".search.results",
-    "IndexReport": ".write.pipeline",
+    "IndexReport": ".write.report",
     "analyze": ".text.analysis",
     "VnsearchError": ".errors",
     "QueryError": ".errors",

@@ -9,17 +9,19 @@ query parser and ranker).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import orjson
 from whoosh import index as windex
 
 from vnsearch.codec import schema
-from vnsearch.dedup.store import DuplicateStore, store_path
+from vnsearch.codec.schema import stored_document
+from vnsearch.dedup.store import DuplicateStore, open_readonly, store_path
 from vnsearch.document import Document
 from vnsearch.errors import (
     DocumentNotFoundError,
@@ -30,10 +32,8 @@ from vnsearch.errors import (
 from vnsearch.folder import META_FILE, has_metadata, is_index_or_partial
 from vnsearch.search.results import Results
 from vnsearch.write.lock import DEFAULT_LOCK_TIMEOUT, LOCK_FILE, WriteLock
+from vnsearch.write.report import IndexReport
 from vnsearch.write.state import IndexState
-
-if TYPE_CHECKING:  # pragma: no cover
-    from vnsearch.write.pipeline import IndexReport
 
 __all__ = ["Index", "default_index_dir"]
 
@@ -232,7 +232,7 @@ class Index:
                     batch_size=self.batch_size or pipeline.DEFAULT_BATCH_SIZE,
                 )
             self._touch()
-        if isinstance(report, pipeline.IndexReport):
+        if isinstance(report, IndexReport):
             report.seconds = time.perf_counter() - t0
         return report
 
@@ -319,26 +319,81 @@ class Index:
 
     def get(self, doc_id: str) -> Document:
         """The stored document with this id (typed composed or decomposed)."""
-        fields = self.searcher().document(id=self.resolve_id(doc_id))
-        if fields is None:
+        doc = stored_document(self.searcher(), self.resolve_id(doc_id))
+        if doc is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
-        return _document_from_stored(fields)
+        return doc
 
-    def search(self, query: str = "", **options) -> Results:
-        """Search; see :func:`vnsearch.search.run.search` for the options."""
+    def search(
+        self,
+        query: str | None = "",
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        author: str | list[str] | None = None,
+        tag: str | list[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        facets: str | list[str] | tuple[str, ...] | None = (),
+        snippets: bool = True,
+        sections: tuple[str, ...] | None = None,
+        suggest: bool = True,
+        collapse: bool = False,
+        where: dict | str | list[str] | None = None,
+    ) -> Results:
+        """Search. An empty ``query`` with filters lists the filtered documents.
+
+        ``limit`` hits (at most 10,000; ``Results.limit`` says what was applied) after
+        skipping ``offset``, by ``sort`` (``relevance``, ``date`` or ``-date``); ``author`` and
+        ``tag`` (one value or a list: any of them), ``since``/``until`` (``YYYY``, ``YYYY-MM``
+        or ``YYYY-MM-DD``, inclusive) filter; ``facets`` (``author``, ``tags``, ``year``,
+        ``month``; a list or a comma string) are counted over all matches; ``snippets`` and
+        ``suggest`` ("did you mean") can be turned off; ``sections`` limits free text to some
+        of title, summary, body, captions. ``collapse``: one hit per near-duplicate group, the
+        other matching copies in ``Hit.duplicates``. ``where`` keeps documents whose stored
+        metadata fields have the values given (``{"category": "Thời sự"}`` or
+        ``["category=Thời sự"]``; case and accents ignored), and ``facets`` may name such
+        fields too. Bad values raise :class:`~vnsearch.errors.QueryError`.
+        """
         from vnsearch.search.run import search
 
-        return search(self, query, **options)
+        return search(
+            self.searcher(), query, limit=limit, offset=offset, sort=sort, author=author,
+            tag=tag, since=since, until=until, facets=facets, snippets=snippets,
+            sections=sections, suggest=suggest, collapse=collapse, where=where,
+            duplicates=functools.partial(open_readonly, self.path),
+        )
 
     def similar(self, doc_id: str, *, limit: int = 10, copies: bool = False) -> Results:
         """Documents like ``doc_id`` (more like this): never the document itself, nor its
         near-identical copies (the same text syndicated elsewhere) unless ``copies`` is true —
-        those are :func:`vnsearch.search.similar.near_copies`."""
+        those are :meth:`near_copies`."""
         from vnsearch.search.similar import copies_or_none, similar
 
         doc_id = self.resolve_id(doc_id)
-        skip = () if copies else [c["id"] for c in copies_or_none(self, doc_id) or ()]
-        return similar(self, doc_id, limit=limit, exclude=skip)
+        searcher = self.searcher()
+        skip = [] if copies else [c["id"] for c in copies_or_none(searcher, self.path, doc_id)
+                                  or ()]
+        return similar(searcher, doc_id, limit=limit, exclude=skip)
+
+    def near_copies(self, doc_id: str) -> list[dict] | None:
+        """Near-identical copies of ``doc_id`` (its duplicate group: id, title, date, estimated
+        similarity), or None when the index has no duplicate data."""
+        from vnsearch.search.similar import copies_or_none
+
+        return copies_or_none(self.searcher(), self.path, self.resolve_id(doc_id))
+
+    def duplicate_groups(
+        self, *, threshold: float | None = None, min_size: int = 2
+    ) -> list[dict]:
+        """Groups of near-identical copies (each member's id, title, date, source), largest
+        first; ``threshold`` regroups at another estimated Jaccard similarity. Raises
+        :class:`~vnsearch.errors.DuplicateStoreError` when the index has no duplicate data."""
+        from vnsearch.search.similar import duplicate_groups
+
+        with open_readonly(self.path) as store:
+            return duplicate_groups(self.searcher(), store, threshold, min_size)
 
     def stats(self) -> dict:
         """Document count, fields, size on disk, last update, format versions."""
@@ -376,11 +431,3 @@ def _check_ours(path: str) -> None:
 
 def _newer(version, ours: int) -> bool:
     return isinstance(version, int) and not isinstance(version, bool) and version > ours
-
-
-def _document_from_stored(fields: dict) -> Document:
-    try:
-        data = orjson.loads(fields["doc"])
-    except (KeyError, ValueError) as e:  # pragma: no cover - corrupt index
-        raise VnsearchError(f"stored document is unreadable: {e}") from None
-    return Document(**data)

@@ -13,7 +13,7 @@ import sys
 import click
 
 from vnsearch import __version__
-from vnsearch.errors import EXIT_ERROR, EXIT_NO_RESULTS, EXIT_PARTIAL, VnsearchError
+from vnsearch.errors import EXIT_ERROR, EXIT_NO_RESULTS, VnsearchError
 from vnsearch.search.results import MAX_LIMIT, check_fields
 from vnsearch.serve.command import serve_cmd
 
@@ -202,10 +202,7 @@ def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_fil
     finally:
         if bar:
             bar.close()
-    # Nothing indexed from what was named (every file skipped or failed, no file read at
-    # all): an error, not a quiet success; re-running over unchanged files is fine.
-    nothing = not (report.indexed or report.unchanged or report.removed)
-    code = _settle(EXIT_ERROR if nothing else EXIT_PARTIAL if report.failed else 0)
+    code = _settle(report.exit_code)
     if not quiet:
         for p in report.problems:
             click.echo(f"vnsearch: {p.severity}: {p}", err=True)
@@ -369,9 +366,10 @@ def show_cmd(doc_id, index_dir, as_json):
 def similar_cmd(doc_id, index_dir, limit, as_json, color):
     """Near-identical copies of DOC_ID, then related articles (more like this)."""
     from vnsearch.cli.render import format_copies, format_results, use_color
-    from vnsearch.search.similar import similar_split
 
-    copies, results = similar_split(_open_index(index_dir), doc_id, limit)
+    ix = _open_index(index_dir)
+    copies = ix.near_copies(doc_id)
+    results = ix.similar(doc_id, limit=limit)
     code = _settle(EXIT_NO_RESULTS if not results.hits and not copies else 0)
     if as_json:
         _echo_json({"copies": copies, **results.to_dict()})
@@ -393,9 +391,8 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
 def duplicates_cmd(index_dir, threshold, min_size, as_json):
     """List groups of near-identical copies (syndicated articles)."""
     from vnsearch.cli.render import format_groups
-    from vnsearch.dedup.store import group_report
 
-    groups = group_report(_open_index(index_dir), threshold=threshold, min_size=min_size)
+    groups = _open_index(index_dir).duplicate_groups(threshold=threshold, min_size=min_size)
     code = _settle(EXIT_NO_RESULTS if not groups else 0)
     if as_json:
         _echo_json({"schema_version": 1, "groups": groups})

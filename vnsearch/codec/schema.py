@@ -21,6 +21,7 @@ from whoosh import fields
 from vnsearch.codec.analyzer import PreAnalyzed
 from vnsearch.codec.segment_writer import Terms
 from vnsearch.document import Document
+from vnsearch.errors import VnsearchError
 from vnsearch.text.analysis import fold_syllable, index_terms
 from vnsearch.text.normalize import fold, normalize
 
@@ -127,3 +128,15 @@ def document_fields(doc: Document, content_hash: str = "", as_terms: bool = Fals
             values[name] = " ".join(field_terms)
     return values
 
+
+
+def stored_document(searcher, doc_id: str) -> Document | None:
+    """The document stored under exactly ``doc_id``, or None."""
+    fields = searcher.document(id=doc_id)
+    if fields is None:
+        return None
+    try:
+        data = orjson.loads(fields["doc"])
+    except (KeyError, ValueError) as e:  # pragma: no cover - corrupt index
+        raise VnsearchError(f"stored document is unreadable: {e}") from None
+    return Document(**data)

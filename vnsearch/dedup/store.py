@@ -492,25 +492,3 @@ def open_readonly(index_dir: str | os.PathLike) -> DuplicateStore:
             f"no duplicate data in {os.fspath(index_dir)}: run `vnsearch index` to build it"
         )
     return DuplicateStore(path, readonly=True)
-
-
-def group_report(index, threshold: float | None = None, min_size: int = 2) -> list[dict]:
-    """Duplicate groups of an index with each member's title and date, largest first."""
-    with open_readonly(index.path) as store:
-        groups = store.groups(min_size=min_size, threshold=threshold)
-        used = store.threshold if threshold is None else threshold
-    out = []
-    for g in groups:
-        members = []
-        for doc_id in g.members:
-            try:
-                doc = index.get(doc_id)
-            except DocumentNotFoundError:  # store ahead of the index: skip until resynced
-                continue
-            members.append({"id": doc_id, "title": doc.title, "date": doc.date,
-                            "source": doc.source})
-        if len(members) >= min_size:
-            members.sort(key=lambda m: (m["date"] or "9999", m["id"]))  # first publication first
-            out.append({"group": g.id, "size": len(members), "threshold": used,
-                        "members": members})
-    return out

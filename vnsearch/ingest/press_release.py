@@ -1,5 +1,6 @@
 """The press-release text format: title, byline, summary, body, captions, tags, front matter."""
 
+from __future__ import annotations
 
 import re
 from typing import Any

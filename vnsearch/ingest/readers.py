@@ -1,11 +1,13 @@
 """Reading one file: decoding, gzip, JSON and JSON Lines streaming; problems in order."""
 
+from __future__ import annotations
 
 import gzip
 import hashlib
 import io
 import zlib
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 import orjson
 
@@ -34,7 +36,6 @@ from vnsearch.ingest.walk import (
     MAX_WHOLE_FILE_BYTES,
     SKIPPED,
     IngestProblem,
-    IngestReport,
     SourceFile,
     _mb,
     walk_paths,
@@ -335,19 +336,27 @@ class _Prefixed(io.RawIOBase):
 # --------------------------------------------------------------------------------------------
 # Convenience
 # --------------------------------------------------------------------------------------------
+class Tally(Protocol):
+    """What :func:`iter_documents` counts into (:class:`vnsearch.write.report.IndexReport`)."""
+
+    def count(self, item: SourceFile | Document | IngestProblem) -> None: ...
+
+
 def iter_documents(
     paths: Iterable[str],
     *,
-    report: IngestReport | None = None,
+    report: Tally | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> Iterator[Document]:
-    """Walk ``paths`` and read every file; documents come out, problems go to ``report``."""
-    report = report if report is not None else IngestReport()
+    """Walk ``paths`` and read every file; documents come out, files and problems are counted
+    into ``report`` (problems are dropped without one)."""
     for found in walk_paths(paths, max_file_size=max_file_size):
-        report.count(found)
+        if report is not None:
+            report.count(found)
         if isinstance(found, IngestProblem):
             continue
         for item in read_source(found):
-            report.count(item)
+            if report is not None:
+                report.count(item)
             if isinstance(item, Document):
                 yield item

@@ -1,5 +1,6 @@
 """A JSON record (a dict) → a Document: field keys, values, dates from the lead."""
 
+from __future__ import annotations
 
 import json
 import math

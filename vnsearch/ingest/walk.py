@@ -5,11 +5,11 @@ The contract: one bad file or one bad line never stops a run. Everything that co
 used comes out as an :class:`IngestProblem` (``path[:line]: reason``) next to the documents,
 so the caller can count and print them.
 
-Typical use::
+Typical use (:class:`vnsearch.write.report.IndexReport` counts what comes out)::
 
-    report = IngestReport()
+    report = IndexReport()
     for doc in iter_documents(["seeds"], report=report):
-        index.add(doc)
+        ...
     print(report.summary(), file=sys.stderr)
 """
 
@@ -18,10 +18,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from vnsearch.document import Document
-from vnsearch.errors import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL
 from vnsearch.folder import is_index_dir
 
 #: Files larger than this (bytes on disk, compressed size for .gz) are skipped with a warning.
@@ -96,44 +94,6 @@ class IngestProblem:
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {self.reason}"
-
-
-@dataclass
-class IngestReport:
-    """Counts for the end-of-run summary. ``indexed`` is for the indexer to fill in."""
-
-    files: int = 0
-    documents: int = 0
-    indexed: int = 0
-    skipped: int = 0
-    failed: int = 0
-    problems: list[IngestProblem] = field(default_factory=list)
-
-    def count(self, item: SourceFile | Document | IngestProblem) -> None:
-        if isinstance(item, SourceFile):
-            self.files += 1
-        elif isinstance(item, Document):
-            self.documents += 1
-        else:
-            self.problems.append(item)
-            if item.severity == SKIPPED:
-                self.skipped += 1
-            else:
-                self.failed += 1
-
-    def summary(self) -> str:
-        return (
-            f"{self.files} files read, {self.documents} documents, {self.indexed} indexed, "
-            f"{self.skipped} skipped, {self.failed} failed"
-        )
-
-    @property
-    def exit_code(self) -> int:
-        """0: no failures (warnings allowed); 3: some failures, other documents read;
-        2: failures and no document at all."""
-        if self.failed == 0:
-            return EXIT_OK
-        return EXIT_PARTIAL if self.documents else EXIT_ERROR
 
 
 def file_kind(name: str) -> str | None:

@@ -6,13 +6,14 @@ import operator
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 
 import orjson
 from whoosh import query as q
 
 from vnsearch.codec import fixes as _whoosh_fixes
 from vnsearch.codec.schema import key_form
-from vnsearch.dedup.store import open_readonly
+from vnsearch.dedup.store import DuplicateStore
 from vnsearch.errors import QueryError
 from vnsearch.search.collapse import collapse_results
 from vnsearch.search.highlight import (
@@ -113,7 +114,7 @@ def _merge_spellings(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, i
 
 
 def search(
-    index,
+    searcher,
     query: str | None = "",
     *,
     limit: int = 10,
@@ -129,8 +130,11 @@ def search(
     suggest: bool = True,
     collapse: bool = False,
     where: dict | str | list[str] | None = None,
+    duplicates: Callable[[], DuplicateStore] | None = None,
 ) -> Results:
-    """Search ``index``. An empty ``query`` with filters lists the filtered documents.
+    """Search with a Whoosh ``searcher`` of a vnsearch index (what :meth:`Index.search
+    <vnsearch.index.Index.search>` runs). An empty ``query`` with filters lists the filtered
+    documents.
 
     ``limit`` hits (at most :data:`MAX_LIMIT`; ``Results.limit`` says what was applied) after
     skipping ``offset``; ``author``/``tag`` (one value or a list: any of them), ``since``/
@@ -141,7 +145,8 @@ def search(
     ``["category=Thời sự"]``; case and accents ignored). Bad values raise :class:`QueryError`.
 
     ``collapse``: one hit per near-duplicate group (the best ranked); ``Hit.duplicates`` lists
-    the other matching copies. ``total`` still counts documents.
+    the other matching copies. ``total`` still counts documents. ``duplicates`` opens the
+    index's duplicate store (needed only to collapse).
     """
     _whoosh_fixes.apply()
     t0 = time.perf_counter()
@@ -161,7 +166,6 @@ def search(
         raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
     terms = None
     wq = None
-    searcher = index.searcher()  # once per search: each call checks the index generation on disk
     if query.strip():
         wq, terms = parse(query, sections)
     elif flt is None and not meta:
@@ -179,7 +183,9 @@ def search(
             return ranked.by_date(n, reverse=(sort == "-date"))
     dups: dict[str, list[str]] = {}
     if collapse:
-        with open_readonly(index.path) as store:
+        if duplicates is None:
+            raise ValueError("collapse=True needs the duplicate store (duplicates=...)")
+        with duplicates() as store:
             hits_raw, dups = collapse_results(searcher, run, offset, want, store)
     else:
         hits_raw = list(run(max(want, 1)))[offset:want]
@@ -197,7 +203,7 @@ def search(
         hits[-1].duplicates = dups.get(hits[-1].id, [])
     suggestion = None
     if suggest and terms is not None and total < 3:
-        suggestion = make_suggestion(index, query, terms)
+        suggestion = make_suggestion(searcher, query, terms)
     return Results(
         query=query,
         total=total,

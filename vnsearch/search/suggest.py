@@ -70,11 +70,11 @@ def _pair_count(scorer, a: str, b: str) -> int:
     return total
 
 
-def restore_diacritics(index, syllables: list[str]) -> list[str] | None:
+def restore_diacritics(searcher, syllables: list[str]) -> list[str] | None:
     """The most likely accented form of ``syllables``, or None if none is known. Syllables
     typed with diacritics, numbers and words the index lacks in any form are kept as typed
     (the first help choose their neighbours)."""
-    scorer = scorer_for(index.searcher())
+    scorer = scorer_for(searcher)
     fields = _text_fields(scorer)
     cands = []
     known = False
@@ -121,11 +121,10 @@ def _edits1(word: str) -> set[str]:
     return out
 
 
-def correct_spelling(index, syllables: list[str]) -> list[str] | None:
+def correct_spelling(searcher, syllables: list[str]) -> list[str] | None:
     """Replace syllables absent from the index by their closest indexed neighbour: the most
     frequent syllable one edit away (checked by dictionary lookups), else Whoosh's corrector
     for longer syllables (two edits)."""
-    searcher = index.searcher()
     scorer = scorer_for(searcher)
     fields = _text_fields(scorer)
 
@@ -183,7 +182,7 @@ def _max_edits(syllable: str) -> int:
     return 1 if len(syllable) < 6 else 2
 
 
-def suggest(index, query: str, terms) -> str | None:
+def suggest(searcher, query: str, terms) -> str | None:
     """A better query for ``query`` (whose analysed syllables are ``terms.syllables``): the
     query as typed, with the corrected syllables replaced in place."""
     syllables = terms.syllables
@@ -191,13 +190,13 @@ def suggest(index, query: str, terms) -> str | None:
         return None
     restored = None
     if any(fold(s) == s and s.isalpha() for s in syllables):  # some typed without diacritics
-        restored = restore_diacritics(index, syllables)
+        restored = restore_diacritics(searcher, syllables)
     if restored:
         # and the words still absent spelt right ("vàmg bac" → "vàng bạc"); words past the
         # restored ones stay as typed, not half restored by spelling
-        proposal = (correct_spelling(index, restored) or restored) + syllables[len(restored):]
+        proposal = (correct_spelling(searcher, restored) or restored) + syllables[len(restored):]
     else:
-        proposal = correct_spelling(index, syllables) or syllables
+        proposal = correct_spelling(searcher, syllables) or syllables
     if proposal == syllables:
         return None
     text = _rewrite(query, syllables, proposal)

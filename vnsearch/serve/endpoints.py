@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vnsearch import __version__
-from vnsearch.dedup.store import group_report
 from vnsearch.errors import (
     DocumentNotFoundError,
     DuplicateStoreError,
@@ -32,7 +31,6 @@ from vnsearch.search.highlight import (
 )
 from vnsearch.search.parse import parse
 from vnsearch.search.results import FACETS, HIT_FIELDS, SCHEMA_VERSION, SORTS, TEXT_FIELDS
-from vnsearch.search.similar import similar_split
 from vnsearch.serve import DEFAULT_MAX_LIMIT
 from vnsearch.text.analysis import analyze as analyze_text
 
@@ -251,14 +249,15 @@ def document_highlights(doc, query: str) -> list[Highlight]:
 
 def similar(ix, p: dict, body=None) -> dict:
     """``vnsearch similar --json``: near-identical copies, then related articles."""
-    copies, results = similar_split(ix, p["id"], p["limit"])
+    copies = ix.near_copies(p["id"])
+    results = ix.similar(p["id"], limit=p["limit"])
     return {"copies": copies, **results.to_dict()}
 
 
 def duplicates(ix, p: dict, body=None) -> dict:
     """``vnsearch duplicates --json``."""
     return {"schema_version": SCHEMA_VERSION,
-            "groups": group_report(ix, threshold=p["threshold"], min_size=p["min_size"])}
+            "groups": ix.duplicate_groups(threshold=p["threshold"], min_size=p["min_size"])}
 
 
 def analyze(ix, p: dict, body=None) -> dict:

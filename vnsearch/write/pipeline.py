@@ -58,6 +58,7 @@ from vnsearch.ingest.walk import (
     walk_paths,
 )
 from vnsearch.text.segmenter import load_model
+from vnsearch.write.report import IndexReport
 from vnsearch.write.state import FileRecord, file_hash, stored_ids
 
 __all__ = [
@@ -86,57 +87,6 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-@dataclass
-class IndexReport:
-    """What an indexing run did. ``added``/``updated``/``removed``/``unchanged`` count
-    documents; ``problems`` are ``IngestProblem``-like objects (``str()`` is the one-line
-    report ``path[:line]: reason``)."""
-
-    read: int = 0
-    added: int = 0
-    updated: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
-    files: int = 0
-    files_changed: int = 0
-    files_removed: int = 0
-    problems: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def indexed(self) -> int:
-        """Documents written by this run (added or updated)."""
-        return self.added + self.updated
-
-    def to_dict(self) -> dict:
-        """The counts and problems as ``vnsearch index --json`` prints them."""
-        return {
-            "read": self.read,
-            "indexed": self.indexed,
-            "added": self.added,
-            "updated": self.updated,
-            "removed": self.removed,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "files": self.files,
-            "files_changed": self.files_changed,
-            "files_removed": self.files_removed,
-            "seconds": round(self.seconds, 3),
-            "problems": [str(p) for p in self.problems],
-        }
-
-    def summary(self) -> str:
-        """One line for stderr: ``added 3, updated 0, ... in 1.2s``."""
-        return (
-            f"added {self.added}, updated {self.updated}, removed {self.removed}, "
-            f"unchanged {self.unchanged}, skipped {self.skipped}, failed {self.failed} "
-            f"({self.files_changed} of {self.files} files changed) in {self.seconds:.1f}s"
-        )
 
 
 @dataclass
