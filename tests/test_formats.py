@@ -15,7 +15,7 @@ import pytest
 from vnsearch import Index
 from vnsearch.ingest.encodings import encode_tcvn3, encode_vni
 from vnsearch.ingest.readers import iter_documents
-from vnsearch.ingest.walk import IngestReport
+from vnsearch.write.report import IndexReport
 
 FONT_PATHS = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -33,7 +33,7 @@ def vni_text(text: str) -> str:
     return encode_vni(text).decode("cp1252")
 
 
-def index_folder(tmp_path, files: dict[str, bytes]) -> tuple[Index, IngestReport]:
+def index_folder(tmp_path, files: dict[str, bytes]) -> tuple[Index, IndexReport]:
     folder = tmp_path / "docs"
     folder.mkdir()
     for name, data in files.items():
@@ -362,7 +362,7 @@ def test_odt(tmp_path):
 
 
 def test_a_damaged_file_fails_with_a_reason_and_the_run_goes_on(tmp_path):
-    report = IngestReport()
+    report = IndexReport()
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.docx").write_bytes(b"PK\x03\x04 not really a zip")

@@ -674,7 +674,7 @@ def test_json_lines_are_capped_per_record_not_per_file(tmp_path):
     write_jsonl(tmp_path / "big.jsonl.gz", records, compress=True)
     write_jsonl(tmp_path / "big.jsonl", records * 3)
     (tmp_path / "big.txt").write_text("Tiêu đề\n\n" + "y" * 500, encoding="utf-8")
-    report = IngestReport()
+    report = IndexReport()
     docs = list(iter_documents([str(tmp_path)], report=report, max_file_size=200))
     assert [d.title for d in docs] == ["ngắn", "sau"] * 3 + ["ngắn", "sau"]
     name = tmp_path.name

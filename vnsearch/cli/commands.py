@@ -207,7 +207,7 @@ def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_fil
         for p in report.problems:
             click.echo(f"vnsearch: {p.severity}: {p}", err=True)
     click.echo(f"vnsearch: {report.summary()}", err=True)
-    if nothing:
+    if report.nothing_indexed:
         reason = str(report.problems[0]) if report.problems else (
             "no file vnsearch reads (" + " ".join(EXTENSIONS) + ")")
         named = "standard input" if stdin else ", ".join(paths)

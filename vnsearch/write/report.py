@@ -48,12 +48,17 @@ class IndexReport:
                 self.failed += 1
 
     @property
+    def nothing_indexed(self) -> bool:
+        """Nothing indexed, kept or removed: every file named was skipped or failed."""
+        return not (self.indexed or self.unchanged or self.removed)
+
+    @property
     def exit_code(self) -> int:
         """``vnsearch index``'s exit code. 2 when nothing was indexed from what was named
         (every file skipped or failed, or none at all): an error, not a quiet success;
         re-running over unchanged files is fine. Otherwise 3 when some files or records
         failed, 0 when none did (warnings allowed)."""
-        if not (self.indexed or self.unchanged or self.removed):
+        if self.nothing_indexed:
             return EXIT_ERROR
         return EXIT_PARTIAL if self.failed else EXIT_OK
 
