@@ -44,7 +44,7 @@ def check_types(obj: dict, schema: dict, optional: dict | None = None) -> None:
 
 
 def check_envelope(out: dict) -> None:
-    """Every key and type of DESIGN.md's `search --json`, spans included."""
+    """Every key and type of `search --json` (docs/design.md's JSON contract), spans included."""
     check_types(out, ENVELOPE)
     assert out["schema_version"] == 1
     assert out["total"] >= len(out["hits"]) and out["took_ms"] >= 0

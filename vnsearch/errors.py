@@ -7,6 +7,7 @@ EXIT_OK = 0
 EXIT_NO_RESULTS = 1  # a valid query matched nothing
 EXIT_ERROR = 2  # bad query, missing/corrupt index, nothing could be indexed
 EXIT_PARTIAL = 3  # indexing: some files failed, the rest was indexed
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class VnsearchError(Exception):

@@ -53,7 +53,7 @@ def _is_byline(line: str) -> re.Match | None:
 def parse_press_release(
     text: str, doc_id: str, path: str = "", meta: dict[str, Any] | None = None
 ) -> Document:
-    """Parse the seed text format (see DESIGN.md):
+    """Parse the seed text format (see docs/ingest.md):
 
     title (first non-empty line), optional byline ``NAME | [date/time]``, paragraphs, photo
     captions written twice in a row (kept once in ``captions``, without the ``Ảnh: credit``,

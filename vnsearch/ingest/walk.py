@@ -1,17 +1,6 @@
-"""Turning files on disk into Documents: folder walking, decoding, the press-release text format,
-JSON / JSON Lines (optionally gzipped), dates, authors and tags.
-
-The contract: one bad file or one bad line never stops a run. Everything that could not be
-used comes out as an :class:`IngestProblem` (``path[:line]: reason``) next to the documents,
-so the caller can count and print them.
-
-Typical use (:class:`vnsearch.write.report.IndexReport` counts what comes out)::
-
-    report = IndexReport()
-    for doc in iter_documents(["seeds"], report=report):
-        ...
-    print(report.summary(), file=sys.stderr)
-"""
+"""Walking the paths given to ``vnsearch index``: the files to read (:class:`SourceFile`) and
+what cannot be read (:class:`IngestProblem`), in a stable order, without following a symbolic
+link loop or entering an index folder."""
 
 from __future__ import annotations
 

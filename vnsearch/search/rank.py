@@ -2,7 +2,7 @@
 
 Whoosh scores a query by walking every posting list document by document in Python, through
 a tree of matchers; a Vietnamese headline becomes a few hundred term matchers (four term forms
-per word, four sections), which took about a second per query. Here each posting list is
+per word, four sections). Here each posting list is
 decoded a block at a time into arrays and scored in one vectorised step into a dense score
 vector over the index's documents; the top hits come from ``argpartition``.
 
@@ -19,10 +19,8 @@ word contributes in four forms, weighted so that exact > syllable-only > folded-
   dropping those that miss some;
 * syllables found in more than half the documents of a large index (an idf below log 2) are
   left out: they weigh next to nothing and have the longest posting lists; unless the query
-  has nothing else. pyvi words and syllable pairs are kept (on the dev headlines, pruning them
-  cost 0.015 MRR@10), and so is every syllable of a query typed without diacritics. (A cut
-  at a tenth of the index cost 0.008 MRR@10 on the dev headlines and saved a quarter of the
-  time.)
+  has nothing else. pyvi words and syllable pairs are kept, and so is every syllable of a
+  query typed without diacritics (docs/benchmarks.md has what each choice costs).
 
 Boolean structure (AND, NOT, ``-word``, groups) is evaluated on the same vectors; query parts
 that need positions or term expansion (phrases, wildcards, fuzzy terms, ranges) are matched by
