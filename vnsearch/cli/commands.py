@@ -1,7 +1,6 @@
 """The ``vnsearch`` command: a thin click layer over :class:`vnsearch.Index`.
 
-Exit codes: 0 results / success, 1 valid query with no results, 2 error, 3 indexing finished
-but some files failed (the rest was indexed), 130 interrupted.
+Exit codes are those of :mod:`vnsearch.errors` (the README's table).
 """
 
 from __future__ import annotations
@@ -13,7 +12,13 @@ import sys
 import click
 
 from vnsearch import __version__
-from vnsearch.errors import EXIT_ERROR, EXIT_NO_RESULTS, VnsearchError
+from vnsearch.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_NO_RESULTS,
+    EXIT_OK,
+    VnsearchError,
+)
 from vnsearch.search.results import MAX_LIMIT, check_fields
 from vnsearch.serve.command import serve_cmd
 
@@ -43,7 +48,7 @@ def handle_errors(fn):
             _fail(str(e), e.exit_code, _wants_json(kwargs))
         except KeyboardInterrupt:
             click.echo("vnsearch: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             # The reader went away (`| head -1`): stop quietly with the exit code the command
             # had settled on (click would exit 1, "no results", whatever the outcome).
@@ -139,7 +144,7 @@ class _Group(click.Group):
             _fail(message, e.exit_code, "--json" in argv or "--jsonl" in argv)
         except click.Abort:
             click.echo("vnsearch: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -297,7 +302,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     if not query.strip() and not (author or tag or since or until or where):
         raise VnsearchError("give a QUERY (or --queries FILE, or a filter)")
     results = ix.search(query, snippets=not no_snippets, **options)
-    code = _settle(EXIT_NO_RESULTS if results.total == 0 else 0)
+    code = _settle(EXIT_NO_RESULTS if results.total == 0 else EXIT_OK)
     if results.suggestion:
         click.echo(f"vnsearch: did you mean: {results.suggestion}", err=True)
     if as_json:
@@ -370,7 +375,7 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
     ix = _open_index(index_dir)
     copies = ix.near_copies(doc_id)
     results = ix.similar(doc_id, limit=limit)
-    code = _settle(EXIT_NO_RESULTS if not results.hits and not copies else 0)
+    code = _settle(EXIT_NO_RESULTS if not results.hits and not copies else EXIT_OK)
     if as_json:
         _echo_json({"copies": copies, **results.to_dict()})
     else:
@@ -393,7 +398,7 @@ def duplicates_cmd(index_dir, threshold, min_size, as_json):
     from vnsearch.cli.render import format_groups
 
     groups = _open_index(index_dir).duplicate_groups(threshold=threshold, min_size=min_size)
-    code = _settle(EXIT_NO_RESULTS if not groups else 0)
+    code = _settle(EXIT_NO_RESULTS if not groups else EXIT_OK)
     if as_json:
         _echo_json({"schema_version": 1, "groups": groups})
     else:
@@ -414,7 +419,7 @@ def analyze_cmd(text, as_json):
     if as_json:
         _echo_json(a.to_dict())
         return
-    from vnsearch.search.highlight import clean_for_display
+    from vnsearch.text.normalize import clean_for_display
 
     click.echo(f"normalized: {clean_for_display(a.normalized)}")
     for t in a.tokens:

@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-from vnsearch.search.highlight import clean_for_display
+from vnsearch.text.normalize import clean_for_display
 
 BOLD_RED = "\x1b[1;31m"
 DIM = "\x1b[2m"
@@ -136,8 +136,6 @@ def trec_lines(qid: str, results) -> list[str]:
 
 def format_groups(groups: list[dict]) -> str:
     """Terminal text for :func:`group_report`."""
-    from vnsearch.search.highlight import clean_for_display
-
     lines = []
     for g in groups:
         lines.append(f"group {g['group']}: {g['size']} copies")
@@ -151,8 +149,6 @@ def format_groups(groups: list[dict]) -> str:
 
 
 def format_copies(copies: list[dict]) -> str:
-    from vnsearch.search.highlight import clean_for_display
-
     lines = ["Near-identical copies:"] if copies else ["No near-identical copies."]
     for c in copies:
         sim = "  (copy of a copy)" if c["similarity"] is None else f"  ({c['similarity']:.2f})"

@@ -8,9 +8,6 @@ is never repeated per field. Each text section (title, summary, body, captions) 
 ``<sec>_w``    pyvi words                  (exact words score above syllable-only matches)
 ``<sec>_f``    folded syllables, positions (queries typed without diacritics)
 ``<sec>_fb``   folded adjacent pairs       (proximity, and disambiguation without diacritics)
-
-(An exact-pair field was measured and dropped: pair fields are the costliest to write, and the
-folded pairs already reward adjacency; exactness comes from the word and syllable fields.)
 """
 
 from __future__ import annotations
@@ -23,6 +20,7 @@ from vnsearch.codec.segment_writer import Terms
 from vnsearch.document import Document
 from vnsearch.errors import VnsearchError
 from vnsearch.text.analysis import fold_syllable, index_terms
+from vnsearch.text.forms import FOLDED, FORMS, PAIRS, SECTIONS, SYLLABLES, WORDS, field_name
 from vnsearch.text.normalize import fold, normalize
 
 #: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
@@ -30,8 +28,6 @@ FORMAT_VERSION = 1
 #: Bumped when analysis output changes (normalisation, segmentation rules, term forms).
 ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a consonant is i
 
-SECTIONS = ("title", "summary", "body", "captions")
-SUFFIXES = ("", "_w", "_f", "_fb")
 
 
 def build_schema():
@@ -51,10 +47,9 @@ def build_schema():
         "dup_group": fields.ID(stored=True),
     }
     for sec in SECTIONS:
-        f[sec] = fields.TEXT(analyzer=pre, phrase=True)
-        f[sec + "_w"] = fields.TEXT(analyzer=pre, phrase=False)
-        f[sec + "_f"] = fields.TEXT(analyzer=pre, phrase=True)
-        f[sec + "_fb"] = fields.TEXT(analyzer=pre, phrase=False)
+        for form in FORMS:  # positions where phrases are matched: syllables, folded syllables
+            f[field_name(sec, form)] = fields.TEXT(analyzer=pre,
+                                                   phrase=form in (SYLLABLES, FOLDED))
     return fields.Schema(**f)
 
 
@@ -78,10 +73,10 @@ def section_terms(sec: str, text: str) -> dict[str, list[str]]:
     syl = terms.syllables
     folded = [fold_syllable(s) for s in syl]
     return {
-        sec: syl,
-        sec + "_w": terms.words,
-        sec + "_f": folded,
-        sec + "_fb": pairs(folded, terms.syllable_breaks),
+        field_name(sec, SYLLABLES): syl,
+        field_name(sec, WORDS): terms.words,
+        field_name(sec, FOLDED): folded,
+        field_name(sec, PAIRS): pairs(folded, terms.syllable_breaks),
     }
 
 

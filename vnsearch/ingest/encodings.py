@@ -15,6 +15,8 @@ import codecs
 import re
 import unicodedata
 
+from vnsearch.text.normalize import TONE_MARKS
+
 #: Bytes we look at when sniffing a file (BOM, NUL bytes).
 SNIFF_SIZE = 8192
 
@@ -73,7 +75,6 @@ _VNI_SINGLE = {
     "í": "í", "ì": "ì", "ỉ": "æ", "ĩ": "ó", "ị": "ò",
     "Í": "Í", "Ì": "Ì", "Ỉ": "Æ", "Ĩ": "Ó", "Ị": "Ò", "ỵ": "î", "Ỵ": "Î",
 }  # fmt: skip
-_TONES = "\u0301\u0300\u0309\u0303\u0323"
 
 
 def _build_vni() -> dict[str, str]:
@@ -135,8 +136,8 @@ def encode_cp1258(text: str) -> bytes:
     out = bytearray()
     for ch in unicodedata.normalize("NFC", text):
         parts = unicodedata.normalize("NFD", ch)
-        tones = "".join(c for c in parts if c in _TONES)
-        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+        tones = "".join(c for c in parts if c in TONE_MARKS)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in TONE_MARKS))
         out += (base + tones).encode("cp1258")
     return bytes(out)
 
@@ -186,10 +187,10 @@ _WORD_RE = re.compile(r"[^\s\d.,;:!?()\[\]\"'“”‘’/\\|<>{}=+*&%$#@^~`_–
 def is_vietnamese_syllable(word: str) -> bool:
     """True if ``word`` is shaped like one Vietnamese syllable with at most one tone mark."""
     decomposed = unicodedata.normalize("NFD", word.lower())
-    tones = sum(decomposed.count(t) for t in _TONES)
+    tones = sum(decomposed.count(t) for t in TONE_MARKS)
     if tones > 1:
         return False
-    base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
+    base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONE_MARKS))
     return _SYLLABLE_RE.fullmatch(base) is not None
 
 

@@ -20,17 +20,18 @@ from vnsearch.text.analysis import (
     fold_syllable,
     folded_spellings,
     syllable_form,
+    syllable_spans,
 )
-from vnsearch.text.normalize import blank_escapes, fold, normalize_with_map
+from vnsearch.text.normalize import (
+    clean_for_display,
+    fold,
+    letter_marks,
+    normalize_with_map,
+)
 from vnsearch.text.segmenter import PRETOKEN_RE
 
 SNIPPET_CHARS = 220
 MAX_PASSAGES = 2
-# Control characters, and the bidi controls that make a terminal show text reordered
-# (embeddings, overrides, isolates, direction marks).
-_CONTROL_RE = re.compile(
-    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
 _WORD_RE = re.compile(r"[^\W_]+")
 
 
@@ -112,42 +113,6 @@ def _within(a: str, b: str, dist: int) -> bool:
             return False
         prev = cur
     return prev[-1] <= dist
-
-
-def clean_for_display(text: str) -> str:
-    """Replace control characters (bidi controls too) and whole ANSI escape sequences by
-    spaces, keeping offsets."""
-    return _CONTROL_RE.sub(" ", blank_escapes(text, terminal=True))
-
-
-def syllable_spans(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
-    nm = normalize_with_map(text)
-    norm = nm.text
-    low = norm.lower()  # Vietnamese letters keep their length when lower-cased
-    lower = low if len(low) == len(norm) else None
-    identity = nm.offsets is None
-    to_original = nm.to_original
-    out: list[tuple[int, int, str]] = []
-    append = out.append
-    for m in PRETOKEN_RE.finditer(norm):
-        base = m.start()
-        tok = m.group()
-        pieces: list[tuple[int, int]] | tuple[tuple[int, int]]
-        if tok.isalnum():  # most pre-tokens are one plain syllable
-            pieces = ((0, len(tok)),)
-        else:
-            pieces = _pretoken_syllables(tok)
-        for a, b in pieces:
-            a += base
-            b += base
-            syl = syllable_form(lower[a:b] if lower is not None else norm[a:b])
-            if identity:
-                append((a, b, syl))
-            else:
-                s, e = to_original(a, b)
-                append((s, e, syl))
-    return out
 
 
 def _chunk_syllables(nm, lower: str, chunks):
@@ -319,21 +284,13 @@ def _in_phrases(text: str, pieces, hits: list[int], rules: MatchRules):
     return [i for i in hits if keys[i] not in rules.phrase_only or i in whole], glued
 
 
-def _marks(ch: str) -> tuple[str, frozenset[str]]:
-    """A letter's base and its diacritics (``đ`` is ``d`` with a stroke)."""
-    if ch in "đĐ":
-        return "d", frozenset("\u0335")
-    d = unicodedata.normalize("NFD", ch)
-    return d[0].lower(), frozenset(d[1:])
-
-
 def _carries_marks_of(found: str, typed: str) -> bool:
     """Whether ``found`` is ``typed`` with (perhaps) more diacritics, letter by letter."""
     if len(found) != len(typed):
         return False
     for f, t in zip(found, typed):
         if f != t:
-            (fb, fm), (tb, tm) = _marks(f), _marks(t)
+            (fb, fm), (tb, tm) = letter_marks(f), letter_marks(t)
             if fb != tb or not tm <= fm:
                 return False
     return True

@@ -15,7 +15,6 @@ SCHEMA_VERSION = 1
 SORTS = ("relevance", "date", "-date")
 FACETS = ("author", "tags", "year", "month")
 MAX_LIMIT = 10_000
-TEXT_FIELDS = ("title", "summary", "body", "captions")
 #: Keys of a hit in JSON (``--fields`` picks among them).
 HIT_FIELDS = ("id", "rank", "score", "title", "author", "date", "tags", "path", "snippet",
               "highlights", "duplicates", "duplicate_ids")

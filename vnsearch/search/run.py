@@ -25,8 +25,9 @@ from vnsearch.search.highlight import (
 )
 from vnsearch.search.parse import date_filter, parse
 from vnsearch.search.rank import rank, scorer_for
-from vnsearch.search.results import FACETS, MAX_LIMIT, SORTS, TEXT_FIELDS, Hit, Results
+from vnsearch.search.results import FACETS, MAX_LIMIT, SORTS, Hit, Results
 from vnsearch.search.suggest import suggest as make_suggestion
+from vnsearch.text.forms import SECTIONS
 
 
 def _filters(author, tag, since, until):
@@ -150,16 +151,9 @@ def search(
     """
     _whoosh_fixes.apply()
     t0 = time.perf_counter()
-    query, facets = query or "", facets or ()
-    limit, offset = _whole(limit, "limit"), _whole(offset, "offset")
-    if limit < 0 or offset < 0:
-        raise QueryError("--limit and --offset must not be negative")
-    limit = min(limit, MAX_LIMIT)
-    if isinstance(facets, str):
-        facets = [f.strip() for f in facets.split(",") if f.strip()]
-    for f in facets:
-        if f not in FACETS and not _FIELD_NAME_RE.fullmatch(f):
-            raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)} or a metadata field")
+    query = query or ""
+    limit, offset = _paging(limit, offset)
+    facets = _facet_names(facets)
     flt = _filters(author, tag, since, until)
     meta = _where(where)
     if sort not in SORTS:
@@ -190,17 +184,7 @@ def search(
     else:
         hits_raw = list(run(max(want, 1)))[offset:want]
     facet_counts = _merge_spellings(ranked.facets(facets)) if facets else {}
-    hits = []
-    exact: set[str] = set()
-    folded: set[str] = set()
-    rules = None
-    if terms is not None:
-        exact, folded = query_sets(terms.syllables)
-        rules = match_rules(terms)
-    for i, r in enumerate(hits_raw):  # ranked hits come ordered, ties broken (date, id)
-        hits.append(_hit(r, offset + i + 1, exact, folded, snippets and terms is not None,
-                         rules))
-        hits[-1].duplicates = dups.get(hits[-1].id, [])
+    hits = _page(hits_raw, offset, terms, snippets, dups)
     suggestion = None
     if suggest and terms is not None and total < 3:
         suggestion = make_suggestion(searcher, query, terms)
@@ -216,6 +200,40 @@ def search(
     )
 
 
+def _paging(limit, offset) -> tuple[int, int]:
+    """``limit`` (capped at :data:`MAX_LIMIT`) and ``offset``, checked."""
+    limit, offset = _whole(limit, "limit"), _whole(offset, "offset")
+    if limit < 0 or offset < 0:
+        raise QueryError("--limit and --offset must not be negative")
+    return min(limit, MAX_LIMIT), offset
+
+
+def _facet_names(facets: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """Facet names from a list or a comma string, each one of :data:`FACETS`."""
+    if isinstance(facets, str):
+        facets = [f.strip() for f in facets.split(",") if f.strip()]
+    for f in facets or ():
+        if f not in FACETS and not _FIELD_NAME_RE.fullmatch(f):
+            raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)} or a metadata field")
+    return list(facets or ())
+
+
+def _page(hits_raw, offset: int, terms, snippets: bool, dups: dict[str, list[str]]) -> list[Hit]:
+    """The page's :class:`Hit` objects, with snippets when asked and the query has words."""
+    exact: set[str] = set()
+    folded: set[str] = set()
+    rules = None
+    if terms is not None:
+        exact, folded = query_sets(terms.syllables)
+        rules = match_rules(terms)
+    hits = []
+    for i, r in enumerate(hits_raw):  # ranked hits come ordered, ties broken (date, id)
+        hit = _hit(r, offset + i + 1, exact, folded, snippets and terms is not None, rules)
+        hit.duplicates = dups.get(hit.id, [])
+        hits.append(hit)
+    return hits
+
+
 def _hit(
     r, rank: int, exact: set[str], folded: set[str], with_snippets: bool, rules=None
 ) -> Hit:
@@ -224,7 +242,7 @@ def _hit(
     highlights = []
     if with_snippets:
         texts = {fld: "\n".join(doc.get("captions") or []) if fld == "captions"
-                 else doc.get(fld) or "" for fld in TEXT_FIELDS}  # fmt: skip
+                 else doc.get(fld) or "" for fld in SECTIONS}  # fmt: skip
         highlights = hit_highlights(texts, exact, folded, rules)
     snippet_h = next((h for h in highlights if h.field != "title"), None)
     if snippet_h is not None:

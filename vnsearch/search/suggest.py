@@ -15,10 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from vnsearch.search.highlight import syllable_spans
 from vnsearch.search.rank import scorer_for
-from vnsearch.text.analysis import fold_syllable
-from vnsearch.text.normalize import fold, normalize
+from vnsearch.text.analysis import fold_syllable, syllable_spans
+from vnsearch.text.normalize import TONE_MARKS, fold, letter_marks, normalize
 
 CANDIDATES = 3
 MAX_SYLLABLES = 8
@@ -26,8 +25,8 @@ MIN_CORRECTED = 4  # letters a syllable needs before it is spell-corrected ("bac
 
 
 _QUALITY = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư"}
-_TONES = ("\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
 _VOWELS = set("aeiouyăâêôơư")
+_TONE_SET = frozenset(TONE_MARKS)
 MAX_BASES = 64
 
 
@@ -44,7 +43,7 @@ def accented_variants(folded: str) -> tuple[str, ...]:
     for base in itertools.islice(map("".join, itertools.product(*choices)), MAX_BASES):
         out[base] = None
         vowels = [i for i, c in enumerate(base) if c in _VOWELS]
-        for tone in _TONES:
+        for tone in TONE_MARKS:
             for i in vowels:
                 marked = unicodedata.normalize("NFC", base[: i + 1] + tone + base[i + 1 :])
                 out[normalize(marked)] = None
@@ -165,10 +164,10 @@ def correct_spelling(searcher, syllables: list[str]) -> list[str] | None:
 def _marks(syllable: str) -> tuple[str, str]:
     """The vowel-quality marks in place, and the tone marks, of a syllable (NFD)."""
     quality, tones = [], []
-    for ch in syllable.lower():
-        d = unicodedata.normalize("NFD", ch)
-        quality.append(d[0] + "".join(m for m in d[1:] if m not in _TONES))
-        tones += [m for m in d[1:] if m in _TONES]
+    for ch in syllable:
+        base, marks = letter_marks(ch)
+        quality.append(base + "".join(sorted(marks - _TONE_SET)))
+        tones += sorted(marks & _TONE_SET)
     return "".join(quality), "".join(tones)
 
 

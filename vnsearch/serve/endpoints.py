@@ -23,16 +23,17 @@ from vnsearch.errors import (
 from vnsearch.ingest.records import RecordError, record_to_document
 from vnsearch.search.highlight import (
     Highlight,
-    clean_for_display,
     match_rules,
     nfc_with_spans,
     query_sets,
     whole_text_highlights,
 )
 from vnsearch.search.parse import parse
-from vnsearch.search.results import FACETS, HIT_FIELDS, SCHEMA_VERSION, SORTS, TEXT_FIELDS
+from vnsearch.search.results import FACETS, HIT_FIELDS, SCHEMA_VERSION, SORTS
 from vnsearch.serve import DEFAULT_MAX_LIMIT
 from vnsearch.text.analysis import analyze as analyze_text
+from vnsearch.text.forms import SECTIONS
+from vnsearch.text.normalize import clean_for_display
 
 #: Caps (``vnsearch serve --max-limit`` changes the ``limit`` one).
 MAX_OFFSET = 10_000
@@ -238,7 +239,7 @@ def document_highlights(doc, query: str) -> list[Highlight]:
     """Each non-empty text field of ``doc`` whole, with the matches of ``query`` (none for an
     empty query)."""
     texts = {f: "\n".join(doc.captions) if f == "captions" else getattr(doc, f) or ""
-             for f in TEXT_FIELDS}
+             for f in SECTIONS}
     if not query.strip():
         return [Highlight(f, *nfc_with_spans(clean_for_display(t), [])) for f, t in texts.items()
                 if t]

@@ -229,11 +229,36 @@ def index_terms(text: str) -> IndexTerms:
     return IndexTerms(words, syllables, breaks)
 
 
+def syllable_spans(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, lower-cased normalised syllable)`` for every syllable of ``text``."""
+    nm = normalize_with_map(text)
+    norm = nm.text
+    low = norm.lower()  # Vietnamese letters keep their length when lower-cased
+    lower = low if len(low) == len(norm) else None
+    identity = nm.offsets is None
+    to_original = nm.to_original
+    out: list[tuple[int, int, str]] = []
+    append = out.append
+    for m in PRETOKEN_RE.finditer(norm):
+        base = m.start()
+        tok = m.group()
+        pieces: list[tuple[int, int]] | tuple[tuple[int, int]]
+        if tok.isalnum():  # most pre-tokens are one plain syllable
+            pieces = ((0, len(tok)),)
+        else:
+            pieces = _pretoken_syllables(tok)
+        for a, b in pieces:
+            a += base
+            b += base
+            syl = syllable_form(lower[a:b] if lower is not None else norm[a:b])
+            if identity:
+                append((a, b, syl))
+            else:
+                s, e = to_original(a, b)
+                append((s, e, syl))
+    return out
+
+
 def syllables_of(text: str) -> list[str]:
     """Lower-cased normalised syllables of ``text`` without segmentation (cheap)."""
-    norm = normalize_with_map(text).text
-    out: list[str] = []
-    for m in PRETOKEN_RE.finditer(norm):
-        tok = m.group()
-        out.extend(syllable_form(tok[a:b]) for a, b in _pretoken_syllables(tok))
-    return out
+    return [syllable for _, _, syllable in syllable_spans(text)]

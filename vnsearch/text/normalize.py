@@ -27,7 +27,17 @@ _LOOKALIKE = {"\u00d0": "\u0110", "\u00f0": "\u0111", "\u0189": "\u0110"}
 # tone mark on the main vowel: hoà, khoẻ, thuỷ. Old-style open syllables oa/oe/uy carry it on
 # the first vowel (hòa, khỏe, thủy). Only open syllables differ (hoàng is the same in both), and
 # "qu" + y is a consonant + vowel, not the uy glide, so it is left alone.
-_TONES = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
+#: The five tone marks (combining): huyền, sắc, hỏi, ngã, nặng.
+TONE_MARKS = "\u0300\u0301\u0309\u0303\u0323"
+
+
+def letter_marks(ch: str) -> tuple[str, frozenset[str]]:
+    """A letter's lower-case base and its combining diacritics (``đ`` is ``d`` with a stroke,
+    U+0335): ``ở`` → ``("o", {horn, hook above})``."""
+    if ch in "đĐ":
+        return "d", frozenset("\u0335")
+    d = unicodedata.normalize("NFD", ch)
+    return d[0].lower(), frozenset(d[1:])
 
 
 def _with_tone(base: str, tone: str) -> str:
@@ -41,7 +51,7 @@ def _tone_table() -> dict[str, str]:
             for up2 in (False, True):
                 a = first.upper() if up1 else first
                 b = second.upper() if up2 else second
-                for tone in _TONES:
+                for tone in TONE_MARKS:
                     table[_with_tone(a, tone) + b] = a + _with_tone(b, tone)
     return table
 
@@ -320,3 +330,16 @@ def fold_char_preserving(text: str) -> str:
             cache[c] = f
         out.append(f)
     return "".join(out)
+
+
+# Control characters, and the bidi controls that make a terminal show text reordered
+# (embeddings, overrides, isolates, direction marks).
+_CONTROL_RE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def clean_for_display(text: str) -> str:
+    """Replace control characters (bidi controls too) and whole ANSI escape sequences by
+    spaces, keeping offsets."""
+    return _CONTROL_RE.sub(" ", blank_escapes(text, terminal=True))
