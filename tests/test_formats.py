@@ -412,3 +412,15 @@ def test_legacy_text_is_converted_and_show_says_so(tmp_path, make, source):
 
     shown = CliRunner().invoke(cli, ["show", doc.id, "--index", str(tmp_path / "index")])
     assert f"encoding: converted from {source}" in shown.stdout
+
+
+def test_a_named_file_with_an_unknown_extension_is_read_by_its_content(tmp_path):
+    (tmp_path / "bao-cao.dat").write_bytes(_pdf(_two_columns))
+    (tmp_path / "notes.dat").write_bytes(b"plain bytes")
+    report = IndexReport()
+    docs = list(iter_documents([str(tmp_path / "bao-cao.dat"), str(tmp_path / "notes.dat")],
+                               report=report))  # fmt: skip
+    assert [d.title for d in docs] == ["Tuyển sinh đại học năm 2023"]
+    assert [str(p).split(" (")[0] for p in report.problems] == [
+        "notes.dat: unsupported file type"
+    ]

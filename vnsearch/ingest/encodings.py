@@ -12,6 +12,7 @@ mistaken for Vietnamese.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 
@@ -121,7 +122,7 @@ def encode_vni(text: str) -> bytes:
 
 def decode_tcvn3(data: bytes) -> str:
     """TCVN3 bytes to Unicode (capitals drawn by an upper-case font come back lower-case)."""
-    return "".join(_TCVN3_DECODE.get(b) or chr(b) for b in data)
+    return data.decode("latin-1").translate(_TCVN3_DECODE)
 
 
 def decode_vni(data: bytes) -> str:
@@ -160,7 +161,7 @@ _VISCII_ENCODE = {ch: code for code, ch in _VISCII_DECODE.items()}
 
 def decode_viscii(data: bytes) -> str:
     """VISCII bytes to Unicode."""
-    return "".join(_VISCII_DECODE.get(b) or chr(b) for b in data)
+    return data.decode("latin-1").translate(_VISCII_DECODE)
 
 
 def encode_viscii(text: str) -> bytes:
@@ -184,6 +185,7 @@ _SYLLABLE_RE = re.compile(
 _WORD_RE = re.compile(r"[^\s\d.,;:!?()\[\]\"'“”‘’/\\|<>{}=+*&%$#@^~`_–—-]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # words repeat: each table's decoding is checked
 def is_vietnamese_syllable(word: str) -> bool:
     """True if ``word`` is shaped like one Vietnamese syllable with at most one tone mark."""
     decomposed = unicodedata.normalize("NFD", word.lower())

@@ -149,7 +149,7 @@ def walk_paths(
                 os.path.abspath(given), rel, st, seen_dirs, seen_files, max_file_size
             )
         elif stat.S_ISREG(st.st_mode):
-            if file_kind(given) is None:
+            if file_kind(given) is None and not _document_by_content(given):
                 yield IngestProblem(
                     shown, None, f"unsupported file type (reads {' '.join(EXTENSIONS)})", FAILED
                 )
@@ -158,6 +158,23 @@ def walk_paths(
             yield _file_or_problem(os.path.abspath(given), rel, st, seen_files, max_file_size)
         else:
             yield IngestProblem(shown, None, "not a regular file or folder", FAILED)
+
+
+#: How the formats read by content start (PDF, zip: .docx/.odt, OLE: Word .doc, RTF, HTML).
+_DOCUMENT_STARTS = (b"%PDF-", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"{\\rtf",
+                    b"<!doctype html", b"<html")  # fmt: skip
+
+
+def _document_by_content(path: str) -> bool:
+    """Whether a file named directly, with an extension we do not know, is a document in one
+    of the formats by its first bytes (a PDF saved as 'report', a .docx mailed as '.dat')."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(_DOCUMENT_STARTS) or head.lower().startswith(_DOCUMENT_STARTS)
 
 
 def _printable(path: str) -> str:
