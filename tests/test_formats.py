@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import struct
 import zipfile
 
 import pytest
@@ -198,6 +199,90 @@ def test_a_pdf_saved_as_doc_is_read_as_a_pdf(tmp_path):
     ix, report = index_folder(tmp_path, {"bao-cao.doc": _pdf(_two_columns)})
     assert report.problems == []
     assert ix.get("docs/bao-cao.doc").title == "Tuyển sinh đại học năm 2023"
+
+
+# A Word 97 .doc written by hand: the FIB, one piece of UTF-16 text and the table stream, in
+# a compound file (no Word or LibreOffice needed to make the fixture).
+def make_word97(text: str) -> bytes:
+    """A minimal Word 97 .doc: the FIB, one piece of UTF-16 text, in a compound file."""
+    body = text.replace("\n", "\r")
+    if not body.endswith("\r"):
+        body += "\r"
+    data = body.encode("utf-16-le")
+    word = bytearray(4096)
+    struct.pack_into("<HHHH", word, 0, 0xA5EC, 0x00C1, 0, 0x0409)
+    struct.pack_into("<H", word, 0x0A, 0x0200 | 0x1000)  # fWhichTblStm (1Table), fExtChar
+    struct.pack_into("<H", word, 0x0C, 0x00BF)
+    struct.pack_into("<II", word, 0x18, 0x800, 0x800 + len(data))  # fcMin, fcMac (Word 6 era)
+    struct.pack_into("<H", word, 0x20, 14)  # csw
+    struct.pack_into("<H", word, 0x3E, 22)  # cslw
+    struct.pack_into("<I", word, 0x40, 4096)  # cbMac
+    struct.pack_into("<I", word, 0x4C, len(body))  # ccpText
+    struct.pack_into("<H", word, 0x98, 93)  # cbRgFcLcb
+    plc = struct.pack("<II", 0, len(body)) + struct.pack("<HIH", 0, 0x800, 0)
+    clx = bytes([2]) + struct.pack("<I", len(plc)) + plc
+    struct.pack_into("<II", word, 0x1A2, 0, len(clx))  # fcClx, lcbClx
+    word[0x800 : 0x800 + len(data)] = data
+    table = bytearray(4096)
+    table[: len(clx)] = clx
+    # An empty stylesheet (antiword reads one): cbStshi, then STSHI with no styles.
+    stsh = struct.pack("<HHHHHHH3H", 18, 0, 10, 0, 0, 0, 0, 0, 0, 0)
+    table[64 : 64 + len(stsh)] = stsh
+    struct.pack_into("<II", word, 0xA2, 64, len(stsh))  # fcStshf, lcbStshf
+    return _compound({"WordDocument": bytes(word), "1Table": bytes(table)})
+
+
+def _compound(streams: dict) -> bytes:
+    END, FREE, FATSECT, NOSTREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+    sectors = [b""] * 2  # 0: FAT, 1: directory
+    fat = [FATSECT, END]
+    starts = {}
+    for name, data in streams.items():
+        n = len(data) // 512
+        starts[name] = len(sectors)
+        for k in range(n):
+            sectors.append(data[k * 512 : (k + 1) * 512])
+            fat.append(len(fat) + 1 if k < n - 1 else END)
+    fat += [FREE] * (128 - len(fat))
+    sectors[0] = struct.pack("<128I", *fat)
+
+    def entry(name, kind, left=NOSTREAM, right=NOSTREAM, child=NOSTREAM, start=END, size=0):
+        raw = name.encode("utf-16-le") + b"\0\0"
+        e = raw.ljust(64, b"\0") + struct.pack("<HBB3I", len(raw) if name else 0, kind, 1,
+                                                  left, right, child)
+        e += bytes(16) + bytes(4) + bytes(16) + struct.pack("<IQ", start, size)
+        return e
+
+    names = list(streams)
+    directory = entry("Root Entry", 5, child=1)
+    directory += entry(names[0], 2, left=2, start=starts[names[0]], size=len(streams[names[0]]))
+    directory += entry(names[1], 2, start=starts[names[1]], size=len(streams[names[1]]))
+    directory += entry("", 0)
+    sectors[1] = directory
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16)
+    header += struct.pack("<HHHHH6sIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, bytes(6), 0, 1, 1, 0,
+                          0x1000, END, 0, END, 0)
+    header += struct.pack("<I", 0) + struct.pack("<108I", *([FREE] * 108))
+    return header + b"".join(sectors)
+
+
+def test_a_word_97_doc_is_read_through_antiword(tmp_path):
+    import shutil
+
+    if shutil.which("antiword") is None:
+        pytest.skip("antiword is not installed (apt-get install antiword)")
+    data = make_word97("Thông báo về việc nghỉ lễ\nSáng 2/9/2024, cơ quan nghỉ lễ Quốc khánh.\n"
+                       "Đoạn thứ hai của văn bản.")  # fmt: skip
+    ix, report = index_folder(tmp_path, {"nghi-le.doc": data, "hong.doc": data[:2000]})
+    assert [str(p).split(" (")[0] for p in report.problems] == [
+        "docs/hong.doc: legacy Word .doc: antiword could not read it"
+    ]
+    doc = ix.get("docs/nghi-le.doc")
+    assert doc.title == "Thông báo về việc nghỉ lễ"
+    assert (doc.date, doc.date_source) == ("2024-09-02", "lead")
+    assert doc.summary == "Sáng 2/9/2024, cơ quan nghỉ lễ Quốc khánh."
+    assert doc.body == "Đoạn thứ hai của văn bản."
+    assert_highlighted(ix, "quốc khánh", doc.id, "quốc khánh")
 
 
 def test_a_word_97_doc_without_a_converter_is_skipped_naming_the_format(tmp_path, monkeypatch):
