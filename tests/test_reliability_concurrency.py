@@ -62,7 +62,7 @@ def test_two_rebuilds_started_together_leave_one_whole_run_each_time(two_feeds):
     # never as a mix or a broken folder.
     for code, err in _both(two_feeds, "--rebuild"):
         assert code == 0, err
-    proc = vnsearch("search", "--since", "1900", "-n", "1000", "--jsonl", "--fields", "id",
+    proc = vnsearch("search", "tin", "-n", "1000", "--jsonl", "--fields", "id",
                     "--index", two_feeds / "ix")
     prefixes = {orjson.loads(line)["id"][0] for line in proc.stdout.splitlines()}
     assert doc_count(two_feeds / "ix") == PER_RUN and len(prefixes) == 1

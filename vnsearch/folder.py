@@ -28,8 +28,9 @@ def is_index(names: Collection[str]) -> bool:
 
 def is_index_or_partial(names: Collection[str]) -> bool:
     """A folder listing of an index, whole or half-made (a create that died before writing its
-    metadata): the files ``--rebuild`` may replace."""
-    return META_FILE in names or _has_toc(names)
+    metadata, or one under way: Whoosh writes its table of contents under a temporary name
+    first): the files ``--rebuild`` may replace."""
+    return META_FILE in names or any(n.startswith((TOC_PREFIX, "MAIN_")) for n in names)
 
 
 def has_metadata(path: str | os.PathLike) -> bool:

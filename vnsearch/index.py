@@ -102,43 +102,66 @@ class Index:
         lock_timeout: float | None = None,
     ) -> Index:
         """Create an empty index at ``path``, or open the one there (``overwrite=True``
-        replaces it, waiting up to ``lock_timeout`` seconds for a running writer)."""
+        replaces it, waiting up to ``lock_timeout`` seconds for a running writer).
+
+        Whether an index is there is decided under the write lock: two processes creating
+        one new index make it once, and neither wipes what the other wrote."""
         path = os.fspath(path if path is not None else default_index_dir())
         if cls.exists(path) and not overwrite:
-            return cls(path)
-        timeout = DEFAULT_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
-        if os.path.exists(path) and not os.path.isdir(path):
-            raise VnsearchError(f"cannot create index at {path}: not a folder")
-        try:
-            cls._create_in(path, timeout)
-        except OSError as e:  # a parent that is a file, a read-only or virtual file system...
-            raise VnsearchError(f"cannot create index at {path}: {e.strerror or e}") from None
+            return cls._opened(path, lock_timeout)
+        with cls.lock(path, lock_timeout):
+            if overwrite or not cls.exists(path):
+                try:
+                    cls._create_in(path)
+                except OSError as e:  # a read-only or full file system...
+                    raise VnsearchError(
+                        f"cannot create index at {path}: {e.strerror or e}"
+                    ) from None
+        return cls._opened(path, lock_timeout)
+
+    @classmethod
+    def _opened(cls, path: str, lock_timeout: float | None) -> Index:
         ix = cls(path)
         if lock_timeout is not None:
             ix.lock_timeout = lock_timeout
         return ix
 
     @staticmethod
-    def _create_in(path: str, timeout: float) -> None:
-        _check_ours(path)  # before the lock, which would leave its file in someone's folder
-        with WriteLock(path, timeout):
-            _check_ours(path)
-            names = os.listdir(path)
-            for name in names if is_index_or_partial(names) else ():
-                full = os.path.join(path, name)
-                if name not in (".gitkeep", LOCK_FILE) and os.path.isfile(full):
-                    os.remove(full)
-            windex.create_in(path, schema.build_schema())
-            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            _write_json_atomic(
-                os.path.join(path, META_FILE),
-                {
-                    "format_version": schema.FORMAT_VERSION,
-                    "analysis_version": schema.ANALYSIS_VERSION,
-                    "created": now,
-                    "updated": now,
-                },
-            )
+    def lock(path: str | os.PathLike | None = None, timeout: float | None = None):
+        """The write lock of the index at ``path`` (a context manager), for work that must not
+        be interleaved with another writer's, such as making an index and filling it; writes
+        made while it is held take it again without waiting. Refuses a folder of other
+        files (making an index clears its folder) before leaving a lock file there."""
+        path = os.fspath(path if path is not None else default_index_dir())
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise VnsearchError(f"cannot create index at {path}: not a folder")
+        _check_ours(path)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as e:  # a parent that is a file, a read-only or virtual file system...
+            raise VnsearchError(f"cannot create index at {path}: {e.strerror or e}") from None
+        return WriteLock(path, DEFAULT_LOCK_TIMEOUT if timeout is None else timeout)
+
+    @staticmethod
+    def _create_in(path: str) -> None:
+        """Make an empty index in ``path`` (the caller holds the write lock)."""
+        _check_ours(path)
+        names = os.listdir(path)
+        for name in names if is_index_or_partial(names) else ():
+            full = os.path.join(path, name)
+            if name not in (".gitkeep", LOCK_FILE) and os.path.isfile(full):
+                os.remove(full)
+        windex.create_in(path, schema.build_schema())
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        _write_json_atomic(
+            os.path.join(path, META_FILE),
+            {
+                "format_version": schema.FORMAT_VERSION,
+                "analysis_version": schema.ANALYSIS_VERSION,
+                "created": now,
+                "updated": now,
+            },
+        )
 
     @staticmethod
     def exists(path: str | os.PathLike | None = None) -> bool:

@@ -193,17 +193,18 @@ def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_fil
         raise VnsearchError("'-' (standard input) cannot be mixed with paths: index it alone")
     if not stdin and not any(os.path.lexists(p) for p in paths):  # before an index is made
         raise VnsearchError(f"nothing to index: {', '.join(map(repr, paths))} not found")
-    ix = Index.create(index_dir or default_index_dir(), overwrite=rebuild,
-                      lock_timeout=lock_timeout)
-    ix.lock_timeout, ix.batch_size = lock_timeout, batch_size
+    path = index_dir or default_index_dir()
     bar = None if quiet else _progress_bar()
     try:
-        if stdin:
-            report = ix.add_stream(sys.stdin.buffer, jobs=jobs, max_size=max_file_size,
-                                   progress=bar.update if bar else None)
-        else:
-            report = ix.index_paths(paths, jobs=jobs, max_file_size=max_file_size,
-                                    progress=bar.update if bar else None)
+        with Index.lock(path, lock_timeout):  # a --rebuild is not interleaved with another run
+            ix = Index.create(path, overwrite=rebuild, lock_timeout=lock_timeout)
+            ix.batch_size = batch_size
+            if stdin:
+                report = ix.add_stream(sys.stdin.buffer, jobs=jobs, max_size=max_file_size,
+                                       progress=bar.update if bar else None)
+            else:
+                report = ix.index_paths(paths, jobs=jobs, max_file_size=max_file_size,
+                                        progress=bar.update if bar else None)
     finally:
         if bar:
             bar.close()
