@@ -179,7 +179,10 @@ class Index:
             with open(meta_path, "rb") as f:
                 meta = orjson.loads(f.read())
         except (OSError, ValueError) as e:
-            raise IndexFormatError(f"unreadable index metadata {meta_path}: {e}") from None
+            reason = e.strerror if isinstance(e, OSError) else e
+            raise IndexFormatError(
+                f"unreadable index metadata {meta_path} ({reason}): run `vnsearch index --rebuild`"
+            ) from None
         if not isinstance(meta, dict):
             raise IndexFormatError(
                 f"unreadable index metadata {meta_path}: not a JSON object (run `vnsearch "

@@ -18,7 +18,7 @@ from whoosh import fields
 from vnsearch.codec.analyzer import PreAnalyzed
 from vnsearch.codec.segment_writer import Terms
 from vnsearch.document import Document
-from vnsearch.errors import VnsearchError
+from vnsearch.errors import IndexFormatError, VnsearchError
 from vnsearch.text.analysis import fold_syllable, index_terms
 from vnsearch.text.forms import FOLDED, FORMS, PAIRS, SECTIONS, SYLLABLES, WORDS, field_name
 from vnsearch.text.normalize import fold, normalize
@@ -133,5 +133,7 @@ def stored_document(searcher, doc_id: str) -> Document | None:
     try:
         data = orjson.loads(fields["doc"])
     except (KeyError, ValueError) as e:  # pragma: no cover - corrupt index
-        raise VnsearchError(f"stored document is unreadable: {e}") from None
+        raise IndexFormatError(
+            f"a stored document is unreadable ({e}): run `vnsearch index --rebuild`"
+        ) from None
     return Document(**data)

@@ -89,9 +89,11 @@ class DuplicateStore:
         self._depth = 0
         try:
             self._open(threshold, num_perm, shingle_size, seed)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, KeyError, ValueError) as exc:  # damaged file or settings
             self._db.close()
-            raise IndexFormatError(f"duplicate data {self.path} is unreadable: {exc}") from None
+            raise IndexFormatError(
+                f"duplicate data {self.path} is unreadable ({exc}): run `vnsearch index --rebuild`"
+            ) from None
 
     @classmethod
     def in_index(cls, index_dir: str | os.PathLike, **kwargs) -> "DuplicateStore":
@@ -106,7 +108,9 @@ class DuplicateStore:
             meta = dict(self._db.execute("SELECT key, value FROM meta"))
         if not meta:
             if self.readonly:
-                raise DuplicateStoreError(f"no duplicate data at {self.path}")
+                raise DuplicateStoreError(
+                    f"no duplicate data in {self.path}: run `vnsearch index` to build it"
+                )
             threshold = DEFAULT_THRESHOLD if threshold is None else threshold
             bands, rows = lsh_params(threshold, num_perm)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -125,7 +129,7 @@ class DuplicateStore:
         if int(meta["format"]) != STORE_FORMAT:
             raise IndexFormatError(
                 f"duplicate data {self.path} has format {meta['format']}, expected "
-                f"{STORE_FORMAT}: rebuild the index"
+                f"{STORE_FORMAT}: run `vnsearch index --rebuild`"
             )
         self.num_perm = int(meta["num_perm"])
         self.shingle_size = int(meta["shingle_size"])
