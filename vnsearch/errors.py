@@ -42,3 +42,26 @@ class DuplicateStoreError(VnsearchError):
 
 class IngestError(VnsearchError):
     """A file or record could not be read as a document."""
+
+
+class ArgumentTypeError(VnsearchError, TypeError):
+    """A Python API argument of the wrong type (``ix.search(123)``): a ``TypeError`` that
+    says what was expected."""
+
+
+class QueryTypeError(QueryError, ArgumentTypeError):
+    """A search option of the wrong type (``limit="10"``)."""
+
+
+def expect(value, types: type | tuple[type, ...], name: str, what: str, error=ArgumentTypeError):
+    """``value`` if it is one of ``types`` (``bool`` only when named), else ``error``:
+    ``{name} must be {what}, not {type}``."""
+    types = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+        return value
+    raise error(f"{name} must be {what}, not {type(value).__name__} {_short_repr(value)}")
+
+
+def _short_repr(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -24,10 +24,12 @@ from vnsearch.codec.schema import stored_document
 from vnsearch.dedup.store import DuplicateStore, open_readonly, store_path
 from vnsearch.document import Document
 from vnsearch.errors import (
+    ArgumentTypeError,
     DocumentNotFoundError,
     IndexFormatError,
     IndexNotFoundError,
     VnsearchError,
+    expect,
 )
 from vnsearch.folder import META_FILE, has_metadata, is_index_or_partial
 from vnsearch.search.results import Results
@@ -77,7 +79,7 @@ class Index:
 
     def __init__(self, path: str | os.PathLike | None = None):
         """Open an existing index (use :meth:`create` to make one)."""
-        self.path = os.fspath(path if path is not None else default_index_dir())
+        self.path = _index_path(path)
         self.meta = self._read_meta()
 
         try:
@@ -106,7 +108,7 @@ class Index:
 
         Whether an index is there is decided under the write lock: two processes creating
         one new index make it once, and neither wipes what the other wrote."""
-        path = os.fspath(path if path is not None else default_index_dir())
+        path = _index_path(path)
         if cls.exists(path) and not overwrite:
             return cls._opened(path, lock_timeout)
         with cls.lock(path, lock_timeout):
@@ -132,7 +134,7 @@ class Index:
         be interleaved with another writer's, such as making an index and filling it; writes
         made while it is held take it again without waiting. Refuses a folder of other
         files (making an index clears its folder) before leaving a lock file there."""
-        path = os.fspath(path if path is not None else default_index_dir())
+        path = _index_path(path)
         if os.path.exists(path) and not os.path.isdir(path):
             raise VnsearchError(f"cannot create index at {path}: not a folder")
         _check_ours(path)
@@ -166,7 +168,7 @@ class Index:
     @staticmethod
     def exists(path: str | os.PathLike | None = None) -> bool:
         """Whether ``path`` holds a vnsearch index (compatible or not)."""
-        path = os.fspath(path if path is not None else default_index_dir())
+        path = _index_path(path)
         return has_metadata(path)
 
     def _read_meta(self) -> dict:
@@ -270,6 +272,7 @@ class Index:
         from vnsearch.ingest.records import as_documents
         from vnsearch.write import pipeline
 
+        _check_documents(documents)
         report = pipeline.IndexReport()
         return self._write(
             lambda ix, state, **kw: pipeline.write(
@@ -290,15 +293,17 @@ class Index:
         return self.add(docs, jobs=jobs, progress=progress)
 
     def index_paths(
-        self, paths: Iterable[str], *, jobs: int | None = None, max_file_size: int | None = None,
-        progress=None,
+        self, paths: str | os.PathLike | Iterable[str | os.PathLike], *, jobs: int | None = None,
+        max_file_size: int | None = None, progress=None,
     ) -> IndexReport:
         """Bring the index in line with files and folders (see :mod:`vnsearch.ingest`): new
         and changed files are indexed, unchanged ones skipped, and documents of files deleted
         under these folders removed. ``progress`` is called with a
-        :class:`vnsearch.write.pipeline.Progress` as documents are written."""
+        :class:`vnsearch.write.pipeline.Progress` as documents are written. One path may be
+        given alone."""
         from vnsearch.write import pipeline
 
+        paths = _paths(paths)
         return self._write(
             lambda ix, state, **kw: pipeline.index_files(
                 ix, state, paths, jobs=jobs, max_file_size=max_file_size, **kw
@@ -306,10 +311,13 @@ class Index:
             progress,
         )
 
-    def delete(self, ids: Iterable[str]) -> int:
-        """Delete documents by id; returns how many were removed."""
+    def delete(self, ids: str | Iterable[str]) -> int:
+        """Delete documents by id (one id, or several); returns how many were removed."""
         from vnsearch.write import pipeline
 
+        ids = [ids] if isinstance(ids, str) else list(_iterable(ids, "ids", "an id or ids"))
+        for doc_id in ids:
+            expect(doc_id, str, "an id", "a str")
         return self._write(
             lambda ix, state, duplicates, **kw: pipeline.delete(
                 ix, state, ids, duplicates=duplicates
@@ -334,6 +342,7 @@ class Index:
         """The id as stored: ``doc_id`` itself, or its composed (NFC) or decomposed (NFD) form
         when that is the one indexed — file names copied from macOS are NFD, people type NFC.
         An id found in no form comes back unchanged."""
+        expect(doc_id, str, "the document id", "a str")
         searcher = self.searcher()
         if searcher.document_number(id=doc_id) is not None:
             return doc_id
@@ -345,6 +354,7 @@ class Index:
 
     def get(self, doc_id: str) -> Document:
         """The stored document with this id (typed composed or decomposed)."""
+        expect(doc_id, str, "the document id", "a str")
         doc = stored_document(self.searcher(), self.resolve_id(doc_id))
         if doc is None:
             raise DocumentNotFoundError(f"no document with id {doc_id!r}")
@@ -440,6 +450,43 @@ class Index:
             "format_version": self.meta.get("format_version"),
             "analysis_version": self.meta.get("analysis_version"),
         }
+
+
+def _index_path(path) -> str:
+    """The index folder as a str: the default for None; a TypeError for what is not a path."""
+    if path is None:
+        return default_index_dir()
+    return os.fspath(expect(path, (str, os.PathLike), "the index path", "a str or a path"))
+
+
+def _iterable(value, name: str, what: str):
+    try:
+        return iter(value)
+    except TypeError:
+        raise ArgumentTypeError(
+            f"{name} must be {what}, not {type(value).__name__}"
+        ) from None
+
+
+def _paths(paths) -> list[str]:
+    """``index_paths`` arguments: one path (a str iterates as characters: '/' first, the whole
+    disk was walked) or several; each a str or a path."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    what = "a path or a list of paths (str or os.PathLike)"
+    return [os.fspath(expect(p, (str, os.PathLike), "paths", what))
+            for p in _iterable(paths, "paths", what)]
+
+
+def _check_documents(documents) -> None:
+    """``add`` takes a Document, a record dict or an iterable of them: not text (a str would
+    be iterated as characters) nor anything else that is not iterable."""
+    if isinstance(documents, (Document, dict)):
+        return
+    what = "a Document, a record dict or an iterable of them"
+    if isinstance(documents, (str, bytes)):
+        raise ArgumentTypeError(f"documents must be {what}, not {type(documents).__name__}")
+    _iterable(documents, "documents", what)
 
 
 def _check_ours(path: str) -> None:

@@ -14,7 +14,7 @@ from whoosh import query as q
 from vnsearch.codec import fixes as _whoosh_fixes
 from vnsearch.codec.schema import key_form
 from vnsearch.dedup.store import DuplicateStore
-from vnsearch.errors import QueryError
+from vnsearch.errors import QueryError, QueryTypeError, expect
 from vnsearch.search.collapse import collapse_results
 from vnsearch.search.highlight import (
     clean_for_display,
@@ -87,13 +87,27 @@ def _where(where) -> dict[str, list[str]]:
             raise QueryError(f"empty value for {name!r} in --where")
         out.setdefault(name, []).append(value)
     return out
+def _check_option_types(query, author, tag, since, until, sort, snippets, facets) -> None:
+    """TypeErrors for values of the wrong type (``search(123)``), before anything uses them."""
+    text = (str, type(None))
+    expect(query, text, "query", "a str (or None)", QueryTypeError)
+    for name, value in (("author", author), ("tag", tag), ("facets", facets)):
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                expect(v, str, name, "a str or a list of str", QueryTypeError)
+        else:
+            expect(value, text, name, "a str or a list of str", QueryTypeError)
+    for name, value in (("since", since), ("until", until)):
+        expect(value, text, name, "a date as a str (YYYY, YYYY-MM or YYYY-MM-DD)", QueryTypeError)
+    expect(sort, str, "sort", f"one of {', '.join(SORTS)}", QueryTypeError)
+    expect(snippets, bool, "snippets", "True or False", QueryTypeError)
 
 
 def _whole(value, name: str) -> int:
     try:
         return operator.index(value)  # ints of any kind (numpy too), not 2.5 or "1"
     except TypeError:
-        raise QueryError(f"--{name} must be a whole number, not {value!r}") from None
+        raise QueryTypeError(f"--{name} must be a whole number, not {value!r}") from None
 
 
 def _merge_spellings(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
@@ -154,6 +168,17 @@ def search(
     query = query or ""
     limit, offset = _paging(limit, offset)
     facets = _facet_names(facets)
+    _check_option_types(query, author, tag, since, until, sort, snippets, facets)
+    query, facets = query or "", facets or ()
+    limit, offset = _whole(limit, "limit"), _whole(offset, "offset")
+    if limit < 0 or offset < 0:
+        raise QueryError("--limit and --offset must not be negative")
+    limit = min(limit, MAX_LIMIT)
+    if isinstance(facets, str):
+        facets = [f.strip() for f in facets.split(",") if f.strip()]
+    for f in facets:
+        if f not in FACETS:
+            raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)}")
     flt = _filters(author, tag, since, until)
     meta = _where(where)
     if sort not in SORTS:
