@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from reliability_util import doc_count, record, vnsearch, write_jsonl
+from reliability_util import doc_count, record, vnsearch
 
 from vnsearch import Document, Index
 
@@ -21,9 +21,14 @@ def deep(depth: int):
 
 @pytest.mark.parametrize("shape", ["list", "object"])
 def test_a_record_nested_300_deep_is_one_failed_record(tmp_path, shape):
-    nested = deep(DEPTH) if shape == "list" else {"a": deep(DEPTH)}
-    records = [record(0), {**record(1), "x": nested}, record(2)]
-    write_jsonl(tmp_path / "feed" / "docs.jsonl", records)
+    nested = "[" * DEPTH + "]" * DEPTH
+    nested = nested if shape == "list" else '{"a": ' + nested + "}"
+    (tmp_path / "feed").mkdir()
+    (tmp_path / "feed" / "docs.jsonl").write_text(
+        orjson.dumps(record(0)).decode() + "\n"
+        + orjson.dumps(record(1)).decode()[:-1] + ', "x": ' + nested + "}\n"
+        + orjson.dumps(record(2)).decode() + "\n", encoding="utf-8",
+    )
     for attempt in range(2):  # a re-run neither crashes nor loses the others
         proc = vnsearch("index", "feed", "--index", "ix", "--jobs", "1", cwd=tmp_path)
         err = proc.stderr.decode()

@@ -163,6 +163,23 @@ def _distinct(items: Iterable[str], *, fold_case: bool = True) -> list[str]:
     return out
 
 
+#: Values of unknown keys nested deeper than this are refused: the stored document could not
+#: be written back as JSON (writers stop at 255 levels).
+MAX_NESTING = 100
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether lists and objects in ``value`` nest more than ``limit`` deep (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def record_to_document(record: dict[str, Any], *, fallback_id: str, path: str = "") -> Document:
     """A Document from one JSON object (keys and aliases in :data:`FIELD_KEYS`).
 
@@ -177,6 +194,8 @@ def record_to_document(record: dict[str, Any], *, fallback_id: str, path: str = 
             continue
         if key in _KNOWN_KEYS:
             continue
+        if _nested_deeper(value, MAX_NESTING):
+            raise RecordError(f"{key!r} is nested more than {MAX_NESTING} levels deep")
         extra[key] = value
     for name, keys in FIELD_KEYS.items():
         for key in keys:

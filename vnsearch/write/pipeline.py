@@ -113,6 +113,20 @@ def content_hash(doc: Document) -> str:
     return _hash_bytes(orjson.dumps(doc.to_dict()))
 
 
+class UnstorableDocument(ValueError):
+    """A document that cannot be written as JSON (a value nested too deep)."""
+
+
+def stored_bytes(doc: Document) -> bytes:
+    """The document as stored (JSON), or :class:`UnstorableDocument`."""
+    try:
+        return orjson.dumps(doc.to_dict())
+    except (TypeError, RecursionError) as e:  # orjson stops at 255 levels, asdict at ~1000
+        reason = "nested too deep to store" if "ecursion" in str(e) or isinstance(
+            e, RecursionError) else f"cannot be stored as JSON ({e})"
+        raise UnstorableDocument(f"document {doc.id!r}: {reason}") from None
+
+
 def prepare(doc: Document, signatures: bool = False, doc_hash: str | None = None) -> dict:
     """Analyse one document into Whoosh field values, pre-analysed fields as their postings
     (runs in a worker process; see :mod:`vnsearch.codec.segment_writer`).
@@ -319,7 +333,7 @@ class _Pipeline:
         self.workers = _start_workers(self.ix, self.jobs, self.dup is not None)
 
     def add_document(self, doc: Document, owner: str | None, data: bytes | None = None) -> None:
-        data = data if data is not None else orjson.dumps(doc.to_dict())
+        data = data if data is not None else stored_bytes(doc)
         h = _hash_bytes(data)
         self.report.read += 1
         prev = self.known_hash(doc.id)
@@ -542,7 +556,12 @@ def write(
 
     def feed():
         for doc in docs:
-            pipeline.add_document(doc, None)
+            try:
+                data = stored_bytes(doc)
+            except UnstorableDocument as e:
+                count_problem(report, IngestProblem(doc.id, None, str(e), FAILED))
+                continue
+            pipeline.add_document(doc, None, data)
 
     _run(pipeline, feed)
     return report
@@ -665,7 +684,13 @@ def index_files(
                         src.rel, None, f"id {item.id!r} already indexed from {holder}", SKIPPED
                     ))
                 continue
-            data = orjson.dumps(item.to_dict())
+            try:
+                data = stored_bytes(item)
+            except UnstorableDocument as e:
+                if not quiet:
+                    count_problem(report, IngestProblem(src.rel, None, str(e), FAILED))
+                failed = True
+                continue
             produced.add(item.id)
             pipeline.add_document(item, src.rel, data)
         if not quiet and len(left) > MAX_LINE_PROBLEMS:  # a whole file copied: not 35,000 lines
