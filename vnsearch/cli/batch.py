@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 from vnsearch.errors import QueryError, VnsearchError
+from vnsearch.text.normalize import display_name
 
 #: Keys of each hit in a batch JSONL line unless ``--fields`` says otherwise.
 BATCH_HIT_FIELDS = ("id", "rank", "score", "title")
@@ -94,7 +95,7 @@ def run_batch(
             if fmt == "jsonl":
                 emit(dumps({"qid": qid, "query": query, "error": str(e)}))
             else:
-                print(f"vnsearch: query {qid}: {e}", file=sys.stderr)
+                print(display_name(f"vnsearch: query {qid}: {e}"), file=sys.stderr)
             continue
         if fmt == "trec":
             for line in trec_lines(qid, res):

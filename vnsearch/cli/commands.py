@@ -21,6 +21,7 @@ from vnsearch.errors import (
 )
 from vnsearch.search.results import MAX_LIMIT, check_fields
 from vnsearch.serve.command import serve_cmd
+from vnsearch.text.normalize import display_name
 
 DEFAULT_CORPUS = "seeds"
 
@@ -81,7 +82,7 @@ def _fail(message: str, code: int, as_json: bool):
     try:
         if as_json:
             _echo_json({"error": message, "exit_code": code})
-        click.echo(f"vnsearch: error: {message}", err=True)
+        click.echo(f"vnsearch: error: {display_name(message)}", err=True)
     except BrokenPipeError:  # nobody is reading (`2>&1 | head -0`): the exit code still says it
         _silence_stdout()
     sys.exit(code)
@@ -211,7 +212,7 @@ def index_cmd(paths, index_dir, rebuild, jobs, batch_size, lock_timeout, max_fil
     code = _settle(report.exit_code)
     if not quiet:
         for p in report.problems:
-            click.echo(f"vnsearch: {p.severity}: {p}", err=True)
+            click.echo(f"vnsearch: {p.severity}: {display_name(str(p))}", err=True)
     click.echo(f"vnsearch: {report.summary()}", err=True)
     if report.nothing_indexed:
         reason = str(report.problems[0]) if report.problems else (
@@ -305,7 +306,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     results = ix.search(query, snippets=not no_snippets, **options)
     code = _settle(EXIT_NO_RESULTS if results.total == 0 else EXIT_OK)
     if results.suggestion:
-        click.echo(f"vnsearch: did you mean: {results.suggestion}", err=True)
+        click.echo(f"vnsearch: did you mean: {display_name(results.suggestion)}", err=True)
     if as_json:
         click.echo(dumps(results.to_dict(keys)))
     elif as_jsonl:
@@ -335,7 +336,8 @@ def _open_or_bootstrap(index_dir):
 
     path = index_dir or default_index_dir()
     if not Index.exists(path) and index_dir is None and os.path.isdir(DEFAULT_CORPUS):
-        click.echo(f"vnsearch: no index at {path}; indexing ./{DEFAULT_CORPUS} first", err=True)
+        click.echo(f"vnsearch: no index at {display_name(path)}; indexing ./{DEFAULT_CORPUS} "
+                   "first", err=True)
         ix = Index.create(path)
         report = ix.index_paths([DEFAULT_CORPUS])
         click.echo(f"vnsearch: {report.summary()}", err=True)
@@ -442,7 +444,7 @@ def stats_cmd(index_dir, as_json):
     for k, v in st.items():
         if k == "fields":
             v = ", ".join(v)
-        click.echo(f"{k}: {v}")
+        click.echo(f"{k}: {display_name(str(v))}")
 
 
 cli.add_command(serve_cmd)

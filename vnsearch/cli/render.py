@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-from vnsearch.text.normalize import clean_for_display
+from vnsearch.text.normalize import clean_for_display, display_name
 
 BOLD_RED = "\x1b[1;31m"
 DIM = "\x1b[2m"
@@ -40,9 +40,16 @@ def use_color(mode: str, stream=None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def one_line(text: str) -> str:
+    """Document text shown on one line (a title, an author, a tag): cleaned like all document
+    text, line breaks as spaces (offsets kept), so it cannot start a line of its own."""
+    return clean_for_display(text).replace("\n", " ")
+
+
 def mark(text: str, spans, color: bool) -> str:
-    """``text`` with ``spans`` highlighted (ANSI on a colour terminal, ``[...]`` otherwise)."""
-    text = clean_for_display(text)
+    """``text`` on one line with ``spans`` highlighted (ANSI on a colour terminal, ``[...]``
+    otherwise)."""
+    text = one_line(text)
     if not spans:
         return text
     left, right = (BOLD_RED, RESET) if color else ("[", "]")
@@ -58,18 +65,17 @@ def mark(text: str, spans, color: bool) -> str:
 
 def format_hit(hit, color: bool) -> str:
     title_h = next((h for h in hit.highlights if h.field == "title"), None)
-    title = mark(title_h.text, title_h.spans, color) if title_h else clean_for_display(hit.title)
+    title = mark(title_h.text, title_h.spans, color) if title_h else one_line(hit.title)
     if color:
         title = f"{BOLD}{title}{RESET}"
-    meta = " · ".join(
-        clean_for_display(x) for x in (hit.date or "", hit.author, hit.path or hit.id) if x
-    )
+    meta = " · ".join(x for x in (one_line(hit.date or ""), one_line(hit.author),
+                                  display_name(hit.path or hit.id)) if x)
     if hit.duplicates:
         meta += f" · +{len(hit.duplicates)} copies"
     if color:
         meta = f"{DIM}{meta}{RESET}"
     snip_h = next((h for h in hit.highlights if h.field != "title"), None)
-    snippet = mark(snip_h.text, snip_h.spans, color) if snip_h else clean_for_display(hit.snippet)
+    snippet = mark(snip_h.text, snip_h.spans, color) if snip_h else one_line(hit.snippet)
     lines = [f"{hit.rank:>2}. {title or '(untitled)'}  ({hit.score:.2f})", f"    {meta}"]
     if snippet:
         lines.append(f"    {snippet}")
@@ -83,27 +89,27 @@ def format_results(results, color: bool) -> str:
     footer = f"{results.total} {noun} ({shown} shown) in {results.took_ms:.0f} ms"
     if results.facets:
         for name, counts in results.facets.items():
-            top = ", ".join(f"{clean_for_display(k)} ({v})" for k, v in list(counts.items())[:10])
+            top = ", ".join(f"{one_line(k)} ({v})" for k, v in list(counts.items())[:10])
             footer += f"\n{name}: {top}"
     return "\n\n".join(parts + [footer])
 
 
 def format_document(doc) -> str:
-    lines = [clean_for_display(doc.title)]
+    lines = [one_line(doc.title)]
     meta = [
-        f"id: {doc.id}",
-        f"author: {doc.author}" if doc.author else "",
-        f"date: {doc.date} ({doc.date_source})" if doc.date else "",
-        f"tags: {', '.join(doc.tags)}" if doc.tags else "",
-        f"path: {doc.path}" if doc.path else "",
-        f"encoding: converted from {doc.encoding_source}" if doc.encoding_source else "",
+        f"id: {display_name(doc.id)}",
+        f"author: {one_line(doc.author)}" if doc.author else "",
+        f"date: {one_line(doc.date)} ({doc.date_source})" if doc.date else "",
+        f"tags: {', '.join(one_line(t) for t in doc.tags)}" if doc.tags else "",
+        f"path: {display_name(doc.path)}" if doc.path else "",
+        f"encoding: converted from {one_line(doc.encoding_source)}" if doc.encoding_source else "",
     ]
-    lines += [clean_for_display(m) for m in meta if m]
+    lines += [m for m in meta if m]
     for label, text in (("summary", doc.summary), ("body", doc.body)):
         if text:
             lines += ["", clean_for_display(text).replace("\r", "")]
     if doc.captions:
-        lines += ["", "captions:"] + [f"  {clean_for_display(c)}" for c in doc.captions]
+        lines += ["", "captions:"] + [f"  {one_line(c)}" for c in doc.captions]
     return "\n".join(lines)
 
 
@@ -140,8 +146,8 @@ def format_groups(groups: list[dict]) -> str:
     for g in groups:
         lines.append(f"group {g['group']}: {g['size']} copies")
         for m in g["members"]:
-            lines.append(f"  {m['date'] or '----------'}  {clean_for_display(m['id'])}  "
-                         f"{clean_for_display(m['title'])}")
+            lines.append(f"  {m['date'] or '----------'}  {display_name(m['id'])}  "
+                         f"{one_line(m['title'])}")
         lines.append("")
     total = sum(g["size"] for g in groups)
     lines.append(f"{len(groups)} group{'' if len(groups) == 1 else 's'}, {total} documents")
@@ -152,6 +158,6 @@ def format_copies(copies: list[dict]) -> str:
     lines = ["Near-identical copies:"] if copies else ["No near-identical copies."]
     for c in copies:
         sim = "  (copy of a copy)" if c["similarity"] is None else f"  ({c['similarity']:.2f})"
-        lines.append(f"  {c['date'] or '----------'}  {clean_for_display(c['id'])}  "
-                     f"{clean_for_display(c['title'])}{sim}")
+        lines.append(f"  {c['date'] or '----------'}  {display_name(c['id'])}  "
+                     f"{one_line(c['title'])}{sim}")
     return "\n".join(lines)

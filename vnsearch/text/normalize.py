@@ -14,7 +14,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["Normalized", "normalize", "normalize_with_map", "fold", "fold_char_preserving"]
+__all__ = [
+    "Normalized", "normalize", "normalize_with_map", "fold", "fold_char_preserving", "display_name",
+]
 
 # Removed outright: zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks.
 _DELETE = frozenset(
@@ -77,6 +79,27 @@ _SPECIAL_RE = re.compile(
 _CSI_OSC = r"\[[0-?]*[ -/]*[@-~]?|\][^\x07\x1b]*(?:\x07|\x1b\\)?"
 _ESCAPE_RE = re.compile(rf"\x1b(?:{_CSI_OSC})")
 _TERMINAL_ESCAPE_RE = re.compile(rf"\x1b(?:{_CSI_OSC}|[ -~]?)")
+
+
+#: What a name must not carry to a terminal: C0 and C1 controls (escape sequences, newlines,
+#: tabs), DEL, bidi controls, and the Unicode line and paragraph separators.
+_NAME_CONTROL_RE = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_NAME_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def display_name(text: str) -> str:
+    """A name to print (a file name, a path, an id, an error message holding them): each
+    control character shown as an escape (``\\n``, ``\\x1b``, ``\\u202e``), so that no escape
+    sequence reaches the terminal and the name stays on its line. Text output only: JSON
+    carries names as they are."""
+    return _NAME_CONTROL_RE.sub(_escape_control, text)
+
+
+def _escape_control(m: re.Match) -> str:
+    c = m.group()
+    return _NAME_ESCAPES.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
 
 
 def blank_escapes(text: str, terminal: bool = False) -> str:
