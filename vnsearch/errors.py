@@ -28,6 +28,15 @@ class IndexFormatError(VnsearchError):
     """The index was written by an incompatible version or is corrupt."""
 
 
+class IndexWriteError(VnsearchError):
+    """The system refused a write to the index (a full disk, an I/O error, no permission);
+    the index keeps its last commit."""
+
+
+class OutputError(VnsearchError):
+    """Standard output cannot be written (a full disk, ``>/dev/full``)."""
+
+
 class IndexLockedError(VnsearchError):
     """Another process holds the index write lock."""
 

@@ -9,8 +9,10 @@ query parser and ranker).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
+import sqlite3
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -28,6 +30,7 @@ from vnsearch.errors import (
     DocumentNotFoundError,
     IndexFormatError,
     IndexNotFoundError,
+    IndexWriteError,
     VnsearchError,
     expect,
 )
@@ -253,7 +256,8 @@ class Index:
         from vnsearch.write import pipeline
 
         t0 = time.perf_counter()
-        with WriteLock(self.path, self.lock_timeout), IndexState(self.path) as state:
+        with WriteLock(self.path, self.lock_timeout), _write_failures(self.path), \
+                IndexState(self.path) as state:
             with self._duplicates() as dup:
                 report = work(
                     self._ix, state, duplicates=dup, progress=progress,
@@ -450,6 +454,43 @@ class Index:
             "format_version": self.meta.get("format_version"),
             "analysis_version": self.meta.get("analysis_version"),
         }
+
+
+#: sqlite's words for the system's refusals, as the system says them.
+_SQLITE_REFUSALS = {
+    "database or disk is full": os.strerror(errno.ENOSPC),
+    "disk i/o error": os.strerror(errno.EIO),
+    "attempt to write a readonly database": "read-only database or file system",
+    "unable to open database file": "cannot open a database file (permissions?)",
+}
+
+
+@contextlib.contextmanager
+def _write_failures(path: str):
+    """The system refusing a write (a full disk, an I/O error, no permission), from Whoosh,
+    sqlite or a worker process, as one :class:`IndexWriteError` naming the index and its file
+    system. The index keeps its last commit: each batch is committed whole or not at all."""
+    try:
+        yield
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise IndexWriteError(_write_failure_message(path, reason)) from None
+    except sqlite3.OperationalError as e:
+        reason = _SQLITE_REFUSALS.get(str(e).lower())
+        if reason is None:
+            raise
+        raise IndexWriteError(_write_failure_message(path, reason)) from None
+
+
+def _write_failure_message(path: str, reason: str) -> str:
+    where = os.path.abspath(path)
+    mount = where
+    while not os.path.ismount(mount) and os.path.dirname(mount) != mount:
+        mount = os.path.dirname(mount)
+    return (
+        f"cannot write the index at {path}: {reason} (file system {mount}); the index keeps "
+        "its last commit: fix that and run again"
+    )
 
 
 def _index_path(path) -> str:

@@ -17,6 +17,7 @@ from vnsearch.errors import (
     EXIT_INTERRUPTED,
     EXIT_NO_RESULTS,
     EXIT_OK,
+    OutputError,
     VnsearchError,
 )
 from vnsearch.search.results import MAX_LIMIT, check_fields
@@ -26,16 +27,27 @@ from vnsearch.text.normalize import display_name
 DEFAULT_CORPUS = "seeds"
 
 
+def _out(text: str, color: bool | None = None) -> None:
+    """A line on standard output; one that cannot be written (a full disk, ``>/dev/full``)
+    is an :class:`OutputError`, reported on stderr only."""
+    try:
+        click.echo(text, color=color)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise OutputError(f"cannot write the output: {e.strerror or e}") from None
+
+
 def _echo_json(obj) -> None:
     from vnsearch.cli.render import dumps
 
-    click.echo(dumps(obj))
+    _out(dumps(obj))
 
 
 def _echo_text(text: str, color: bool) -> None:
     # color=True: click would otherwise strip our codes when stdout is not a terminal,
     # and --color always is for exactly that case (less -R, tests).
-    click.echo(text, color=color or None)
+    _out(text, color=color or None)
 
 
 def handle_errors(fn):
@@ -45,6 +57,9 @@ def handle_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except OutputError as e:
+            _silence_stdout()  # what could not be written must not be tried again at exit
+            _fail(str(e), e.exit_code, False)
         except VnsearchError as e:
             _fail(str(e), e.exit_code, _wants_json(kwargs))
         except KeyboardInterrupt:
@@ -81,7 +96,10 @@ def _fail(message: str, code: int, as_json: bool):
     """Report an error: one line on stderr (and a JSON object on stdout), then exit ``code``."""
     try:
         if as_json:
-            _echo_json({"error": message, "exit_code": code})
+            try:
+                _echo_json({"error": message, "exit_code": code})
+            except OutputError:  # stdout is full as well: stderr still says it
+                _silence_stdout()
         click.echo(f"vnsearch: error: {display_name(message)}", err=True)
     except BrokenPipeError:  # nobody is reading (`2>&1 | head -0`): the exit code still says it
         _silence_stdout()
@@ -299,7 +317,7 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     if queries_file:
         from vnsearch.cli.batch import run_batch
 
-        run_batch(ix, queries_file, batch_format or "jsonl", options, click.echo, keys)
+        run_batch(ix, queries_file, batch_format or "jsonl", options, _out, keys)
         return
     if not query.strip() and not (author or tag or since or until or where):
         raise VnsearchError("give a QUERY (or --queries FILE, or a filter)")
@@ -308,10 +326,10 @@ def search_cmd(query, index_dir, limit, offset, sort, author, tag, since, until,
     if results.suggestion:
         click.echo(f"vnsearch: did you mean: {display_name(results.suggestion)}", err=True)
     if as_json:
-        click.echo(dumps(results.to_dict(keys)))
+        _out(dumps(results.to_dict(keys)))
     elif as_jsonl:
         for h in results.hits:
-            click.echo(dumps(h.to_dict(keys)))
+            _out(dumps(h.to_dict(keys)))
     else:
         _echo_text(format_results(results, use_color(color)), use_color(color))
     sys.exit(code)
@@ -359,7 +377,7 @@ def show_cmd(doc_id, index_dir, as_json):
     if as_json:
         _echo_json(doc.to_dict())
     else:
-        click.echo(format_document(doc))
+        _out(format_document(doc))
 
 
 @cli.command("similar", short_help="Copies of DOC_ID, then related articles.")
@@ -383,7 +401,7 @@ def similar_cmd(doc_id, index_dir, limit, as_json, color):
         _echo_json({"copies": copies, **results.to_dict()})
     else:
         if copies is not None:
-            click.echo(format_copies(copies) + "\n\nRelated articles:\n")
+            _out(format_copies(copies) + "\n\nRelated articles:\n")
         _echo_text(format_results(results, use_color(color)), use_color(color))
     sys.exit(code)
 
@@ -405,7 +423,7 @@ def duplicates_cmd(index_dir, threshold, min_size, as_json):
     if as_json:
         _echo_json({"schema_version": 1, "groups": groups})
     else:
-        click.echo(format_groups(groups))
+        _out(format_groups(groups))
     sys.exit(code)
 
 
@@ -424,10 +442,10 @@ def analyze_cmd(text, as_json):
         return
     from vnsearch.text.normalize import clean_for_display
 
-    click.echo(f"normalized: {clean_for_display(a.normalized)}")
+    _out(f"normalized: {clean_for_display(a.normalized)}")
     for t in a.tokens:
         syl = " ".join(s.text for s in t.syllables)
-        click.echo(f"{t.start:>5}-{t.end:<5} {clean_for_display(t.text)!s:<24} "
+        _out(f"{t.start:>5}-{t.end:<5} {clean_for_display(t.text)!s:<24} "
                    f"word={t.word}  syllables=[{syl}]  folded={t.folded}")
 
 
@@ -444,7 +462,7 @@ def stats_cmd(index_dir, as_json):
     for k, v in st.items():
         if k == "fields":
             v = ", ".join(v)
-        click.echo(f"{k}: {display_name(str(v))}")
+        _out(f"{k}: {display_name(str(v))}")
 
 
 cli.add_command(serve_cmd)
@@ -464,6 +482,11 @@ def main(argv=None):
             sys.stdout.flush()
         except BrokenPipeError:
             _silence_stdout()
+        except OSError as err:  # output left in the buffer, and the disk is full
+            _silence_stdout()
+            click.echo(f"vnsearch: error: cannot write the output: {err.strerror or err}",
+                       err=True)
+            sys.exit(EXIT_ERROR)
         raise e
 
 

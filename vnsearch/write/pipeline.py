@@ -204,8 +204,9 @@ def _worker_main(conn, ix, name: str, signatures: bool) -> None:
                     break
                 conn.send(("ok", segments.handle(request)))
     except BaseException as e:  # reported to the parent, which aborts the run
-        try:
-            conn.send(("error", f"{type(e).__name__}: {e}"))
+        try:  # the system's refusals (a full disk) as themselves, for the parent to report
+            conn.send(("error", OSError(e.errno, e.strerror, e.filename)
+                       if isinstance(e, OSError) else f"{type(e).__name__}: {e}"))
         except (OSError, ValueError):
             pass
     finally:
@@ -238,6 +239,8 @@ class _WorkerProcess:
         except EOFError:
             raise RuntimeError("an indexing worker process died") from None
         if kind == "error":
+            if isinstance(value, OSError):
+                raise value
             raise RuntimeError(f"indexing worker failed: {value}")
         return value
 
