@@ -58,12 +58,39 @@ CREATE INDEX IF NOT EXISTS bands_doc ON bands(doc_id);
 """
 
 
+def _connect_readonly(path: str, timeout: float) -> sqlite3.Connection:
+    """A connection that writes nothing: ``mode=ro``; ``immutable=1`` for a store still in
+    WAL mode (written before the rollback journal) when no writer has a log open, since
+    reading it otherwise makes ``-wal``/``-shm`` files, or fails where they cannot be made."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    if _in_wal_mode(path) and not os.path.exists(path + "-wal"):
+        uri += "&immutable=1"
+    return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+
+
+def _in_wal_mode(path: str) -> bool:
+    """Bytes 18-19 of an sqlite file say its journal mode: 2 for WAL."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header.startswith(b"SQLite format 3") and header[18] == 2
+
+
 class DuplicateStore:
     """Duplicate groups of an index, persisted in ``<index_dir>/duplicates.sqlite``.
 
-    Writes run in sqlite transactions (WAL journal), so a crash leaves the last committed
-    state and readers in other processes never see half an update. Use ``with
-    store.transaction():`` to make many changes one commit (bulk indexing).
+    Writes run in sqlite transactions, so a crash leaves the last committed state and readers
+    in other processes never see half an update. Use ``with store.transaction():`` to make
+    many changes one commit (bulk indexing).
+
+    The journal is a rollback journal, not a write-ahead log: a reader (``readonly``) then
+    writes nothing at all (a WAL reader makes ``-wal``/``-shm`` files), so reading works on
+    read-only media. The writer keeps a transaction's pages in memory until it commits
+    (``cache_spill`` off), so readers are only held up while a commit is written.
     """
 
     def __init__(
@@ -82,12 +109,13 @@ class DuplicateStore:
         if readonly:
             if not os.path.exists(self.path):
                 raise DuplicateStoreError(f"no duplicate data at {self.path}")
-            uri = "file:" + self.path + "?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+            self._db = _connect_readonly(self.path, timeout)
         else:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         self._depth = 0
         try:
+            if not readonly:
+                self._writer_journal()
             self._open(threshold, num_perm, shingle_size, seed)
         except (sqlite3.DatabaseError, KeyError, ValueError) as exc:  # damaged file or settings
             self._db.close()
@@ -102,6 +130,14 @@ class DuplicateStore:
 
     # -- setup
 
+    def _writer_journal(self) -> None:
+        try:  # a store written before the rollback journal (WAL) converts on first write
+            self._db.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.OperationalError as exc:  # a reader holds it: stay as it is this time
+            if "locked" not in str(exc):
+                raise
+        self._db.execute("PRAGMA cache_spill=OFF")
+
     def _open(self, threshold: float | None, num_perm: int, shingle_size: int, seed: int) -> None:
         meta = {}
         if self._has_tables():
@@ -113,7 +149,6 @@ class DuplicateStore:
                 )
             threshold = DEFAULT_THRESHOLD if threshold is None else threshold
             bands, rows = lsh_params(threshold, num_perm)
-            self._db.execute("PRAGMA journal_mode=WAL")
             with self.transaction():
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
