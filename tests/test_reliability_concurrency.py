@@ -66,3 +66,30 @@ def test_two_rebuilds_started_together_leave_one_whole_run_each_time(two_feeds):
                     "--index", two_feeds / "ix")
     prefixes = {orjson.loads(line)["id"][0] for line in proc.stdout.splitlines()}
     assert doc_count(two_feeds / "ix") == PER_RUN and len(prefixes) == 1
+
+
+def test_collapsed_searches_never_fail_while_an_indexer_commits(tmp_path):
+    # Readers of the duplicate data (search --collapse, similar) during an indexing run: the
+    # writer's commits hold them up for a moment, never fail them.
+    from vnsearch import Index
+
+    write_jsonl(tmp_path / "feed" / "a.jsonl",
+                (record(n, "a" if n % 3 else "c") for n in range(400)))
+    with Index.create(tmp_path / "ix") as ix:
+        ix.search("hội nghị")  # the segmenter loaded before the race
+    proc = start("index", "feed", "--index", "ix", "--quiet", "--jobs", "1",
+                 "--batch-size", "40", cwd=tmp_path)
+    errors, seen = [], set()
+    try:
+        while proc.poll() is None:
+            try:
+                with Index.open(tmp_path / "ix") as ix:
+                    seen.add(ix.search("hội nghị", collapse=True, limit=5).total)
+                    if len(ix):
+                        ix.similar(ix.search("hội nghị", limit=1).hits[0].id)
+            except Exception as e:  # noqa: BLE001 - any failure is what we are counting
+                errors.append(repr(e))
+    finally:
+        proc.wait()
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    assert errors == [] and len(seen) > 1

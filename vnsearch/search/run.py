@@ -201,7 +201,7 @@ def search(
         def run(n):
             return ranked.by_date(n, reverse=(sort == "-date"))
     dups: dict[str, list[str]] = {}
-    if collapse:
+    if collapse and total:  # nothing to collapse needs no duplicate data (a new index)
         if duplicates is None:
             raise ValueError("collapse=True needs the duplicate store (duplicates=...)")
         with duplicates() as store:
