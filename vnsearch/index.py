@@ -473,7 +473,7 @@ def _write_failures(path: str):
     try:
         yield
     except OSError as e:
-        reason = e.strerror or str(e)
+        reason = (e.strerror or str(e)) + (f": {e.filename}" if e.filename else "")
         raise IndexWriteError(_write_failure_message(path, reason)) from None
     except sqlite3.OperationalError as e:
         reason = _SQLITE_REFUSALS.get(str(e).lower())
