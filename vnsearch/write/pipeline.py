@@ -215,6 +215,11 @@ def _worker_main(conn, ix, name: str, signatures: bool) -> None:
         conn.close()
 
 
+def _worker_error(value) -> Exception:
+    """A worker's report as an exception: the system's refusals (OSError) as themselves."""
+    return value if isinstance(value, OSError) else RuntimeError(f"indexing worker failed: {value}")
+
+
 class _WorkerProcess:
     """A forked process running :class:`_Segments` (it inherits the loaded model)."""
 
@@ -230,19 +235,31 @@ class _WorkerProcess:
 
     def send(self, request) -> None:
         self.outstanding += 1
-        self.conn.send(request)
+        try:
+            self.conn.send(request)
+        except OSError:  # the worker stopped (a full disk?): say why, not "broken pipe"
+            raise self._failure() from None
 
     def recv(self):
         self.outstanding -= 1
         try:
             kind, value = self.conn.recv()
-        except EOFError:
-            raise RuntimeError("an indexing worker process died") from None
+        except (EOFError, OSError):
+            raise self._failure() from None
         if kind == "error":
-            if isinstance(value, OSError):
-                raise value
-            raise RuntimeError(f"indexing worker failed: {value}")
+            raise _worker_error(value)
         return value
+
+    def _failure(self) -> Exception:
+        """Why the worker stopped: the error it reported, if one is still in the pipe."""
+        try:
+            while self.conn.poll(5):
+                kind, value = self.conn.recv()
+                if kind == "error":
+                    return _worker_error(value)
+        except (EOFError, OSError):
+            pass
+        return RuntimeError("an indexing worker process died")
 
     def close(self, ok: bool) -> None:
         if ok:
