@@ -7,8 +7,8 @@ import fcntl
 import os
 import time
 
-import pytest
 import orjson
+import pytest
 from reliability_util import doc_count, record, start, vnsearch, write_jsonl
 
 PER_RUN = 60

@@ -9,7 +9,13 @@ import shutil
 
 import pytest
 from reliability_util import (
-    can_mount, doc_count, one_line_error, record, tmpfs, vnsearch, write_jsonl,
+    can_mount,
+    doc_count,
+    one_line_error,
+    record,
+    tmpfs,
+    vnsearch,
+    write_jsonl,
 )
 
 DOCS = 600

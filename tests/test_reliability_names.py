@@ -31,7 +31,7 @@ def hostile(tmp_path_factory):
     (feed / f"copy{OSC52}.txt").write_text(f"Hội nghị tỉnh ủy\n\n{BODY}", encoding="utf-8")
     (feed / f"{BIDI}.txt").write_text(f"Tin khác\n\n{BODY}", encoding="utf-8")
     (feed / "records.jsonl").write_bytes(orjson.dumps({
-        "id": f"rec{OSC52}\nnext", "title": f"Tiêu đề\n 9. Giả  (9.00)\nhết", "body": BODY,
+        "id": f"rec{OSC52}\nnext", "title": "Tiêu đề\n 9. Giả  (9.00)\nhết", "body": BODY,
         "author": f"Tác giả{OSC52}\nid: fake", "tags": [f"thẻ\n{OSC52}"],
     }) + b"\n")
     proc = vnsearch("index", "feed", "--index", "ix", "--jobs", "1", cwd=base)

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import pytest
 from reliability_util import (
-    can_mount, read_only_view, record, snapshot, vnsearch, write_jsonl,
+    can_mount,
+    read_only_view,
+    record,
+    snapshot,
+    vnsearch,
+    write_jsonl,
 )
 
 from vnsearch import Index

@@ -476,10 +476,10 @@ def _write_failures(path: str):
         reason = (e.strerror or str(e)) + (f": {e.filename}" if e.filename else "")
         raise IndexWriteError(_write_failure_message(path, reason)) from None
     except sqlite3.OperationalError as e:
-        reason = _SQLITE_REFUSALS.get(str(e).lower())
-        if reason is None:
+        refusal = _SQLITE_REFUSALS.get(str(e).lower())
+        if refusal is None:
             raise
-        raise IndexWriteError(_write_failure_message(path, reason)) from None
+        raise IndexWriteError(_write_failure_message(path, refusal)) from None
 
 
 def _write_failure_message(path: str, reason: str) -> str:

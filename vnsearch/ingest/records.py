@@ -176,7 +176,8 @@ def _nested_deeper(value: Any, limit: int) -> bool:
         if isinstance(item, (list, dict)):
             if depth > limit:
                 return True
-            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((v, depth + 1) for v in children)
     return False
 
 
