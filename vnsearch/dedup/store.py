@@ -214,7 +214,8 @@ class DuplicateStore:
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # sqlite may have rolled back itself (disk full)
+                    self._db.execute("ROLLBACK")
             raise
         self._depth -= 1
         if self._depth == 0:
