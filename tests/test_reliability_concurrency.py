@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+import traceback
 
 import orjson
 import pytest
@@ -87,8 +88,8 @@ def test_collapsed_searches_never_fail_while_an_indexer_commits(tmp_path):
                     seen.add(ix.search("hội nghị", collapse=True, limit=5).total)
                     if len(ix):
                         ix.similar(ix.search("hội nghị", limit=1).hits[0].id)
-            except Exception as e:  # noqa: BLE001 - any failure is what we are counting
-                errors.append(repr(e))
+            except Exception:  # noqa: BLE001 - any failure is what we are counting
+                errors.append(traceback.format_exc())
     finally:
         proc.wait()
     assert proc.returncode == 0, proc.stderr.read().decode()

@@ -216,8 +216,9 @@ class Index:
     def _refresh(self) -> None:
         if self._searcher is not None and not self._searcher.up_to_date():
             # Not Searcher.refresh(): it reuses a segment's reader when only the segment's
-            # deletions changed, so deleted documents would still be found.
-            self._searcher.close()
+            # deletions changed, so deleted documents would still be found. Not close() either:
+            # a search, similar() or another thread may still be reading it (ReaderClosed
+            # while an indexer commits); its files are released when the last user lets go.
             self._searcher = None
 
     def searcher(self):
