@@ -18,7 +18,7 @@ from whoosh import fields
 from vnsearch.codec.analyzer import PreAnalyzed
 from vnsearch.codec.segment_writer import Terms
 from vnsearch.document import Document
-from vnsearch.errors import IndexFormatError, VnsearchError
+from vnsearch.errors import IndexFormatError
 from vnsearch.text.analysis import fold_syllable, index_terms
 from vnsearch.text.forms import FOLDED, FORMS, PAIRS, SECTIONS, SYLLABLES, WORDS, field_name
 from vnsearch.text.normalize import fold, normalize
