@@ -87,6 +87,8 @@ def _where(where) -> dict[str, list[str]]:
             raise QueryError(f"empty value for {name!r} in --where")
         out.setdefault(name, []).append(value)
     return out
+
+
 def _check_option_types(query, author, tag, since, until, sort, snippets, facets) -> None:
     """TypeErrors for values of the wrong type (``search(123)``), before anything uses them."""
     text = (str, type(None))
@@ -165,20 +167,10 @@ def search(
     """
     _whoosh_fixes.apply()
     t0 = time.perf_counter()
+    _check_option_types(query, author, tag, since, until, sort, snippets, facets)
     query = query or ""
     limit, offset = _paging(limit, offset)
     facets = _facet_names(facets)
-    _check_option_types(query, author, tag, since, until, sort, snippets, facets)
-    query, facets = query or "", facets or ()
-    limit, offset = _whole(limit, "limit"), _whole(offset, "offset")
-    if limit < 0 or offset < 0:
-        raise QueryError("--limit and --offset must not be negative")
-    limit = min(limit, MAX_LIMIT)
-    if isinstance(facets, str):
-        facets = [f.strip() for f in facets.split(",") if f.strip()]
-    for f in facets:
-        if f not in FACETS:
-            raise QueryError(f"unknown facet {f!r}: use {', '.join(FACETS)}")
     flt = _filters(author, tag, since, until)
     meta = _where(where)
     if sort not in SORTS:
