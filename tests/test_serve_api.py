@@ -89,6 +89,16 @@ def test_filters_sort_fields_and_collapse_match_the_cli(server, index_dir):
                                            "duplicate_ids"} for h in body["hits"])
 
 
+def test_metadata_filters_and_facets_match_the_cli(server, index_dir):
+    params = {"q": "vàng", "where": "source=bao dang lai", "facets": "source,tags"}
+    body = server.get("/api/search", params).json()
+    cli = cli_json(index_dir, "search", "vàng", "--where", "source=bao dang lai", "--facets",
+                   "source,tags")
+    assert without_timing(body) == without_timing(cli)
+    assert [h["id"] for h in body["hits"]] == ["x01"]
+    assert body["facets"]["source"] == {"Báo Đăng Lại": 1}
+
+
 def test_a_listing_by_filter_alone(server):
     body = server.get("/api/search", {"author": "Lê Hoàng", "snippets": "false"}).json()
     assert body["total"] == 3 and [h["date"] for h in body["hits"]] == sorted(
@@ -147,7 +157,8 @@ def test_highlight_gives_the_whole_text_with_spans(server):
     ("/api/search", {"q": "x", "limit": "ten"}, 400, "whole number"),
     ("/api/search", {"q": "x", "offset": "-1"}, 400, "at least 0"),
     ("/api/search", {"q": "x", "sort": "title"}, 400, "must be one of"),
-    ("/api/search", {"q": "x", "facets": "colour"}, 400, "unknown facets value"),
+    ("/api/search", {"q": "x", "facets": "a b"}, 400, "unknown facet"),
+    ("/api/search", {"q": "x", "where": "category"}, 400, "FIELD=VALUE"),
     ("/api/search", {"q": "x", "fields": "id,colour"}, 400, "unknown fields value"),
     ("/api/search", {"q": "x", "snippets": "maybe"}, 400, "true or false"),
     ("/api/search", {"q": ["a", "b"]}, 400, "given 2 times"),
@@ -333,10 +344,11 @@ def test_pages_load_only_local_assets(server):
         assert r.status == 200 and r.headers["content-type"].startswith("text/html")
         assert "script-src 'self'" in r.headers["content-security-policy"]
         assert "http://" not in html and "https://" not in html and "//cdn" not in html
-    for asset in ("/static/app.js", "/static/style.css", "/static/docs.js"):
+    for asset in ("/static/app.js", "/static/dom.js", "/static/style.css", "/static/docs.js"):
         r = server.get(asset)
         assert r.status == 200 and b"https://" not in r.body
-    assert b"innerHTML" not in server.get("/static/app.js").body
+    for script in ("/static/app.js", "/static/dom.js", "/static/docs.js"):
+        assert b"innerHTML" not in server.get(script).body
 
 
 # -- the command ---------------------------------------------------------------------------------

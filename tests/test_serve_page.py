@@ -110,6 +110,13 @@ def test_a_facet_filters_the_results(page):
     wait_true(page, f"document.querySelectorAll('#results .hit').length === {before}")
 
 
+def test_a_metadata_facet_filters_with_where(page):
+    page.fill("#q", "vàng")
+    page.click('.facet-value[data-facet="source"][data-value="Báo Đăng Lại"]')
+    wait_true(page, "document.querySelectorAll('#results .hit').length === 1")
+    assert "where=source%3D" in page.url and "Nguồn: Báo Đăng Lại" in page.inner_text("#active")
+
+
 def test_a_year_facet_sets_the_date_range(page):
     page.fill("#q", "thiên tai")
     page.wait_for_selector('.facet-value[data-facet="year"]')

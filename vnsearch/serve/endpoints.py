@@ -73,7 +73,7 @@ def error_body(status: int, message: str) -> dict:
 @dataclass(frozen=True)
 class Param:
     """One query-string parameter: ``kind`` is str, int, float, bool, list (repeatable) or csv
-    (comma-separated ``choices``)."""
+    (comma-separated, among ``choices`` when there are some)."""
 
     name: str
     kind: str = "str"
@@ -148,7 +148,7 @@ def parse_params(params: tuple[Param, ...], multi: Mapping[str, list[str]],
             out[p.name] = _number(p, raw, maximum)
         elif p.kind == "csv":
             items = [x.strip() for x in raw.split(",") if x.strip()]
-            bad = [x for x in items if x not in p.choices]
+            bad = [x for x in items if p.choices and x not in p.choices]
             if bad:
                 raise ApiError(400, f"unknown {p.name} value {bad[0]!r}: use "
                                     f"{', '.join(p.choices)}")
@@ -200,8 +200,11 @@ SEARCH_PARAMS = (
     Param("tag", "list", help="Only documents with this tag; repeat for any of several."),
     Param("since", help="Only documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)."),
     Param("until", help="Only documents dated on or before (YYYY, YYYY-MM or YYYY-MM-DD)."),
+    Param("where", "list", help="FIELD=VALUE: only documents whose metadata field (category, "
+          "source, any key of the records) has the value (accents and case ignored); repeat: "
+          "every field, any of a field's values."),
     Param("facets", "csv", [], "Count results by these fields (whole result set), "
-          "comma-separated.", choices=FACETS),
+          f"comma-separated: {', '.join(FACETS)} or any metadata field (category, source...)."),
     Param("fields", "csv", [], "Only these keys in each hit, comma-separated.",
           choices=HIT_FIELDS),
     Param("snippets", "bool", True, "Snippets and highlights (false is faster)."),
@@ -214,7 +217,8 @@ def search(ix, p: dict, body=None) -> dict:
     results = ix.search(
         p["q"], limit=p["limit"], offset=p["offset"], sort=p["sort"],
         author=p["author"] or None, tag=p["tag"] or None, since=p["since"], until=p["until"],
-        facets=p["facets"], snippets=p["snippets"], collapse=p["collapse"],
+        where=p["where"] or None, facets=p["facets"], snippets=p["snippets"],
+        collapse=p["collapse"],
     )
     return results.to_dict(p["fields"] or None)
 

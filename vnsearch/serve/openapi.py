@@ -130,7 +130,8 @@ def _param_schema(p: Param, limits: dict) -> dict:
     elif p.kind == "list":
         base = {"type": "array", "items": {"type": "string"}}
     elif p.kind == "csv":
-        base = {"type": "string", "description": "comma-separated: " + ", ".join(p.choices)}
+        base = {"type": "string", "description": "comma-separated"
+                + (": " + ", ".join(p.choices) if p.choices else "")}
     else:
         base = {"type": "string", "maxLength": p.max_chars}
         if p.choices:

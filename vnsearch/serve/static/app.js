@@ -4,25 +4,15 @@
 
 const PAGE_SIZE = 10;
 const DEBOUNCE_MS = 250;
-const FACET_NAMES = { author: "Tác giả", tags: "Chủ đề", year: "Năm", month: "Tháng" };
+const FACET_NAMES = {
+  author: "Tác giả", tags: "Chủ đề", category: "Chuyên mục", source: "Nguồn", year: "Năm", month: "Tháng",
+};
+const WHERE_FACETS = ["category", "source"]; // filtered with where=FIELD=VALUE
 const FIELD_NAMES = { summary: "Tóm tắt", body: "Nội dung", captions: "Chú thích ảnh" };
 
 const $ = (id) => document.getElementById(id);
 let seq = 0; // the newest request wins; older answers are dropped
 let timer = null;
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") node.className = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) {
-    if (c === null || c === undefined) continue;
-    node.append(typeof c === "string" ? document.createTextNode(c) : c);
-  }
-  return node;
-}
 
 // Append `text` to `parent` with `spans` ([start, end) in code points) as <mark>.
 function marked(parent, text, spans) {
@@ -46,6 +36,7 @@ function readState() {
     q: u.get("q") || "",
     author: u.getAll("author"),
     tag: u.getAll("tag"),
+    where: u.getAll("where"),
     since: u.get("since") || "",
     until: u.get("until") || "",
     sort: u.get("sort") || "relevance",
@@ -59,6 +50,7 @@ function toQuery(st, withDoc) {
   if (st.q) u.set("q", st.q);
   for (const a of st.author) u.append("author", a);
   for (const t of st.tag) u.append("tag", t);
+  for (const w of st.where) u.append("where", w);
   if (st.since) u.set("since", st.since);
   if (st.until) u.set("until", st.until);
   if (st.sort && st.sort !== "relevance") u.set("sort", st.sort);
@@ -78,7 +70,7 @@ function go(changes, replace) {
 }
 
 function hasSearch(st) {
-  return st.q.trim() || st.author.length || st.tag.length || st.since || st.until;
+  return st.q.trim() || st.author.length || st.tag.length || st.where.length || st.since || st.until;
 }
 
 // -- API -----------------------------------------------------------------------------------------
@@ -136,7 +128,7 @@ function renderHit(hit) {
 function renderFacets(facets) {
   const box = $("facets");
   box.replaceChildren();
-  for (const name of ["author", "tags", "year", "month"]) {
+  for (const name of Object.keys(FACET_NAMES)) {
     const counts = facets[name];
     if (!counts || !Object.keys(counts).length) continue;
     const ul = el("ul", { class: "facet" });
@@ -160,7 +152,10 @@ function lastDay(year, month) {
 function applyFacet(name, value) {
   if (name === "author" && !state.author.includes(value)) go({ author: state.author.concat([value]), page: 1 });
   else if (name === "tags" && !state.tag.includes(value)) go({ tag: state.tag.concat([value]), page: 1 });
-  else if (name === "year") go({ since: `${value}-01-01`, until: `${value}-12-31`, page: 1 });
+  else if (WHERE_FACETS.includes(name)) {
+    const w = `${name}=${value}`;
+    if (!state.where.includes(w)) go({ where: state.where.concat([w]), page: 1 });
+  } else if (name === "year") go({ since: `${value}-01-01`, until: `${value}-12-31`, page: 1 });
   else if (name === "month") {
     const [y, m] = value.split("-").map(Number);
     go({ since: `${value}-01`, until: `${value}-${String(lastDay(y, m)).padStart(2, "0")}`, page: 1 });
@@ -173,6 +168,10 @@ function renderActive() {
   const chips = [];
   for (const a of state.author) chips.push(["Tác giả", a, () => go({ author: state.author.filter((x) => x !== a), page: 1 })]);
   for (const t of state.tag) chips.push(["Chủ đề", t, () => go({ tag: state.tag.filter((x) => x !== t), page: 1 })]);
+  for (const w of state.where) {
+    const [field, ...rest] = w.split("=");
+    chips.push([FACET_NAMES[field] || field, rest.join("="), () => go({ where: state.where.filter((x) => x !== w), page: 1 })]);
+  }
   for (const [label, text, remove] of chips) {
     const b = el("button", { type: "button", class: "chip", "aria-label": `Bỏ lọc ${label}: ${text}` },
       `${label}: ${text}`, el("span", { "aria-hidden": "true" }, " ×"));
@@ -197,7 +196,7 @@ async function runSearch() {
   params.delete("page");
   params.set("limit", String(PAGE_SIZE));
   params.set("offset", String((st.page - 1) * PAGE_SIZE));
-  params.set("facets", "author,tags,year,month");
+  params.set("facets", Object.keys(FACET_NAMES).join(","));
   $("status").textContent = "Đang tìm…";
   let res;
   try {

@@ -2,18 +2,6 @@
 // from data: every string goes through textContent).
 "use strict";
 
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") node.className = v;
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) {
-    if (c !== null && c !== undefined) node.append(typeof c === "string" ? document.createTextNode(c) : c);
-  }
-  return node;
-}
-
 function schemaText(schema) {
   if (!schema) return "";
   const parts = [schema.type === undefined ? "" : [].concat(schema.type).join("|")];
