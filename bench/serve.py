@@ -88,6 +88,13 @@ def fresh_copy(index: Path) -> Path:
     return run
 
 
+def count(index: Path) -> int:
+    from vnsearch.index import Index
+
+    with Index.open(index) as ix:
+        return len(ix)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -186,6 +193,8 @@ def main(argv=None) -> int:
     rng = random.Random(0)
     queries = [r["title"] for r in rng.sample(base, args.queries) if r.get("title")]
 
+    load_before = os.getloadavg()
+    documents_before = count(index)
     inproc = in_process(index, queries)
     port = free_port()
     server = subprocess.Popen(
@@ -210,37 +219,47 @@ def main(argv=None) -> int:
 
         indexer = subprocess.Popen(
             [sys.executable, "-m", "vnsearch", "index", str(live_file), "--index", str(index),
-             "--batch-size", "100", "--jobs", "1", "-q", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             "--batch-size", "100", "--jobs", "1", "-q"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The load starts once the indexer's first batch has landed, so that it runs while
+        # commits are landing (not while the indexer loads its model), waiting 3 minutes at most.
+        deadline = time.monotonic() + 180
+        while count(index) == documents_before and time.monotonic() < deadline:
+            if indexer.poll() is not None:
+                break
+            time.sleep(0.5)
         load = Load(port, queries, args.clients, args.duration, args.max_requests)
         load_s = load.run()
         indexer_done = indexer.poll() is not None
-        indexer.wait(600)
-        report = json.loads(indexer.stdout.read() or b"{}")
+        if not indexer_done:  # bounded: stop it; the batches it committed stay
+            indexer.terminate()
+        indexer.wait(120)
     finally:
         if indexer is not None and indexer.poll() is None:
             indexer.terminate()
         server.terminate()
         server.wait(30)
 
+    added = count(index) - documents_before
     ip, o, lo = cuts(inproc), cuts(one.latencies), cuts(load.latencies)
     result = {
         "documents": len(base), "queries": len(queries), "workers": args.workers,
         "threads": args.threads, "cpus": os.cpu_count(),
-        "load_avg_before": os.getloadavg(),
+        "load_avg_before": load_before,
         "in_process_ms": ip,
         "one_client": {"requests": len(one.latencies), "errors": len(one.errors),
                        "req_s": len(one.latencies) / one_s, **o},
         "loaded": {"clients": args.clients, "seconds": load_s, "requests": len(load.latencies),
                    "errors": len(load.errors), "req_s": len(load.latencies) / load_s, **lo,
-                   "indexer_added": report.get("added"),
+                   "indexer_added": added,
                    "indexer_finished_during_load": indexer_done,
                    "first_errors": load.errors[:5]},
         "ratio_p95_one_client_vs_in_process": o["p95"] / ip["p95"],
         "ratio_p95_loaded_vs_in_process": lo["p95"] / ip["p95"],
     }
     print(f"{len(base):,} documents, {len(queries)} headline queries, server: {args.workers} "
-          f"processes x {args.threads} threads, {os.cpu_count()} CPUs")
+          f"processes x {args.threads} threads, {os.cpu_count()} CPUs, load average before "
+          f"{load_before[0]:.1f}")
     print(f"in process, one at a time:   p50 {ip['p50']:7.1f}  p95 {ip['p95']:7.1f}  "
           f"p99 {ip['p99']:7.1f} ms")
     print(f"HTTP, 1 client:              p50 {o['p50']:7.1f}  p95 {o['p95']:7.1f}  "
@@ -249,7 +268,7 @@ def main(argv=None) -> int:
     print(f"HTTP, {args.clients} clients + indexer: p50 {lo['p50']:7.1f}  p95 {lo['p95']:7.1f}  "
           f"p99 {lo['p99']:7.1f} ms  {result['loaded']['req_s']:.1f} req/s, "
           f"{len(load.latencies)} requests in {load_s:.0f} s, {len(load.errors)} errors; "
-          f"indexer added {report.get('added')} "
+          f"indexer added {added} documents "
           f"({'finished' if indexer_done else 'still running'} at the end of the load)")
     print(f"p95 ratio to in process: 1 client {result['ratio_p95_one_client_vs_in_process']:.2f}x,"
           f" loaded {result['ratio_p95_loaded_vs_in_process']:.2f}x")
