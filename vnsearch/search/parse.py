@@ -1,16 +1,15 @@
-"""From what a user types to a Whoosh query over our analysed fields.
+"""From what a user types to vnsearch's query nodes.
 
 Whoosh's parser handles the syntax (words, ``"phrases"``, ``AND``/``OR``/``NOT``/``-word``,
-parentheses, ``field:value``, ranges, ``*`` and ``~``). Plain words are then re-joined and
-analysed together as Vietnamese text, because pyvi segments a phrase, not isolated syllables,
-and each run becomes a weighted disjunction over the index fields:
+parentheses, ``field:value``, ranges, ``*`` and ``~``); its tree is then converted into the
+typed nodes below, which :mod:`vnsearch.search.rank` scores. Plain words are re-joined and
+analysed together as Vietnamese text, because pyvi segments a phrase, not isolated syllables:
+each run becomes one :class:`Words` node holding every form of its words the index has (pyvi
+words, syllables, folded syllables, folded adjacent pairs).
 
-* pyvi words (``*_w``) > syllables > folded syllables, so exact words rank above syllable-only
-  matches, which rank above matches that exist only without diacritics;
-* folded adjacent pairs (``*_fb``) reward proximity and disambiguate diacritic-free queries;
-* sections are weighted (title > summary > body > captions), BM25F per field;
-* an ``Or`` with a coordination factor ranks documents matching all words first without ever
-  dropping documents that miss one.
+The nodes say *what* is asked, never how it is weighted: weights live in the ranker, and
+Whoosh query objects are built only there, for the parts Whoosh executes (fuzzy words,
+wildcards, date ranges, author and tag terms).
 """
 
 from __future__ import annotations
@@ -19,23 +18,17 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from whoosh import fields, qparser
-from whoosh import query as q
-from whoosh.analysis import IDTokenizer
-
 from vnsearch.codec.schema import key_form
 from vnsearch.errors import QueryError
 from vnsearch.text.analysis import analyze, syllable_form
+from vnsearch.text.forms import SECTIONS
 from vnsearch.text.normalize import fold, normalize
 
 MAX_QUERY_CHARS = 2000
 #: Fuzzy words ("vàmg~") per query: each one scans the term dictionary in Python (about
 #: 0.05-0.1 s on a few thousand articles, more on larger indexes).
 MAX_FUZZY_WORDS = 10
-
-SECTION_BOOST = {"title": 3.0, "summary": 1.5, "body": 1.0, "captions": 0.7}
-TAG_BOOST = 1.5
-COORDINATION = 0.5
+MAX_SLOP = 100
 
 # "Khởi tố khi nào?" is a question, not a one-character wildcard: a "?" ending a word is
 # punctuation (inside a word, "ng?y", it still matches any one character).
@@ -47,8 +40,136 @@ _LONE_WILDCARD_RE = re.compile(r"(?<!\w)[*?]+(?!\w)")
 _SLOP_RE = re.compile(r'"~(\d+)')
 # "-word": a minus starting a word, not before a digit (a sign) or alone (a dash).
 _MINUS_RE = re.compile(r"(?<![^\s(])-(?=[^\s)\d])")
-MAX_SLOP = 100
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_META_FIELDS = ("author", "tag", "date")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
+
+
+# -- the query model ------------------------------------------------------------------------
+@dataclass
+class Words:
+    """A run of plain words in text sections, in every form the index holds: pyvi ``words``,
+    ``syllables`` (lower-cased), ``folded`` syllables and folded adjacent ``pairs``.
+
+    ``ascii_only``: typed without any diacritic. ``negated``: inside ``NOT``/``-word`` (match
+    the forms as typed only). ``with_tags``: the words may also match a tag (``tag_key``)."""
+
+    words: list[str]
+    syllables: list[str]
+    folded: list[str]
+    pairs: list[str]
+    ascii_only: bool
+    sections: tuple[str, ...]
+    negated: bool = False
+    with_tags: bool = True
+    tag_key: str = ""
+
+
+@dataclass
+class Phrase:
+    """Syllables in order in text sections, each within ``slop`` positions of the previous
+    one; ``folded``: matched on the diacritic-free syllables. Found on positions, scored as
+    its :class:`Words`."""
+
+    terms: list[str]
+    folded: bool
+    slop: int
+    sections: tuple[str, ...]
+    words: Words
+
+
+@dataclass
+class FieldTerm:
+    """One term of a metadata field: ``author``, ``tags``, ``date``, ``month`` or ``year``."""
+
+    field: str
+    text: str
+
+
+@dataclass
+class FieldPhrase:
+    """Terms in order in a metadata field (an author's name)."""
+
+    field: str
+    terms: list[str]
+    slop: int = 1
+
+
+@dataclass
+class Fuzzy:
+    """A word within ``maxdist`` edits (first letter fixed), exact or diacritic-free."""
+
+    word: str
+    folded: str
+    maxdist: int
+    sections: tuple[str, ...]
+
+
+@dataclass
+class Wildcard:
+    """A ``*``/``?`` pattern: on text sections (``folded``: a pattern typed without
+    diacritics, matched on folded syllables), or on one metadata ``field``."""
+
+    pattern: str
+    sections: tuple[str, ...] = ()
+    folded: bool = False
+    field: str | None = None
+
+
+@dataclass
+class DateRange:
+    """Dates between ``start`` and ``end`` (``YYYY-MM-DD``, None: open)."""
+
+    start: str | None
+    end: str | None
+    startexcl: bool = False
+    endexcl: bool = False
+
+
+@dataclass
+class AllOf:
+    """Every part must match; scores add up."""
+
+    parts: list
+
+
+@dataclass
+class AnyOf:
+    """Any part may match; ``coordinated``: documents matching more parts rank higher."""
+
+    parts: list
+    coordinated: bool = False
+
+
+@dataclass
+class Not:
+    """Documents not matching ``part`` (scores nothing)."""
+
+    part: object
+
+
+@dataclass
+class AndNot:
+    """``positive`` without ``negative``."""
+
+    positive: object
+    negative: object
+
+
+@dataclass
+class AndMaybe:
+    """``required``; ``optional`` only adds to the score."""
+
+    required: object
+    optional: object
+
+
+@dataclass
+class Require:
+    """``required``, restricted to documents that also match ``also`` (which scores nothing)."""
+
+    required: object
+    also: object
 
 
 @dataclass
@@ -65,7 +186,11 @@ class QueryTerms:
     phrases: list[tuple[str, ...]] = field(default_factory=list)
 
 
+# -- parsing --------------------------------------------------------------------------------
 def _parse_schema():
+    from whoosh import fields
+    from whoosh.analysis import IDTokenizer
+
     keep = IDTokenizer()  # each whitespace-separated word reaches us intact
     return fields.Schema(
         text=fields.TEXT(analyzer=keep, phrase=True),
@@ -82,6 +207,8 @@ _parser = None
 def _get_parser():
     global _parser
     if _parser is None:
+        from whoosh import qparser  # lazily: Whoosh's import is most of a cold start
+
         p = qparser.QueryParser("text", _parse_schema(), group=qparser.OrGroup)
         p.add_plugin(qparser.FuzzyTermPlugin())
         # '+'/'-' only at the start of a word: COVID-19, 2023-08 and 18-NQ/TW stay whole.
@@ -103,8 +230,8 @@ def _get_parser():
     return _parser
 
 
-def parse(text: str, sections=None):
-    """Parse a user query into a Whoosh query; returns ``(query, QueryTerms)``.
+def parse(text: str, sections: tuple[str, ...] | None = None):
+    """Parse a user query into query nodes; returns ``(node, QueryTerms)``.
 
     ``sections`` restricts free text to some sections (e.g. to leave the title out)."""
     if len(text) > MAX_QUERY_CHARS:
@@ -113,19 +240,20 @@ def parse(text: str, sections=None):
     if not stripped:
         raise QueryError("empty query")
     typed = _LONE_WILDCARD_RE.sub(" ", _QUESTION_MARK_RE.sub("", stripped))
-    builder = _Builder(tuple(sections or SECTION_BOOST), typed)
+    sections = tuple(sections or SECTIONS)
+    builder = _Builder(sections, typed)
     try:
         parsed = _get_parser().parse(typed)
     except Exception as e:  # whoosh's parser errors are not one class
         why = "too deeply nested" if isinstance(e, RecursionError) else e
         raise QueryError(f"cannot parse query {_shown(text)}: {why}") from None
     result = builder.convert(parsed)
-    if (result is None or result is q.NullQuery) and _MINUS_RE.search(typed):
+    if result is None and _MINUS_RE.search(typed):
         # Only excluded words: whoosh drops them all; mean what "NOT word" means.
         negated = _MINUS_RE.sub("NOT ", typed)
-        builder = _Builder(tuple(sections or SECTION_BOOST), negated)
+        builder = _Builder(sections, negated)
         result = builder.convert(_get_parser().parse(negated))
-    if result is None or result is q.NullQuery:
+    if result is None:
         raise QueryError(f"query {_shown(text)} has no searchable words")
     return result, builder.terms
 
@@ -138,6 +266,8 @@ def _shown(text: str, limit: int = 60) -> str:
 
 
 class _Builder:
+    """Converts Whoosh's parse tree into query nodes, recording :class:`QueryTerms`."""
+
     def __init__(self, sections: tuple[str, ...], text: str = ""):
         self.sections = sections
         self.text = text  # what was typed: runs of words are cut from it (see _run_text)
@@ -147,41 +277,47 @@ class _Builder:
 
     # -- tree walk -------------------------------------------------------------------------
     def convert(self, node):
+        from whoosh import query as q
+
         if isinstance(node, (q.And, q.Or, q.DisjunctionMax)):
             return self._compound(node)
-        if isinstance(node, q.Not):
-            inner = self._negative(node.query)
-            return q.Not(inner) if inner is not None else None
-        if isinstance(node, q.AndNot):
-            a, b = self.convert(node.a), self._negative(node.b)
-            if a is None:
-                return None
-            return q.AndNot(a, b) if b is not None else a
-        if isinstance(node, q.AndMaybe):
-            a, b = self.convert(node.a), self.convert(node.b)
-            if a is None:
-                return b
-            return q.AndMaybe(a, b) if b is not None else a
-        if isinstance(node, q.Require):
-            a, b = self.convert(node.a), self.convert(node.b)
-            if a is None or b is None:
-                return a or b
-            return q.Require(a, b)
+        if isinstance(node, (q.Not, q.AndNot, q.AndMaybe, q.Require)):
+            return self._binary(node)
         if isinstance(node, q.Phrase):
             return self._phrase(node.fieldname, " ".join(node.words), node.slop)
         if isinstance(node, q.FuzzyTerm):
             return self._fuzzy(node)
         if isinstance(node, (q.Wildcard, q.Prefix)):
-            return self._wildcard(node)
+            return self._wildcard(node, isinstance(node, q.Prefix))
         if isinstance(node, (q.TermRange, q.NumericRange)):
             return self._range(node)
         if isinstance(node, q.Term):
             if _is_quoted_phrase(node):
                 return self._phrase(node.fieldname, str(node.text), self._slop_after(node))
-            return self._text(node.fieldname, str(node.text), node.boost)
+            return self._text(node.fieldname, str(node.text))
         if node is q.NullQuery or isinstance(node, q.Every):
             return None
         raise QueryError(f"unsupported query part: {node!r}")
+
+    def _binary(self, node):
+        from whoosh import query as q
+
+        if isinstance(node, q.Not):
+            inner = self._negative(node.query)
+            return Not(inner) if inner is not None else None
+        if isinstance(node, q.AndNot):
+            a, b = self.convert(node.a), self._negative(node.b)
+            if a is None:
+                return None
+            return AndNot(a, b) if b is not None else a
+        a, b = self.convert(node.a), self.convert(node.b)
+        if isinstance(node, q.AndMaybe):
+            if a is None:
+                return b
+            return AndMaybe(a, b) if b is not None else a
+        if a is None or b is None:  # Require
+            return a or b
+        return Require(a, b)
 
     def _slop_after(self, node) -> int:
         """The slop typed after a quoted phrase (``"tổ đảng"~2``): the parse schema turns the
@@ -204,55 +340,42 @@ class _Builder:
 
     def _compound(self, node):
         """Merge runs of plain free-text words so they are segmented together."""
+        from whoosh import query as q
+
         out = []
         run: list = []
-        run_field = None
-
-        def flush():
-            nonlocal run, run_field
-            if run:
-                sub = self._text(run_field, self._run_text(run))
-                if sub is not None:
-                    out.append(sub)
-            run, run_field = [], None
-
         for child in node.subqueries:
             plain = (
                 type(child) is q.Term
                 and child.fieldname in ("text", "title")
                 and not _is_quoted_phrase(child)
             )
-            if plain and isinstance(node, q.Or) and (run_field in (None, child.fieldname)):
+            if plain and isinstance(node, q.Or) and (not run or _same_field(run[0], child)):
                 run.append(child)
-                run_field = child.fieldname
                 continue
-            flush()
+            self._flush(run, out)
+            run = [child] if plain else []
             if plain:
-                run.append(child)
-                run_field = child.fieldname
-                flush()
+                self._flush(run, out)
+                run = []
                 continue
             sub = self.convert(child)
             if sub is not None:
                 out.append(sub)
-        flush()
+        self._flush(run, out)
         if not out:
             return None
         if isinstance(node, q.Or):
-            # "vàng NOT bạc" means vàng without bạc (as in Lucene), not "vàng, or anything
-            # without bạc".
-            banned = [s.query for s in out if isinstance(s, q.Not)]
-            kept = [s for s in out if not isinstance(s, q.Not)]
-            if banned and kept:
-                pos = kept[0] if len(kept) == 1 else q.Or(kept, scale=COORDINATION)
-                return q.AndNot(pos, banned[0] if len(banned) == 1 else q.Or(banned))
-            if len(banned) > 1 and not kept:  # "-vàng -bạc": neither, not either
-                return q.Not(q.Or(banned))
+            return _any_of(out)
         if len(out) == 1:
             return out[0]
-        if isinstance(node, q.And):
-            return q.And(out)
-        return q.Or(out, scale=COORDINATION)
+        return AllOf(out) if isinstance(node, q.And) else AnyOf(out, coordinated=True)
+
+    def _flush(self, run: list, out: list) -> None:
+        if run:
+            sub = self._text(run[0].fieldname, self._run_text(run))
+            if sub is not None:
+                out.append(sub)
 
     def _run_text(self, run) -> str:
         """The words of a run as typed, repeats included.
@@ -272,16 +395,12 @@ class _Builder:
     def _sections_for(self, fieldname: str) -> tuple[str, ...]:
         return ("title",) if fieldname == "title" else self.sections
 
-    def _text(self, fieldname: str, text: str, boost: float = 1.0, whole: bool = True):
+    def _text(self, fieldname: str, text: str, whole: bool = True):
         """Free text (one or more words) in text sections, author or tag.
 
-        ``whole=False``: only the words' FreeText, never the phrase a single split word gets."""
-        if fieldname == "author":
-            return self._phrase("author", text, 1)
-        if fieldname == "tag":
-            return self._tag(text)
-        if fieldname == "date":
-            return self._date_prefix(text)
+        ``whole=False``: only the words, never the phrase a single split word gets."""
+        if fieldname in _META_FIELDS:
+            return self._phrase(fieldname, text, 1)
         tokens = analyze(text).tokens
         if not tokens:
             return None
@@ -290,59 +409,31 @@ class _Builder:
         ascii_only = all(s == fold(s) for s in syllables)
         self.terms.syllables.extend(syllables)
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
-        words = [t.word for t in tokens]
-        pairs = [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
-        # The same terms as a plain Whoosh Or (what vnsearch.search.rank scores, it scores better).
-        # Imported here: rank imports this module (the query/ranking cycle issue 14 removes).
-        from vnsearch.search.rank import form_weights
-
-
-        weight = form_weights(ascii_only, self.negated)
-        subs: list[q.Query] = []
-        for sec in self._sections_for(fieldname):
-            sb = SECTION_BOOST[sec]
-            for suffix, terms in (("_w", words), ("", syllables), ("_f", folded), ("_fb", pairs)):
-                if weight.get(suffix):
-                    subs += [q.Term(sec + suffix, t, boost=sb * weight[suffix])
-                             for t in dict.fromkeys(terms)]
-        if fieldname != "title" and not self.negated:
-            subs += [q.Term("tags", f, boost=TAG_BOOST) for f in dict.fromkeys(folded)]
-        FreeText = _free_text_class()
-        info = dict(
-            words=words, syllables=syllables, folded=folded, pairs=pairs,
-            ascii_only=ascii_only, sections=self._sections_for(fieldname),
-            negated=self.negated, with_tags=fieldname != "title", tag_key="_".join(folded),
+        words = Words(
+            words=[t.word for t in tokens], syllables=syllables, folded=folded,
+            pairs=[f"{a}_{b}" for a, b in zip(folded, folded[1:])], ascii_only=ascii_only,
+            sections=self._sections_for(fieldname), negated=self.negated,
+            with_tags=fieldname != "title", tag_key="_".join(folded),
         )
-        one_typed_word = len(text.split()) == 1
-        if whole and one_typed_word and len(syllables) > 1 and fieldname in ("text", "title"):
+        if whole and len(text.split()) == 1 and len(syllables) > 1:
             # One typed "word" that analysis split (COVID-19, 1/6/2023, 18-NQ/TW): the parts
             # must appear together, as a phrase.
-            # (q.And, not q.Require: whoosh's RequireMatcher.skip_to_quality trips an assertion.)
             seen = len(self.terms.syllables)
             phrase = self._phrase(fieldname, text, 1)
             del self.terms.syllables[seen:]  # already recorded above
-            if phrase is None:
-                return None
-            return q.And([FreeText(subs, boost=boost, **info), phrase])
-        return FreeText(subs, boost=boost, scale=COORDINATION if len(tokens) > 1 else None, **info)
+            return None if phrase is None else AllOf([words, phrase])
+        return words
 
     def _phrase(self, fieldname: str, text: str, slop: int = 1):
         if fieldname == "tag":
             return self._tag(text)
         if fieldname == "date":
             return self._date_prefix(text)
-        tokens = analyze(text).tokens
-        syls = [s for t in tokens for s in t.syllables]
+        syls = [s for t in analyze(text).tokens for s in t.syllables]
         if not syls:
             return None
         if fieldname == "author":
-            parts = key_form(text).split("_")
-            parts = [p for p in parts if p]
-            if not parts:
-                return None
-            if len(parts) == 1:
-                return q.Term("author", parts[0])
-            return q.Phrase("author", parts, slop=1)
+            return _author(text)
         exact = [s.text for s in syls]
         folded = [s.folded for s in syls]
         ascii_only = all(s == fold(s) for s in exact)
@@ -350,27 +441,17 @@ class _Builder:
         if len(folded) > 1 and slop <= 1:  # side by side: highlighted only together
             self.terms.phrases.append(tuple(folded))
         self.terms.ascii_only = self.terms.ascii_only or ascii_only
-        subs: list[q.Query] = []
-        for sec in self._sections_for(fieldname):
-            sb = SECTION_BOOST[sec]
-            if ascii_only:
-                fld, words = sec + "_f", folded
-            else:
-                fld, words = sec, exact
-            if len(words) == 1:
-                subs.append(q.Term(fld, words[0], boost=sb))
-            else:
-                subs.append(q.Phrase(fld, words, slop=max(1, slop), boost=sb))
-        found = q.Or(subs)
-        # Whoosh finds the documents with the phrase; vnsearch.search.rank scores its words.
+        # Found on positions; its words score like any other words, so documents matched by the
+        # rest of the query still earn them.
         seen = len(self.terms.syllables)
-        found.vn_text = self._text(fieldname, text, whole=False)  # type: ignore[attr-defined]
+        words = self._text(fieldname, text, whole=False)
         del self.terms.syllables[seen:]
-        return found
+        return Phrase(folded if ascii_only else exact, ascii_only, max(1, slop),
+                      self._sections_for(fieldname), words)
 
     def _tag(self, text: str):
         key = key_form(text)
-        return q.Term("tags", key) if key else None
+        return FieldTerm("tags", key) if key else None
 
     def _fuzzy(self, node):
         word = syllable_form(normalize(str(node.text)).strip())
@@ -379,42 +460,21 @@ class _Builder:
         self.fuzzy_words += 1
         if self.fuzzy_words > MAX_FUZZY_WORDS:
             raise QueryError(f"too many fuzzy (~) words: the limit is {MAX_FUZZY_WORDS}")
-        folded = fold(word)
         self.terms.syllables.append(word)
         self.terms.fuzzy.append((word, node.maxdist))
-        subs = []
-        for sec in self._sections_for(node.fieldname):
-            sb = SECTION_BOOST[sec]
-            subs.append(q.FuzzyTerm(sec, word, maxdist=node.maxdist, prefixlength=1, boost=sb))
-            subs.append(
-                q.FuzzyTerm(
-                    sec + "_f", folded, maxdist=node.maxdist, prefixlength=1, boost=sb * 0.5
-                )
-            )
-        return q.Or(subs)
+        return Fuzzy(word, fold(word), node.maxdist, self._sections_for(node.fieldname))
 
-    def _wildcard(self, node):
-        pattern = normalize(str(node.text)).lower()
-        if isinstance(node, q.Prefix):
-            pattern += "*"
-        if fieldname_is_meta(node.fieldname):
+    def _wildcard(self, node, prefix: bool):
+        pattern = normalize(str(node.text)).lower() + ("*" if prefix else "")
+        if node.fieldname in _META_FIELDS:
             if node.fieldname == "date":
-                return q.Wildcard("date", pattern)
-            if node.fieldname == "author":
-                return q.Wildcard("author", fold(pattern))
-            return q.Wildcard("tags", fold(pattern))
+                return Wildcard(pattern, field="date")
+            return Wildcard(fold(pattern), field="author" if node.fieldname == "author" else "tags")
         if len(pattern.replace("*", "").replace("?", "")) < 2:
             raise QueryError(f"wildcard {node.text!r} is too broad: give at least 2 letters")
         self.terms.wildcards.append(pattern)
-        subs = []
-        folded = fold(pattern)
-        for sec in self._sections_for(node.fieldname):
-            sb = SECTION_BOOST[sec]
-            if folded == pattern:
-                subs.append(q.Wildcard(sec + "_f", folded, boost=sb))
-            else:
-                subs.append(q.Wildcard(sec, pattern, boost=sb))
-        return q.Or(subs)
+        sections = self._sections_for(node.fieldname)
+        return Wildcard(pattern, sections, folded=fold(pattern) == pattern)
 
     def _date_prefix(self, text: str):
         m = _valid_date(text)
@@ -422,10 +482,10 @@ class _Builder:
             raise QueryError(f"bad date {text!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
         y, mo, d = m.groups()
         if d:
-            return q.Term("date", f"{y}-{int(mo):02d}-{int(d):02d}")
+            return FieldTerm("date", f"{y}-{int(mo):02d}-{int(d):02d}")
         if mo:
-            return q.Term("month", f"{y}-{int(mo):02d}")
-        return q.Term("year", y)
+            return FieldTerm("month", f"{y}-{int(mo):02d}")
+        return FieldTerm("year", y)
 
     def _range(self, node):
         if node.fieldname != "date":
@@ -434,43 +494,33 @@ class _Builder:
         # all of it, so an exclusive start is its last day and an exclusive end its first.
         start = _date_bound(node.start, low=not node.startexcl) if node.start else None
         end = _date_bound(node.end, low=node.endexcl) if node.end else None
-        return q.TermRange("date", start, end, startexcl=node.startexcl, endexcl=node.endexcl)
+        return DateRange(start, end, node.startexcl, node.endexcl)
 
 
-def _free_text_class():
-    cls = globals().get("FreeText")
-    if cls is not None:
-        return cls
-
-    class FreeText(q.Or):
-        """A run of plain words, as a Whoosh ``Or`` over every (field, term) it may match,
-        plus the analysed forms :mod:`vnsearch.search.rank` scores with BM25F."""
-
-        def __init__(self, subqueries, boost=1.0, minmatch=0, scale=None, **info):
-            super().__init__(subqueries, boost=boost, minmatch=minmatch, scale=scale)
-            self.words = info.get("words", [])
-            self.syllables = info.get("syllables", [])
-            self.folded = info.get("folded", [])
-            self.pairs = info.get("pairs", [])
-            self.ascii_only = info.get("ascii_only", False)
-            self.sections = info.get("sections", tuple(SECTION_BOOST))
-            self.negated = info.get("negated", False)
-            self.with_tags = info.get("with_tags", True)
-            self.tag_key = info.get("tag_key", "")
-
-    globals()["FreeText"] = FreeText
-    return FreeText
+def _any_of(parts: list):
+    """An ``OR`` group: "vàng NOT bạc" means vàng without bạc (as in Lucene), not "vàng, or
+    anything without bạc"; "-vàng -bạc" means neither, not either."""
+    banned = [p.part for p in parts if isinstance(p, Not)]
+    kept = [p for p in parts if not isinstance(p, Not)]
+    if banned and kept:
+        positive = kept[0] if len(kept) == 1 else AnyOf(kept, coordinated=True)
+        return AndNot(positive, banned[0] if len(banned) == 1 else AnyOf(banned))
+    if len(banned) > 1 and not kept:
+        return Not(AnyOf(banned))
+    return parts[0] if len(parts) == 1 else AnyOf(parts, coordinated=True)
 
 
-def __getattr__(name):
-    # FreeText subclasses a Whoosh class: built on first use so importing this module
-    # does not import Whoosh.
-    if name == "FreeText":
-        return _free_text_class()
-    raise AttributeError(name)
+def _author(text: str):
+    parts = [p for p in key_form(text).split("_") if p]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return FieldTerm("author", parts[0])
+    return FieldPhrase("author", parts, slop=1)
 
 
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
+def _same_field(a, b) -> bool:
+    return bool(a.fieldname == b.fieldname)
 
 
 def _is_plain_word(word: str) -> bool:
@@ -485,10 +535,6 @@ def _is_plain_word(word: str) -> bool:
 def _is_quoted_phrase(node) -> bool:
     """The parse schema keeps a quoted phrase whole, as one Term with spaces in it."""
     return len(str(node.text).split()) > 1
-
-
-def fieldname_is_meta(name: str) -> bool:
-    return name in ("author", "tag", "date")
 
 
 def _valid_date(value):
@@ -513,12 +559,41 @@ def _date_bound(value, low: bool) -> str:
     return f"{y}-{mo}-{d}"
 
 
-def date_filter(since: str | None, until: str | None):
-    """A Whoosh filter for ``--since``/``--until`` (inclusive ISO dates or None)."""
+def date_filter(since: str | None, until: str | None) -> DateRange | None:
+    """The filter of ``--since``/``--until`` (inclusive ISO dates or None)."""
     if not since and not until:
         return None
     lo = _date_bound(since, True) if since else None
     hi = _date_bound(until, False) if until else None
     if lo and hi and lo > hi:
         raise QueryError(f"--since {since} is after --until {until}")
-    return q.TermRange("date", lo, hi)
+    return DateRange(lo, hi)
+
+
+def filters(author, tag, since, until):
+    """The node of ``--author``, ``--tag`` (a value or a list: any of them), ``--since`` and
+    ``--until``, all required; None without any."""
+    parts = []
+    for name, values in (("author", author), ("tags", tag)):
+        if not values:
+            continue
+        if isinstance(values, str):
+            values = [values]
+        alts = []
+        for v in values:
+            key = key_form(v)
+            if not key:
+                raise QueryError(f"empty --{'tag' if name == 'tags' else name} value")
+            if name == "tags":
+                alts.append(FieldTerm("tags", key))
+            else:
+                words = key.split("_")
+                alts.append(FieldPhrase("author", words) if len(words) > 1
+                            else FieldTerm("author", key))
+        parts.append(AnyOf(alts) if len(alts) > 1 else alts[0])
+    dates = date_filter(since, until)
+    if dates is not None:
+        parts.append(dates)
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else AllOf(parts)

@@ -2,9 +2,10 @@
 
 Whoosh scores a query by walking every posting list document by document in Python, through
 a tree of matchers; a Vietnamese headline becomes a few hundred term matchers (four term forms
-per word, four sections). Here each posting list is
-decoded a block at a time into arrays and scored in one vectorised step into a dense score
-vector over the index's documents; the top hits come from ``argpartition``.
+per word, four sections), which took about a second per query. Here each posting list is
+decoded a block at a time (:mod:`vnsearch.codec.postings`) into arrays and scored in one
+vectorised step into a dense score vector over the index's documents; the top hits come from
+``argpartition``.
 
 Scoring is true BM25F (Robertson & Zaragoza): for one term, the frequencies in the sections
 are length-normalised per section, weighted (title > summary > body > captions) and summed
@@ -20,44 +21,61 @@ word contributes in four forms, weighted so that exact > syllable-only > folded-
 * syllables found in more than half the documents of a large index (an idf below log 2) are
   left out: they weigh next to nothing and have the longest posting lists; unless the query
   has nothing else. pyvi words and syllable pairs are kept, and so is every syllable of a
-  query typed without diacritics (docs/benchmarks.md has what each choice costs).
+  query typed without diacritics (docs/benchmarks.md has the measurements).
 
-Boolean structure (AND, NOT, ``-word``, groups) is evaluated on the same vectors; query parts
-that need positions or term expansion (phrases, wildcards, fuzzy terms, ranges) are matched by
-Whoosh and their Whoosh scores added in.
+The input is the query model of :mod:`vnsearch.search.parse`. Boolean structure (AND, NOT,
+``-word``, groups) and phrases are evaluated on the same vectors; fuzzy words, wildcards,
+date ranges and metadata terms are executed by Whoosh (the only Whoosh queries built are
+built here) and their Whoosh scores added in.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
-import pickle
 from collections import Counter, OrderedDict
 
 import numpy as np
 import orjson
-from whoosh import formats
-from whoosh import query as q
-from whoosh.codec import whoosh3
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.util.numeric import byte_to_length
+from whoosh import query as wq
 
+from vnsearch.codec.postings import SnapshotReader
 from vnsearch.codec.schema import key_form
-from vnsearch.search.parse import COORDINATION, SECTION_BOOST, TAG_BOOST, FreeText
+from vnsearch.search.parse import (
+    AllOf,
+    AndMaybe,
+    AndNot,
+    AnyOf,
+    DateRange,
+    FieldPhrase,
+    FieldTerm,
+    Fuzzy,
+    Not,
+    Phrase,
+    Require,
+    Wildcard,
+    Words,
+)
+from vnsearch.text.forms import FOLDED, PAIRS, SYLLABLES, WORDS
 from vnsearch.text.normalize import fold
 
 K1 = 1.2
 B = 0.75
-SECTION_WEIGHT = SECTION_BOOST
+#: Section weights (BM25F): a word in the title counts three times one in the body.
+SECTION_WEIGHT = {"title": 3.0, "summary": 1.5, "body": 1.0, "captions": 0.7}
+#: A query word that is a document's tag (folded) adds this many times its idf.
+TAG_WEIGHT = 1.5
+#: Share of a group's score that depends on how many of its parts (or syllables) a document
+#: matches: documents with all of them first, none dropped for missing one.
+COORDINATION = 0.5
 #: Weight of each term form when the query has diacritics, and when it has none.
-FORM_WEIGHT = {"_w": 1.0, "": 0.5, "_f": 0.2, "_fb": 0.6}
-FORM_WEIGHT_ASCII = {"_w": 0.0, "": 0.0, "_f": 1.0, "_fb": 1.0}
-TAG_WEIGHT = TAG_BOOST  # the weights query.py gives Whoosh's form of the query, one source
+FORM_WEIGHT = {WORDS: 1.0, SYLLABLES: 0.5, FOLDED: 0.2, PAIRS: 0.6}
+FORM_WEIGHT_ASCII = {WORDS: 0.0, SYLLABLES: 0.0, FOLDED: 1.0, PAIRS: 1.0}
+#: Fuzzy matches on the folded syllables count half as much as on the syllables.
+FUZZY_FOLDED_WEIGHT = 0.5
 #: Syllables (exact or folded) in more documents than this share of the index are left out of
 #: free-text scoring, but only in indexes large enough for that to matter (MIN_DF_CAP); pyvi
 #: words and adjacent pairs are specific enough to be kept whatever their frequency.
-MAX_DF_RATIO = {"": 0.5, "_f": 0.5, "_w": 1.0, "_fb": 1.0}
+MAX_DF_RATIO = {SYLLABLES: 0.5, FOLDED: 0.5, WORDS: 1.0, PAIRS: 1.0}
 MIN_DF_CAP = 500
 KEEP_WHEN_ALL_COMMON = 4
 #: A word typed without diacritics in a query with some is taken as typed without its own when
@@ -69,26 +87,21 @@ POSTINGS_CACHE = 6_000_000  # decoded postings kept per index snapshot (8 bytes 
 def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
     """Weight of each term form (field suffix) for a run of query words."""
     if negated:  # "-đá" must not exclude "Đà Nẵng": the forms as typed only
-        return {"_f": 1.0} if ascii_only else {"_w": 1.0, "": 1.0}
+        return {FOLDED: 1.0} if ascii_only else {WORDS: 1.0, SYLLABLES: 1.0}
     return FORM_WEIGHT_ASCII if ascii_only else FORM_WEIGHT
 
 
 class Scorer:
-    """Scores queries against one Whoosh searcher (one snapshot of the index).
+    """Scores query nodes against one Whoosh searcher (one snapshot of the index).
 
     Field lengths, the deletion mask, term lookups and facet columns are loaded once per
     snapshot and cached here (a searcher is reused until the index changes)."""
 
     def __init__(self, searcher):
         self.searcher = searcher
-        self.reader = searcher.reader()
-        self.leaves = self.reader.leaf_readers()
-        self.n = self.reader.doc_count_all()
-        self.alive = np.ones(self.n, dtype=bool)
-        for seg, off in self.leaves:
-            if seg.has_deletions():
-                for d in seg.deleted_docs_set:
-                    self.alive[off + d] = False
+        self.snapshot = SnapshotReader(searcher.reader())
+        self.n = self.snapshot.doc_count
+        self.alive = self.snapshot.alive()
         self.live_count = max(1, int(self.alive.sum()))
         self._lengths: dict = {}
         self._norms: dict = {}
@@ -97,46 +110,31 @@ class Scorer:
         self._postings_cache: OrderedDict = OrderedDict()
         self._postings_cached = 0
         # Fields with no text in this index (no document has captions, say) are skipped.
+        schema = searcher.schema
         self.fields = {
-            name: searcher.schema[name]
-            for name in searcher.schema.names()
-            if not searcher.schema[name].scorable or self.reader.field_length(name) > 0
+            name: schema[name]
+            for name in schema.names()
+            if not schema[name].scorable or self.snapshot.field_length(name) > 0
         }
 
     # -- building blocks -------------------------------------------------------------------
     def lengths(self, field: str):
         """Per-document lengths of ``field`` (Whoosh's one-byte approximation) and their mean."""
         if field not in self._lengths:
-            table = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
-            out = np.zeros(self.n, dtype=np.float32)
-            for seg, off in self.leaves:
-                col = _length_column(seg, field, whoosh3)
-                if col is not None:
-                    out[off : off + len(col)] = table[col]
-            total = self.reader.field_length(field)
-            self._lengths[field] = (out, max(total / self.live_count, 1.0))
+            total = self.snapshot.field_length(field)
+            self._lengths[field] = (self.snapshot.lengths(field), max(total / self.live_count, 1.0))
         return self._lengths[field]
 
     def _infos(self, field: str, term: str):
-        """``(document frequency, [(segment, docnum offset, term info)])``: one dictionary
-        lookup per segment, cached (queries repeat words; the snapshot never changes)."""
+        """``(document frequency, per-segment infos)``: one dictionary lookup per segment,
+        cached (queries repeat words; the snapshot never changes)."""
         key = (field, term)
         got = self._term_cache.get(key)
         if got is None:
-            infos = []
-            df = 0
-            if field in self.fields:
-                tbytes = self.fields[field].to_bytes(term)
-                for seg, off in self.leaves:
-                    try:
-                        info = seg._terms.term_info(field, tbytes)
-                    except Exception:  # TermNotFound: not in this segment
-                        continue
-                    infos.append((seg, off, info))
-                    df += info.doc_frequency()
+            got = self.snapshot.term_infos(field, term) if field in self.fields else (0, [])
             if len(self._term_cache) > 100_000:
                 self._term_cache.clear()
-            got = self._term_cache[key] = (df, infos)
+            self._term_cache[key] = got
         return got
 
     def doc_frequency(self, field: str, term: str) -> int:
@@ -154,7 +152,7 @@ class Scorer:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-        got = self._read_postings(field, term)
+        got = self.snapshot.postings(field, self._infos(field, term)[1])
         size = 0 if got is None else len(got[0])
         if size <= POSTINGS_CACHE // 4:
             cache[key] = got
@@ -164,29 +162,12 @@ class Scorer:
                 self._postings_cached -= 0 if old is None else len(old[0])
         return got
 
-    def _read_postings(self, field: str, term: str):
-        ids, tfs = [], []
-        for seg, off, info in self._infos(field, term)[1]:
-            got = _leaf_postings(seg, field, info)
-            ids.append(np.asarray(got[0], dtype=np.int32) + np.int32(off))  # 8 bytes a posting
-            tfs.append(np.asarray(got[1], dtype=np.float32))
-        if not ids:
-            return None
-        if len(ids) == 1:
-            return ids[0], tfs[0]
-        return np.concatenate(ids), np.concatenate(tfs)
-
     def column(self, field: str):
         """Per-document values of a sortable field (``date``, ``year``, ...) as a numpy object
         array over the index's document numbers; "" where a document has none."""
         key = ("column", field)
         if key not in self._columns:
-            out = np.full(self.n, "", dtype=object)
-            for seg, off in self.leaves:
-                if seg.has_column(field):
-                    values = list(seg.column_reader(field))
-                    out[off : off + len(values)] = values
-            self._columns[key] = out
+            self._columns[key] = self.snapshot.column(field)
         return self._columns[key]
 
     def date_keys(self):
@@ -207,7 +188,7 @@ class Scorer:
         if key not in self._columns:
             out = np.empty(self.n, dtype=object)
             out.fill(())
-            for docnum, stored in self.reader.iter_docs():
+            for docnum, stored in self.snapshot.reader.iter_docs():
                 doc = orjson.loads(stored["doc"])
                 value = doc.get(name) if name in doc else (doc.get("extra") or {}).get(name)
                 out[docnum] = metadata_values(value)
@@ -219,13 +200,10 @@ class Scorer:
         key = ("keywords", field)
         if key not in self._columns:
             out = []
-            if field in self.searcher.schema:
-                decode = self.searcher.schema[field].from_bytes
-                for tbytes in self.reader.lexicon(field):
-                    value = decode(tbytes)
-                    ids = self.doc_ids(field, value)
-                    if ids is not None:
-                        out.append((value, ids))
+            for value in self.snapshot.terms(field):
+                ids = self.doc_ids(field, value)
+                if ids is not None:
+                    out.append((value, ids))
             self._columns[key] = out
         return self._columns[key]
 
@@ -237,15 +215,7 @@ class Scorer:
 
     def positions(self, field: str, term: str):
         """(sorted document numbers, encoded positions per document) of a term, or None."""
-        ids: list = []
-        values: list = []
-        for seg, off, info in self._infos(field, term)[1]:
-            got = _leaf_postings(seg, field, info, with_values=True)
-            ids.append(np.asarray(got[0], dtype=np.int64) + off)
-            values.extend(got[2])
-        if not ids:
-            return None
-        return (ids[0] if len(ids) == 1 else np.concatenate(ids)), values
+        return self.snapshot.positions(field, self._infos(field, term)[1])
 
     def phrase(self, field: str, words: list[str], slop: int = 1):
         """Boolean mask of the documents where ``words`` occur in order in ``field``, each
@@ -268,7 +238,7 @@ class Scorer:
             cand = np.intersect1d(cand, ids, assume_unique=True)
             if not len(cand):
                 return mask
-        decode = _positions_decoder(self.fields[field].format)
+        decode = self.snapshot.positions_decoder(field)
         where = [np.searchsorted(ids, cand).tolist() for ids, _ in lists]
         values = [v for _, v in lists]
         k = len(lists)
@@ -316,83 +286,75 @@ class Scorer:
         idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
         return ids, (boost * idf * (K1 + 1)) * tt / (K1 + tt)
 
-    # -- query tree ------------------------------------------------------------------------
+    # -- the query model -------------------------------------------------------------------
     def evaluate(self, node):
         """(scores, matched) of a query node: dense float32 scores and a boolean match mask."""
-        if isinstance(node, FreeText):
+        if isinstance(node, Words):
             return self.free_text(node)
-        as_text = getattr(node, "vn_text", None)
-        if as_text is not None:
-            # A phrase: Whoosh finds where it occurs; its words score like any other words,
-            # so documents matched by the rest of the query still earn them (the phrase
-            # itself counts through the coordination of the enclosing group).
-            matched = self._phrase_node(node)
-            scores, _ = self.free_text(as_text)
-            return scores, matched
-        kind = type(node)
-        if kind is q.Or:
-            return self._or(node)
-        if kind is q.And:
-            parts = [self.evaluate(c) for c in node.subqueries]
+        if isinstance(node, Phrase):
+            # Found where it occurs; its words score like any other words, so documents
+            # matched by the rest of the query still earn them (the phrase itself counts
+            # through the coordination of the enclosing group).
+            scores, _ = self.free_text(node.words)
+            return scores, self._phrase_mask(node)
+        if isinstance(node, AnyOf):
+            return self._any_of(node.parts, node.coordinated)
+        if isinstance(node, AllOf):
+            parts = [self.evaluate(c) for c in node.parts]
             matched = parts[0][1].copy()
             for _, m in parts[1:]:
                 matched &= m
-            scores = sum(s for s, _ in parts) * node.boost
+            scores = sum(s for s, _ in parts)
             return scores * matched, matched
-        if kind is q.AndNot:
-            s, m = self.evaluate(node.a)
-            _, banned = self.evaluate(node.b)
-            m = m & ~banned
-            return s * m, m
-        if kind is q.Require:
-            s, m = self.evaluate(node.a)
-            _, m2 = self.evaluate(node.b)
-            m = m & m2
-            return s * m, m
-        if kind is q.AndMaybe:
-            s, m = self.evaluate(node.a)
-            s2, _ = self.evaluate(node.b)
-            return (s + s2) * m, m
-        if kind is q.Not:
-            _, m = self.evaluate(node.query)
-            m = ~m & self.alive
-            return np.zeros(self.n, dtype=np.float32), m  # matches, adds nothing to a score
-        return self._whoosh(node)
+        if isinstance(node, (AndNot, Require, AndMaybe, Not)):
+            return self._binary(node)
+        return self._whoosh_all(_whoosh_queries(node))
 
-    def _phrase_node(self, node):
-        """Match mask of the ``Or`` of per-section phrases (or single terms) query.py makes."""
+    def _binary(self, node):
+        if isinstance(node, Not):
+            _, m = self.evaluate(node.part)
+            return np.zeros(self.n, dtype=np.float32), ~m & self.alive  # adds nothing to a score
+        if isinstance(node, AndMaybe):
+            s, m = self.evaluate(node.required)
+            s2, _ = self.evaluate(node.optional)
+            return (s + s2) * m, m
+        s, m = self.evaluate(node.positive if isinstance(node, AndNot) else node.required)
+        _, other = self.evaluate(node.negative if isinstance(node, AndNot) else node.also)
+        m = m & ~other if isinstance(node, AndNot) else m & other
+        return s * m, m
+
+    def _phrase_mask(self, node: Phrase):
+        """Documents holding the phrase in one of its sections."""
         mask = np.zeros(self.n, dtype=bool)
-        for sub in node.subqueries:
-            if type(sub) is q.Phrase:
-                if sub.fieldname in self.fields:
-                    mask |= self.phrase(sub.fieldname, list(sub.words), sub.slop)
-            elif type(sub) is q.Term:
-                got = (self.postings(sub.fieldname, sub.text)
-                       if sub.fieldname in self.fields else None)
+        suffix = FOLDED if node.folded else SYLLABLES
+        for sec in node.sections:
+            field = sec + suffix
+            if field not in self.fields:
+                continue
+            if len(node.terms) > 1:
+                mask |= self.phrase(field, node.terms, node.slop)
+            else:
+                got = self.postings(field, node.terms[0])
                 if got is not None:
                     mask[got[0]] = True
-            else:
-                mask |= self._whoosh(sub)[1]
         return mask & self.alive
 
-    def _or(self, node):
-        parts = [self.evaluate(c) for c in node.subqueries]
+    def _any_of(self, nodes, coordinated: bool):
+        parts = [self.evaluate(c) for c in nodes]
         scores = np.zeros(self.n, dtype=np.float32)
         count = np.zeros(self.n, dtype=np.float32)
         for s, m in parts:
             scores += s
             count += m
-        matched = count > 0
-        scale = getattr(node, "scale", None)
-        if scale and len(parts) > 1:
-            scores *= (1 - scale) + scale * count / len(parts)
-        return scores * node.boost, matched
+        if coordinated and COORDINATION and len(parts) > 1:
+            scores *= (1 - COORDINATION) + COORDINATION * count / len(parts)
+        return scores, count > 0
 
-    def free_text(self, node):
-        """One run of plain words: BM25F over the term forms of
-        :class:`~vnsearch.search.parse.FreeText`."""
+    def free_text(self, node: Words):
+        """One run of plain words: BM25F over the term forms of a :class:`Words` node."""
         weights = form_weights(node.ascii_only, node.negated)
-        forms = {"_w": node.words, "": node.syllables, "_f": node.folded, "_fb": node.pairs}
+        forms = {WORDS: node.words, SYLLABLES: node.syllables, FOLDED: node.folded,
+                 PAIRS: node.pairs}  # fmt: skip
         # A query with diacritics on some words only ("tổ chuc dang"): the folded forms of the
         # words typed without them are all those words have, and weigh as in a query typed
         # wholly without diacritics (FORM_WEIGHT_ASCII), and are never pruned.
@@ -406,10 +368,6 @@ class Scorer:
                 df = max(self.doc_frequency(sec + suffix, term) for sec in node.sections)
                 if df:
                     wanted.append((suffix, term, qtf, bare.get((suffix, term), w), df))
-        tags = []
-        if node.with_tags and not node.negated:
-            tags = [t for t in dict.fromkeys(node.folded + [node.tag_key]) if t]
-            tags = [t for t in tags if self.doc_frequency("tags", t)]
         if not node.negated and not node.ascii_only:
             # Typed without diacritics, the folded syllables are all the query has, and folding
             # merges words (bao: bão, báo, bảo, bao), so they are far more common than the
@@ -419,7 +377,7 @@ class Scorer:
         scores = np.zeros(self.n, dtype=np.float32)
         cover = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=bool)
-        cover_form = "_f" if weights.get("_f") else ""  # coordination counts syllables
+        cover_form = FOLDED if weights.get(FOLDED) else SYLLABLES  # coordination counts syllables
         for suffix, term, qtf, w, _ in wanted:
             got = self.bm25f(suffix, term, node.sections)
             if got is None:
@@ -429,7 +387,21 @@ class Scorer:
             scores[ids] += (w * qtf) * s
             if suffix == cover_form:
                 cover[ids] += qtf
+        self._add_tags(node, scores, matched)
+        matched &= self.alive
+        n_syl = len(node.folded)
+        if COORDINATION and n_syl > 1:
+            scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
+        return scores * matched, matched
+
+    def _add_tags(self, node: Words, scores, matched) -> None:
+        """Query words that are a document's tag (folded, one word or the whole run)."""
+        if not node.with_tags or node.negated:
+            return
+        tags = [t for t in dict.fromkeys(node.folded + [node.tag_key]) if t]
         for t in tags:
+            if not self.doc_frequency("tags", t):
+                continue
             got = self.postings("tags", t)
             if got is not None:
                 ids = got[0]
@@ -437,13 +409,8 @@ class Scorer:
                 idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
                 scores[ids] += TAG_WEIGHT * idf
                 matched[ids] = True
-        matched &= self.alive
-        n_syl = len(node.folded)
-        if COORDINATION and n_syl > 1:
-            scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
-        return scores * node.boost * matched, matched
 
-    def _bare_folded_terms(self, node) -> dict[tuple[str, str], float]:
+    def _bare_folded_terms(self, node: Words) -> dict[tuple[str, str], float]:
         """``(suffix, term) → weight`` for the folded syllables and pairs of the words of a run
         that were typed without their diacritics, weighted as in a query typed wholly without
         them. A word counts as such when, spelt as typed, it is rare next to its readings with
@@ -455,20 +422,20 @@ class Scorer:
                 bare.append(False)
                 continue
             exact = max(self.doc_frequency(sec, syllable) for sec in node.sections)
-            readings = max(self.doc_frequency(sec + "_f", folded) for sec in node.sections)
+            readings = max(self.doc_frequency(sec + FOLDED, folded) for sec in node.sections)
             bare.append(exact * BARE_RATIO < readings)
         if not any(bare):
             return {}
-        out = {("_f", f): FORM_WEIGHT_ASCII["_f"] for f, b in zip(node.folded, bare) if b}
+        out = {(FOLDED, f): FORM_WEIGHT_ASCII[FOLDED] for f, b in zip(node.folded, bare) if b}
         for i, pair in enumerate(node.pairs):
             if any(bare[i : i + 2]):
-                out[("_fb", pair)] = FORM_WEIGHT_ASCII["_fb"]
+                out[(PAIRS, pair)] = FORM_WEIGHT_ASCII[PAIRS]
         return out
 
     def _prune(self, wanted):
         """Leave out terms in more than MAX_DF_RATIO of a large index (see the module doc)."""
         caps = {f: max(MIN_DF_CAP, r * self.live_count) for f, r in self.max_df_ratio().items()}
-        kept = [t for t in wanted if t[4] <= caps.get(t[0], caps[""])]
+        kept = [t for t in wanted if t[4] <= caps.get(t[0], caps[SYLLABLES])]
         if not kept:
             kept = sorted(wanted, key=lambda t: t[4])[:KEEP_WHEN_ALL_COMMON]
         return kept
@@ -476,30 +443,48 @@ class Scorer:
     @staticmethod
     def max_df_ratio() -> dict[str, float]:
         r = MAX_DF_RATIO
-        return dict(r) if isinstance(r, dict) else {"": r, "_w": r, "_f": r, "_fb": r}
+        return dict(r) if isinstance(r, dict) else dict.fromkeys(FORM_WEIGHT, r)
 
-    def _whoosh(self, node):
-        """Scores and matches of a node only Whoosh can evaluate (phrases, wildcards, ...)."""
+    def _whoosh_all(self, queries):
+        """Scores (summed) and matches of Whoosh queries, each run by Whoosh's matchers."""
         scores = np.zeros(self.n, dtype=np.float32)
         matched = np.zeros(self.n, dtype=bool)
-        for sub, off in self.searcher.leaf_searchers():
-            m = node.matcher(sub, sub.context())
-            while m.is_active():
-                d = m.id() + off
-                scores[d] += m.score()
-                matched[d] = True
-                m.next()
+        for query in queries:
+            for sub, off in self.searcher.leaf_searchers():
+                m = query.matcher(sub, sub.context())
+                while m.is_active():
+                    d = m.id() + off
+                    scores[d] += m.score()
+                    matched[d] = True
+                    m.next()
         matched &= self.alive
         return scores * matched, matched
 
 
-def _length_column(seg, field: str, whoosh3):
-    """The raw one-byte length column of ``field`` in one segment, as a numpy array."""
-    reader = seg._perdoc._cached_reader(whoosh3._lenfield(field), whoosh3.LENGTHS_COLUMN)
-    if reader is None:
-        return None
-    raw = reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen)
-    return np.frombuffer(raw, dtype=np.uint8)
+def _whoosh_queries(node) -> list:
+    """The Whoosh queries that execute a node only Whoosh can evaluate."""
+    if isinstance(node, FieldTerm):
+        return [wq.Term(node.field, node.text)]
+    if isinstance(node, FieldPhrase):
+        return [wq.Phrase(node.field, node.terms, slop=node.slop)]
+    if isinstance(node, DateRange):
+        return [wq.TermRange("date", node.start, node.end, startexcl=node.startexcl,
+                             endexcl=node.endexcl)]  # fmt: skip
+    if isinstance(node, Fuzzy):
+        out = []
+        for sec in node.sections:
+            sw = SECTION_WEIGHT[sec]
+            out.append(wq.FuzzyTerm(sec, node.word, maxdist=node.maxdist, prefixlength=1, boost=sw))
+            out.append(wq.FuzzyTerm(sec + FOLDED, node.folded, maxdist=node.maxdist,
+                                    prefixlength=1, boost=sw * FUZZY_FOLDED_WEIGHT))  # fmt: skip
+        return out
+    if isinstance(node, Wildcard):
+        if node.field is not None:
+            return [wq.Wildcard(node.field, node.pattern)]
+        suffix = FOLDED if node.folded else SYLLABLES
+        return [wq.Wildcard(sec + suffix, node.pattern, boost=SECTION_WEIGHT[sec])
+                for sec in node.sections]
+    raise TypeError(f"not a query node: {node!r}")
 
 
 def _in_order(positions: list, slop: int) -> bool:
@@ -514,72 +499,6 @@ def _in_order(positions: list, slop: int) -> bool:
         if not reach:
             return False
     return True
-
-
-def _positions_decoder(fmt):
-    """A fast ``decode_positions`` for Whoosh's Positions format (4-byte header, then a
-    pickled list of deltas); other formats use their own method."""
-    if type(fmt) is not formats.Positions:
-        return fmt.decode_positions
-    loads, accumulate = pickle.loads, itertools.accumulate
-
-    def decode(value: bytes):
-        if not value.endswith(b"."):
-            value += b"."
-        return accumulate(loads(value[4:]))
-
-    return decode
-
-
-def _leaf_postings(seg, field: str, info, with_values: bool = False):
-    """(ids, weights[, values]) of a term in one segment, decoded a block at a time.
-
-    Deleted documents are included: callers mask them with :attr:`Scorer.alive`."""
-    if info.is_inlined():
-        ids, weights, values = info.inlined_postings()
-        got = list(ids), _weights_list(weights, len(ids))
-        return (*got, list(values)) if with_values else got
-    terms = seg._terms
-    m = terms._codec.postings_reader(terms._postfile, info, seg.schema[field].format)
-    ids, weights, values = [], [], []
-    if not isinstance(m, W3LeafMatcher) or m._byteids:  # another codec: the generic, slower way
-        while m.is_active():
-            ids.append(m.id())
-            weights.append(m.weight())
-            if with_values:
-                values.append(m.value())
-            m.next()
-        return (ids, weights, values) if with_values else (ids, weights)
-
-    # Each block is a pickled (id gaps, weights, values) tuple: summing the gaps with numpy,
-    # not Whoosh's per-posting generator, makes reading a long list several times faster.
-    while True:
-        m._read_data()
-        raw_ids, raw_weights = m._data[0], m._data[1]
-        n = m._blocklength
-        ids.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))
-        if raw_weights is None or isinstance(raw_weights, (int, float)):
-            weight = 1.0 if raw_weights is None else raw_weights
-            weights.append(np.full(n, weight, dtype=np.float32))
-        else:
-            weights.append(np.asarray(raw_weights, dtype=np.float32))
-        if with_values:
-            m._read_values()
-            values.extend(m._values)
-        if m._lastblock:
-            break
-        m._goto(m._nextoffset)
-    ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
-    weights = weights[0] if len(weights) == 1 else np.concatenate(weights)
-    return (ids, weights, values) if with_values else (ids, weights)
-
-
-def _weights_list(weights, n: int):
-    if weights is None:
-        return [1.0] * n
-    if isinstance(weights, (int, float)):
-        return [float(weights)] * n
-    return list(weights)
 
 
 class Ranked:
@@ -657,21 +576,8 @@ def _first_ids(scorer: Scorer, group, n: int) -> list[int]:
     if n <= 0:
         return []
     members = set(group.tolist())
-
-    def walk(seg, off):
-        terms = seg._terms
-        for (name, tbytes), info in terms.items_from("id", b""):
-            if name != "id":
-                return
-            if info.is_inlined():
-                docs = info.inlined_postings()[0]
-            else:
-                docs = terms.matcher("id", tbytes, seg.schema["id"].format).all_ids()
-            for d in docs:
-                yield tbytes, d + off
-
     out = []
-    for _, doc in heapq.merge(*(walk(seg, off) for seg, off in scorer.leaves)):
+    for doc in scorer.snapshot.docs_by_term("id"):
         if doc in members and scorer.alive[doc]:
             out.append(doc)
             if len(out) == n:

@@ -9,7 +9,6 @@ import unicodedata
 from collections.abc import Callable
 
 import orjson
-from whoosh import query as q
 
 from vnsearch.codec import fixes as _whoosh_fixes
 from vnsearch.codec.schema import key_form
@@ -23,38 +22,11 @@ from vnsearch.search.highlight import (
     match_rules,
     query_sets,
 )
-from vnsearch.search.parse import date_filter, parse
+from vnsearch.search.parse import filters, parse
 from vnsearch.search.rank import rank, scorer_for
 from vnsearch.search.results import FACETS, MAX_LIMIT, SORTS, Hit, Results
 from vnsearch.search.suggest import suggest as make_suggestion
 from vnsearch.text.forms import SECTIONS
-
-
-def _filters(author, tag, since, until):
-    parts = []
-    for name, values in (("author", author), ("tags", tag)):
-        if not values:
-            continue
-        if isinstance(values, str):
-            values = [values]
-        alts = []
-        for v in values:
-            key = key_form(v)
-            if not key:
-                raise QueryError(f"empty --{'tag' if name == 'tags' else name} value")
-            if name == "tags":
-                alts.append(q.Term("tags", key))
-            else:
-                words = key.split("_")
-                alts.append(q.Phrase("author", words) if len(words) > 1 else q.Term("author", key))
-        parts.append(q.Or(alts) if len(alts) > 1 else alts[0])
-    df = date_filter(since, until)
-    if df is not None:
-        parts.append(df)
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else q.And(parts)
-
 
 #: Metadata field names for --where and facets ("category", "source", a key of the records).
 _FIELD_NAME_RE = re.compile(r"[A-Za-z_][\w.-]{0,63}")
@@ -171,7 +143,7 @@ def search(
     query = query or ""
     limit, offset = _paging(limit, offset)
     facets = _facet_names(facets)
-    flt = _filters(author, tag, since, until)
+    flt = filters(author, tag, since, until)
     meta = _where(where)
     if sort not in SORTS:
         raise QueryError(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")

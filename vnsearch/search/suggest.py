@@ -17,6 +17,7 @@ import numpy as np
 
 from vnsearch.search.rank import scorer_for
 from vnsearch.text.analysis import fold_syllable, syllable_spans
+from vnsearch.text.forms import PAIRS, field_name
 from vnsearch.text.normalize import TONE_MARKS, fold, letter_marks, normalize
 
 CANDIDATES = 3
@@ -60,7 +61,8 @@ def _pair_count(scorer, a: str, b: str) -> int:
     pair = f"{fold_syllable(a)}_{fold_syllable(b)}"
     total = 0
     for f in _text_fields(scorer):
-        ids = [scorer.doc_ids(f + "_fb", pair), scorer.doc_ids(f, a), scorer.doc_ids(f, b)]
+        ids = [scorer.doc_ids(field_name(f, PAIRS), pair), scorer.doc_ids(f, a),
+               scorer.doc_ids(f, b)]
         if any(x is None for x in ids):
             continue
         both = np.intersect1d(np.intersect1d(ids[0], ids[1], assume_unique=True), ids[2],

@@ -1,0 +1,214 @@
+"""Reading postings, lengths and columns of one index snapshot straight from whoosh3 segments.
+
+The ranker (:mod:`vnsearch.search.rank`) scores whole posting lists with numpy; Whoosh's own
+matchers hand them out one posting at a time. This module is the one place that knows the
+pinned whoosh3 segment layout: term infos, inlined postings, the pickled posting blocks, the
+one-byte length column, the Positions value encoding and deletions. Callers get numpy arrays
+over the snapshot's document numbers (segment offsets applied).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import pickle
+from typing import Iterator
+
+import numpy as np
+from whoosh import formats
+from whoosh.codec import whoosh3
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.util.numeric import byte_to_length
+
+#: Field length of each one-byte code Whoosh stores per document and field.
+_LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+
+
+class SnapshotReader:
+    """Postings and per-document data of one Whoosh reader (one snapshot of an index)."""
+
+    def __init__(self, reader) -> None:
+        self.reader = reader
+        self.leaves = reader.leaf_readers()  # [(segment reader, document number offset)]
+        self.doc_count = reader.doc_count_all()
+        self.schema = reader.schema
+
+    def alive(self):
+        """Boolean mask over document numbers: False for deleted documents."""
+        out = np.ones(self.doc_count, dtype=bool)
+        for seg, off in self.leaves:
+            if seg.has_deletions():
+                for d in seg.deleted_docs_set:
+                    out[off + d] = False
+        return out
+
+    def field_length(self, field: str) -> int:
+        return self.reader.field_length(field)
+
+    def term_infos(self, field: str, term: str) -> tuple[int, list]:
+        """``(document frequency, opaque per-segment infos)`` of ``term`` in ``field``
+        (deleted documents counted, as in Whoosh)."""
+        infos = []
+        df = 0
+        tbytes = self.schema[field].to_bytes(term)
+        for seg, off in self.leaves:
+            try:
+                info = seg._terms.term_info(field, tbytes)
+            except Exception:  # TermNotFound: not in this segment
+                continue
+            infos.append((seg, off, info))
+            df += info.doc_frequency()
+        return df, infos
+
+    def postings(self, field: str, infos: list):
+        """``(document numbers int32, frequencies float32)`` of a term, or None."""
+        ids, tfs = [], []
+        for seg, off, info in infos:
+            got = _leaf_postings(seg, field, info)
+            ids.append(np.asarray(got[0], dtype=np.int32) + np.int32(off))  # 8 bytes a posting
+            tfs.append(np.asarray(got[1], dtype=np.float32))
+        if not ids:
+            return None
+        if len(ids) == 1:
+            return ids[0], tfs[0]
+        return np.concatenate(ids), np.concatenate(tfs)
+
+    def positions(self, field: str, infos: list):
+        """``(sorted document numbers, encoded positions per document)`` of a term, or None;
+        :meth:`positions_decoder` decodes one entry."""
+        ids: list = []
+        values: list = []
+        for seg, off, info in infos:
+            got = _leaf_postings(seg, field, info, with_values=True)
+            ids.append(np.asarray(got[0], dtype=np.int64) + off)
+            values.extend(got[2])
+        if not ids:
+            return None
+        return (ids[0] if len(ids) == 1 else np.concatenate(ids)), values
+
+    def positions_decoder(self, field: str):
+        """A function from one encoded positions entry to its positions."""
+        return _positions_decoder(self.schema[field].format)
+
+    def lengths(self, field: str):
+        """Per-document lengths of ``field`` (Whoosh's one-byte approximation), float32."""
+        out = np.zeros(self.doc_count, dtype=np.float32)
+        for seg, off in self.leaves:
+            col = _length_column(seg, field)
+            if col is not None:
+                out[off : off + len(col)] = _LENGTHS[col]
+        return out
+
+    def column(self, field: str):
+        """Per-document values of a sortable field as an object array; "" where none."""
+        out = np.full(self.doc_count, "", dtype=object)
+        for seg, off in self.leaves:
+            if seg.has_column(field):
+                values = list(seg.column_reader(field))
+                out[off : off + len(values)] = values
+        return out
+
+    def terms(self, field: str) -> Iterator[str]:
+        """Every term of ``field``, decoded, in order."""
+        if field in self.schema:
+            decode = self.schema[field].from_bytes
+            for tbytes in self.reader.lexicon(field):
+                yield decode(tbytes)
+
+    def docs_by_term(self, field: str) -> Iterator[int]:
+        """Document numbers in the order of their terms in ``field`` (ids: by id), merged
+        across segments; deleted documents included."""
+
+        def walk(seg, off):
+            terms = seg._terms
+            for (name, tbytes), info in terms.items_from(field, b""):
+                if name != field:
+                    return
+                if info.is_inlined():
+                    docs = info.inlined_postings()[0]
+                else:
+                    docs = terms.matcher(field, tbytes, seg.schema[field].format).all_ids()
+                for d in docs:
+                    yield tbytes, d + off
+
+        for _, doc in heapq.merge(*(walk(seg, off) for seg, off in self.leaves)):
+            yield doc
+
+
+def _length_column(seg, field: str):
+    """The raw one-byte length column of ``field`` in one segment, as a numpy array."""
+    reader = seg._perdoc._cached_reader(whoosh3._lenfield(field), whoosh3.LENGTHS_COLUMN)
+    if reader is None:
+        return None
+    raw = reader._dbfile.get(reader._basepos, reader._count * reader._fixedlen)
+    return np.frombuffer(raw, dtype=np.uint8)
+
+
+def _positions_decoder(fmt):
+    """A fast ``decode_positions`` for Whoosh's Positions format (4-byte header, then a
+    pickled list of deltas); other formats use their own method."""
+    if type(fmt) is not formats.Positions:
+        return fmt.decode_positions
+    loads, accumulate = pickle.loads, itertools.accumulate
+
+    def decode(value: bytes):
+        if not value.endswith(b"."):
+            value += b"."
+        return accumulate(loads(value[4:]))
+
+    return decode
+
+
+def _leaf_postings(seg, field: str, info, with_values: bool = False):
+    """(ids, weights[, values]) of a term in one segment, decoded a block at a time.
+
+    Deleted documents are included: callers mask them."""
+    if info.is_inlined():
+        ids, weights, values = info.inlined_postings()
+        got = list(ids), _weights_list(weights, len(ids))
+        return (*got, list(values)) if with_values else got
+    terms = seg._terms
+    m = terms._codec.postings_reader(terms._postfile, info, seg.schema[field].format)
+    if not isinstance(m, W3LeafMatcher) or m._byteids:  # another codec: the generic, slower way
+        ids, weights, values = [], [], []
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            if with_values:
+                values.append(m.value())
+            m.next()
+        return (ids, weights, values) if with_values else (ids, weights)
+    return _block_postings(m, with_values)
+
+
+def _block_postings(m, with_values: bool):
+    # Each block is a pickled (id gaps, weights, values) tuple: summing the gaps with numpy,
+    # not Whoosh's per-posting generator, makes reading a long list several times faster.
+    ids, weights, values = [], [], []
+    while True:
+        m._read_data()
+        raw_ids, raw_weights = m._data[0], m._data[1]
+        n = m._blocklength
+        ids.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))
+        if raw_weights is None or isinstance(raw_weights, (int, float)):
+            weight = 1.0 if raw_weights is None else raw_weights
+            weights.append(np.full(n, weight, dtype=np.float32))
+        else:
+            weights.append(np.asarray(raw_weights, dtype=np.float32))
+        if with_values:
+            m._read_values()
+            values.extend(m._values)
+        if m._lastblock:
+            break
+        m._goto(m._nextoffset)
+    all_ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
+    all_weights = weights[0] if len(weights) == 1 else np.concatenate(weights)
+    return (all_ids, all_weights, values) if with_values else (all_ids, all_weights)
+
+
+def _weights_list(weights, n: int):
+    if weights is None:
+        return [1.0] * n
+    if isinstance(weights, (int, float)):
+        return [float(weights)] * n
+    return list(weights)
