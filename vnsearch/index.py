@@ -16,7 +16,7 @@ import sqlite3
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import orjson
 from whoosh import index as windex
@@ -35,9 +35,10 @@ from vnsearch.errors import (
     expect,
 )
 from vnsearch.folder import META_FILE, has_metadata, is_index_or_partial
+from vnsearch.ingest.walk import IngestProblem
 from vnsearch.search.results import Results
 from vnsearch.write.lock import DEFAULT_LOCK_TIMEOUT, LOCK_FILE, WriteLock
-from vnsearch.write.report import IndexReport
+from vnsearch.write.report import IndexReport, ProgressCallback
 from vnsearch.write.state import IndexState
 
 __all__ = ["Index", "default_index_dir"]
@@ -221,7 +222,7 @@ class Index:
             # while an indexer commits); its files are released when the last user lets go.
             self._searcher = None
 
-    def searcher(self):
+    def searcher(self) -> Any:
         """A Whoosh searcher, reused across searches and reopened after writes."""
         self._refresh()
         if self._searcher is None:
@@ -269,7 +270,11 @@ class Index:
             report.seconds = time.perf_counter() - t0
         return report
 
-    def add(self, documents, *, jobs: int | None = None, progress=None) -> IndexReport:
+    def add(
+        self, documents: Document | dict[str, Any] | Iterable[Document | dict[str, Any]]
+        | Iterable[Document | IngestProblem], *,
+        jobs: int | None = None, progress: ProgressCallback | None = None,
+    ) -> IndexReport:
         """Add documents, replacing any with the same id; unchanged documents are skipped
         without being analysed again. ``documents``: a :class:`Document`, a record dict (the
         JSON record shape: ``title``, ``body``, ``date``...), or an iterable of either; a
@@ -287,7 +292,8 @@ class Index:
         )
 
     def add_stream(
-        self, stream, *, jobs: int | None = None, max_size: int | None = None, progress=None
+        self, stream: BinaryIO, *, jobs: int | None = None, max_size: int | None = None,
+        progress: ProgressCallback | None = None,
     ) -> IndexReport:
         """Add what a binary stream holds (standard input): JSON Lines, streamed, or one
         document (see :func:`vnsearch.ingest.readers.read_stream`); problems go to the
@@ -299,12 +305,12 @@ class Index:
 
     def index_paths(
         self, paths: str | os.PathLike | Iterable[str | os.PathLike], *, jobs: int | None = None,
-        max_file_size: int | None = None, progress=None,
+        max_file_size: int | None = None, progress: ProgressCallback | None = None,
     ) -> IndexReport:
         """Bring the index in line with files and folders (see :mod:`vnsearch.ingest`): new
         and changed files are indexed, unchanged ones skipped, and documents of files deleted
         under these folders removed. ``progress`` is called with a
-        :class:`vnsearch.write.pipeline.Progress` as documents are written. One path may be
+        :class:`vnsearch.write.report.Progress` as documents are written. One path may be
         given alone."""
         from vnsearch.write import pipeline
 
@@ -436,7 +442,7 @@ class Index:
         with open_readonly(self.path) as store:
             return duplicate_groups(self.searcher(), store, threshold, min_size)
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """Document count, fields, size on disk, last update, format versions."""
         size = 0
         for name in os.listdir(self.path):

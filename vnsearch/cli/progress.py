@@ -11,7 +11,7 @@ SHOW_AFTER_SECONDS = 2.0
 
 
 class ProgressBar:
-    """Feed it :class:`vnsearch.write.pipeline.Progress` snapshots (``update``); ``close`` at
+    """Feed it :class:`vnsearch.write.report.Progress` snapshots (``update``); ``close`` at
     the end.
 
     The bar's length is bytes of input (so big files count for what they weigh); the label

@@ -24,13 +24,12 @@ from functools import lru_cache
 from hashlib import blake2b
 from typing import TYPE_CHECKING, Iterable
 
+from vnsearch.document import Document
 from vnsearch.errors import DuplicateStoreError
 from vnsearch.text.normalize import normalize
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
-
-    from vnsearch.document import Document
 
 
 #: Estimated Jaccard similarity at or above which two documents are copies (see bench/dedup.py).

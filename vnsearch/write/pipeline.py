@@ -32,7 +32,6 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 import orjson
 
@@ -58,7 +57,7 @@ from vnsearch.ingest.walk import (
     walk_paths,
 )
 from vnsearch.text.segmenter import load_model
-from vnsearch.write.report import IndexReport
+from vnsearch.write.report import IndexReport, Progress
 from vnsearch.write.state import FileRecord, file_hash, stored_ids
 
 __all__ = [
@@ -87,21 +86,6 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-@dataclass
-class Progress:
-    """Passed to the ``progress`` callback: documents written so far, and how far through the
-    input we are in bytes (``bytes_total`` is an estimate for compressed files)."""
-
-    docs: int = 0
-    bytes_done: int = 0
-    bytes_total: int = 0
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def seconds(self) -> float:
-        return time.monotonic() - self.started
 
 
 def _hash_bytes(data: bytes) -> str:

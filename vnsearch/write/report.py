@@ -1,7 +1,10 @@
-"""The report of an indexing run: counts, problems, exit code, the ``--json`` form."""
+"""The report of an indexing run (counts, problems, exit code, the ``--json`` form), and the
+progress snapshots a run passes to its ``progress`` callback."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vnsearch.document import Document
@@ -87,3 +90,22 @@ class IndexReport:
             f"unchanged {self.unchanged}, skipped {self.skipped}, failed {self.failed} "
             f"({self.files_changed} of {self.files} files changed) in {self.seconds:.1f}s"
         )
+
+
+@dataclass
+class Progress:
+    """Passed to the ``progress`` callback: documents written so far, and how far through the
+    input we are in bytes (``bytes_total`` is an estimate for compressed files)."""
+
+    docs: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+#: What ``progress=`` callbacks of :class:`vnsearch.Index` writes are called with.
+ProgressCallback = Callable[[Progress], None]

@@ -21,6 +21,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from vnsearch.errors import IndexFormatError
+
 __all__ = ["IndexState", "FileRecord", "STATE_FILE", "file_hash"]
 
 STATE_FILE = "state.sqlite"
@@ -80,7 +82,6 @@ class IndexState:
                 )
         except sqlite3.DatabaseError as e:
             self._db.close()
-            from vnsearch.errors import IndexFormatError
 
             raise IndexFormatError(
                 f"indexing state {self.path} is unreadable ({e}): run `vnsearch index --rebuild`"
