@@ -509,3 +509,46 @@ def test_a_named_file_with_an_unknown_extension_is_read_by_its_content(tmp_path)
     assert [str(p).split(" (")[0] for p in report.problems] == [
         "notes.dat: unsupported file type"
     ]
+
+
+def test_pdf_text_drawn_in_a_vntime_font_is_converted(tmp_path):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    def draw(c):
+        font = next(p for p in FONT_PATHS if os.path.exists(p))
+        legacy = TTFont("LegacyFace", font)
+        legacy.face.name = b".VnTime"  # the font name the PDF carries, as Word exports it
+        pdfmetrics.registerFont(legacy)
+        c.setFont("DejaVu", 14)
+        c.drawString(60, 780, "Thông báo họp")
+        c.setFont("LegacyFace", 11)
+        c.drawString(60, 740, tcvn3_text("Sáng 3/8/2023, Ủy ban tỉnh họp bàn phương án."))
+
+    ix, report = index_folder(tmp_path, {"hop.pdf": _pdf(draw)})
+    assert report.problems == []
+    doc = ix.get("docs/hop.pdf")
+    assert (doc.title, doc.summary) == ("Thông báo họp", "Sáng 3/8/2023, ủy ban tỉnh họp bàn phương án.")
+    assert (doc.date, doc.date_source, doc.encoding_source) == ("2023-07-15", "metadata", "tcvn3")
+    assert_highlighted(ix, "phương án", doc.id, "phương án")
+
+
+def test_an_old_page_typed_in_vntime_and_served_as_windows_1252_is_converted(tmp_path):
+    pytest.importorskip("trafilatura")
+    paragraphs = [
+        "Sáng 5/9/2023, Sở Giáo dục tỉnh Hà Tĩnh tổ chức lễ khai giảng năm học mới.",
+        "Các trường học trên địa bàn đã chuẩn bị đầy đủ cơ sở vật chất cho học sinh.",
+        "Ngành giáo dục yêu cầu bảo đảm an toàn cho học sinh trong suốt năm học.",
+    ]
+    body = "".join(f'<p><font face=".VnTime">{tcvn3_text(p)}</font></p>' for p in paragraphs)
+    page = ('<html><head><meta http-equiv="Content-Type" content="text/html; '
+            'charset=windows-1252"><title>' + tcvn3_text("Khai giảng năm học mới") +
+            f"</title></head><body><article>{body}</article></body></html>")  # fmt: skip
+    ix, report = index_folder(tmp_path, {"khai-giang.htm": page.encode("cp1252")})
+    assert report.problems == []
+    doc = ix.get("docs/khai-giang.htm")
+    assert doc.encoding_source == "tcvn3"
+    assert doc.summary == paragraphs[0]
+    assert doc.body == "\n\n".join(paragraphs[1:])
+    assert (doc.date, doc.date_source) == ("2023-09-05", "lead")
+    assert_highlighted(ix, "khai giảng", doc.id, "khai giảng")

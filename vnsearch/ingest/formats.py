@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Callable
 
 from vnsearch.document import Document
+from vnsearch.ingest.encodings import repair_misdecoded
 from vnsearch.ingest.extracted import Extracted, Unreadable
 from vnsearch.ingest.press_release import parse_press_release
 
@@ -102,6 +103,7 @@ def to_document(found: Extracted, doc_id: str, path: str = "") -> Document:
     first line), then byline, lead, body and tags as in a text press release; the file's
     properties win over what the layout suggests, as front matter does; headers, footers and
     footnotes go after the body."""
+    _repair(found)
     meta = dict(found.meta)
     blocks = list(found.blocks)
     title = found.title
@@ -118,6 +120,25 @@ def to_document(found: Extracted, doc_id: str, path: str = "") -> Document:
     if found.pages:
         doc.extra["pages"] = found.pages
     return doc
+
+
+def _repair(found: Extracted) -> None:
+    """Text that came out as gibberish (a page in TCVN3 declared as Windows-1252, mojibake
+    pasted into a document) repaired in place, judged on the whole text (see
+    :func:`~vnsearch.ingest.encodings.repair_misdecoded`)."""
+    parts = [found.title, *found.blocks, *found.notes]
+    if any("\n\n" in p for p in parts):
+        return
+    repaired = repair_misdecoded("\n\n".join(parts))
+    if repaired is None:
+        return
+    fixed = repaired[0].split("\n\n")
+    if len(fixed) != len(parts):
+        return
+    found.title = fixed[0]
+    found.blocks = fixed[1 : 1 + len(found.blocks)]
+    found.notes = fixed[1 + len(found.blocks) :]
+    found.add_encoding(repaired[1])
 
 
 def _same(a: str, b: str) -> bool:

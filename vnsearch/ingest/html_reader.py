@@ -13,6 +13,7 @@ import json
 import re
 import unicodedata
 
+from vnsearch.ingest.encodings import repair_misdecoded
 from vnsearch.ingest.extracted import Extracted, Unreadable
 
 _ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "blogposting",
@@ -47,6 +48,12 @@ def read_html(data: bytes) -> Extracted:
     import trafilatura  # imported here, only when a web page is read
 
     text = _decode(data)
+    # An old page typed in a .VnTime/VNI font and served as Windows-1252 (or mojibake): the
+    # whole page is converted before parsing, since the HTML tools drop the soft hyphen that
+    # is TCVN3's "ư".
+    repaired = repair_misdecoded(text)
+    if repaired is not None:
+        text = repaired[0]
     try:
         tree = lxml.html.document_fromstring(text)
     except (ValueError, lxml.etree.ParserError) as err:
@@ -63,6 +70,8 @@ def read_html(data: bytes) -> Extracted:
         with_metadata=False,
     )
     out = Extracted(meta=meta)
+    if repaired is not None:
+        out.add_encoding(repaired[1])
     if not body or not body.strip():
         raise Unreadable("no article text found in the page")
     out.blocks = [
