@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Any
 
+from vnsearch.errors import VnsearchError
 from vnsearch.text.normalize import clean_for_display, display_name
 
 BOLD_RED = "\x1b[1;31m"
@@ -125,8 +126,6 @@ def trec_lines(qid: str, results) -> list[str]:
     the one above it (or, under ``--sort date``, outscores it) is printed
     :data:`TREC_SCORE_STEP` below it, and the run evaluates in the order vnsearch returned.
     """
-    from vnsearch.errors import VnsearchError
-
     lines, previous = [], None
     for h in results.hits:
         if not h.id or any(c.isspace() for c in h.id):

@@ -6,6 +6,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterable, Iterator
+from urllib.parse import quote
 
 import orjson
 
@@ -62,8 +63,6 @@ def _connect_readonly(path: str, timeout: float) -> sqlite3.Connection:
     """A connection that writes nothing: ``mode=ro``; ``immutable=1`` for a store still in
     WAL mode (written before the rollback journal) when no writer has a log open, since
     reading it otherwise makes ``-wal``/``-shm`` files, or fails where they cannot be made."""
-    from urllib.parse import quote
-
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
     if _in_wal_mode(path) and not os.path.exists(path + "-wal"):
         uri += "&immutable=1"
