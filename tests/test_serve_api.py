@@ -267,9 +267,16 @@ def test_reindex_brings_the_configured_folders_up_to_date(writable):
 
 def test_the_access_log_has_one_json_line_per_request(writable):
     writable.get("/api/search", {"q": "access log probe"})
-    lines = [json.loads(line) for line in writable.log_text().splitlines()
-             if line.startswith("{")]
-    probe = [x for x in lines if "access+log+probe" in x["query"]]
+    # The server writes the line once the response is sent: on a busy machine the client can
+    # read the log first, so wait for it (a few seconds at most).
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in writable.log_text().splitlines()
+                 if line.startswith("{")]
+        probe = [x for x in lines if "access+log+probe" in x["query"]]
+        if probe or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert probe and probe[-1]["path"] == "/api/search" and probe[-1]["status"] == 200
     assert {"time", "client", "method", "ms", "bytes"} <= set(probe[-1])
     assert TOKEN not in writable.log_text()
