@@ -94,18 +94,19 @@ def seg(live: int, deleted: int = 0):
 
 
 def test_a_tier_merges_when_it_is_full_and_not_before():
-    small = [seg(1500) for _ in range(merge.FACTOR - 1)]
-    big = [seg(merge.BASE * merge.FACTOR * 2) for _ in range(merge.FACTOR - 1)]
+    small = [seg(merge.BASE * 2) for _ in range(merge.FACTOR - 1)]  # tier 0
+    big = [seg(merge.BASE * merge.FACTOR * 2) for _ in range(merge.FACTOR - 1)]  # tier 1
     assert plan_merge(small + big) == []
-    one_more = seg(200)
+    one_more = seg(merge.BASE * merge.FACTOR - 1)
     assert plan_merge(small + big + [one_more]) == small + [one_more]
     # a full upper tier merges without the small ones
     full_big = big + [seg(merge.BASE * merge.FACTOR)]
     assert plan_merge(small + full_big) == full_big
     # a segment that lost most of its documents is rewritten with the tier it falls in
-    gutted = seg(100, 5000)
+    gutted = seg(merge.BASE, 5000)
     assert gutted in plan_merge(small + [gutted] + big + [one_more])
-    assert merge.tier(merge.BASE - 1) == 0 and merge.tier(merge.BASE * merge.FACTOR) == 1
+    assert merge.tier(merge.BASE - 1) == 0 and merge.tier(merge.BASE) == 0
+    assert merge.tier(merge.BASE * merge.FACTOR) == 1
 
 
 def test_merge_tiers_merges_full_tiers_and_drops_empty_segments(tmp_path, monkeypatch):

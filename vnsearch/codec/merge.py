@@ -13,9 +13,9 @@ term for the hash tables of the terms file.
 
 Which segments merge (:func:`plan_merge`): segments fall into tiers by live documents, tier t
 holding sizes below ``BASE * FACTOR ** (t + 1)``; when a tier holds ``FACTOR`` segments they
-become one segment of the next tier. Each document is rewritten about log_FACTOR(N / BASE)
-times, and an index keeps at most ``FACTOR - 1`` segments per tier. A segment with more than
-a third of its documents deleted is rewritten with its tier.
+become one segment of the next tier. Each document is rewritten about log_FACTOR(N / size of
+a new segment) times, and an index keeps at most ``FACTOR - 1`` segments per tier. A segment
+with more than a third of its documents deleted is rewritten with its tier.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import math
 import zlib
 from array import array
 from io import BytesIO
+from itertools import accumulate
+from operator import sub
 from pickle import Unpickler, dumps, loads
 from struct import Struct
 from zlib import crc32
@@ -35,10 +37,13 @@ from vnsearch.codec.segment_writer import _NO_POINTER, _POINTER, FastSegmentWrit
 
 __all__ = ["plan_merge", "merge_segments", "merge_tiers", "FACTOR", "BASE"]
 
-#: Segments of one tier merged at once (and at most FACTOR - 1 per tier remain).
-FACTOR = 8
-#: Live documents of the smallest tier's largest segment.
-BASE = 1000
+#: Segments of one tier merged at once (and at most FACTOR - 1 per tier remain). 6: about
+#: log6(N / 2000) rewrites of each document (2.4 at 160k), and few segments for searches.
+FACTOR = 6
+#: Tier t holds segments of BASE * FACTOR**t to BASE * FACTOR**(t + 1) live documents (tier 0
+#: everything smaller): small segments (time-based commits on a busy machine) merge among
+#: themselves instead of being rewritten again and again into one growing segment.
+BASE = 250
 #: A segment with this share of deleted documents is rewritten with its tier.
 MAX_DELETED = 1 / 3
 
@@ -48,6 +53,9 @@ _MAGIC = b"W3Bl"
 _int = Struct("!i").pack
 _sint = Struct("!i").unpack_from
 _MIN_COMPRESS = 256
+#: Blocks with fewer postings are gathered with their neighbours when segments merge (one
+#: segment's few postings of a term, and inlined ones); larger ones move as they are.
+_SMALL_BLOCK = 32
 _COMPRESSION = 1
 _PROTOCOL = 3
 
@@ -90,7 +98,7 @@ def _block(ids, weights, values, fixed, bmin: int, bmax: int) -> bytes:
         vals = None
     else:
         vals = b"".join(values)
-    dids = tuple(b - a for a, b in zip([0, *ids], ids))
+    dids = tuple(map(sub, ids, [0, *ids[:-1]]))
     data = dumps((dids, w, vals), _PROTOCOL)
     comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
     if comp:
@@ -114,17 +122,16 @@ def _split_blocks(raw: bytes):
             break
 
 
-def _decode(info, ilen: int, body: bytes, fixed):
-    """(ids, weights, values) of one block, ids from 0 within the segment."""
+def _decode(info, ilen: int, body: bytes, fixed, base: int = 0):
+    """(ids, weights, values) of one block, ids from ``base``."""
     data = body[ilen:]
     if info[3]:
         data = zlib.decompress(data)
     dids, w, vals = loads(data)
+    if base:
+        dids = (dids[0] + base, *dids[1:])
     n = info[0]
-    ids, acc = [], 0
-    for d in dids:
-        acc += d
-        ids.append(acc)
+    ids = list(accumulate(dids))
     if w is None:
         weights = [1.0] * n
     elif isinstance(w, (int, float)):
@@ -408,9 +415,10 @@ def _merge_term(postfile, group, sources, fixed):
 
 
 def _merge_moved(postfile, group, sources, fixed) -> bytes:
-    """A term's postings from segments without deletions: statistics add up, blocks move up
-    by their segment's first document; inlined postings (one per segment) are gathered into
-    blocks of their own."""
+    """A term's postings from segments without deletions: statistics add up; full blocks move
+    up by their segment's first document (first id gap and last id rewritten); inlined
+    postings and small blocks are gathered into blocks of up to 128, so a term merged from
+    many small segments is not left in many tiny blocks."""
     parts: list[bytes] = []
     weight = 0.0
     df = 0
@@ -418,10 +426,7 @@ def _merge_moved(postfile, group, sources, fixed) -> bytes:
     maxlb = 0
     maxw = 0.0
     first = None
-    pids: list[int] = []
-    pweights: list[float] = []
-    pvalues: list = []
-    pmin, pmax = 255, 0
+    pending = _Pending(fixed, parts)
     for i, value in group:
         src = sources[i]
         vals = _TI.unpack_from(value)
@@ -438,30 +443,54 @@ def _merge_moved(postfile, group, sources, fixed) -> bytes:
         last = vals[7] + src.base
         if value[0]:
             ids, ws, vs = loads(value[_TI.size:])
-            pids += [d + src.base for d in ids]
-            pweights += ws
-            pvalues += vs
-            if vals[3] and vals[3] < pmin:
-                pmin = vals[3]
-            if vals[4] > pmax:
-                pmax = vals[4]
-            if len(pids) >= 128:
-                parts.append(_block(pids[:128], pweights[:128], pvalues[:128], fixed,
-                                    pmin if pmax else 0, pmax))
-                del pids[:128], pweights[:128], pvalues[:128]
+            pending.add([d + src.base for d in ids] if src.base else list(ids), ws, vs,
+                        vals[3], vals[4])
             continue
-        if pids:
-            parts.append(_block(pids, pweights, pvalues, fixed, pmin if pmax else 0, pmax))
-            pids, pweights, pvalues, pmin, pmax = [], [], [], 255, 0
         off, length = _EXTENT.unpack_from(value, _TI.size)
         for info, ilen, body in _split_blocks(src.post.get(off, length)):
-            parts.append(_rebased(info, ilen, body, src.base))
-    if pids:
-        if not parts and len(pids) == 1:
-            return inlined(pids, pweights, pvalues, minlb if maxlb else 0, maxlb)
-        parts.append(_block(pids, pweights, pvalues, fixed, pmin if pmax else 0, pmax))
+            if info[0] >= _SMALL_BLOCK:
+                pending.flush(everything=True)
+                parts.append(_rebased(info, ilen, body, src.base))
+            else:
+                ids, ws, vs = _decode(info, ilen, body, fixed, src.base)
+                pending.add(ids, ws, vs, info[4], info[5])
+    if pending.ids and not parts and len(pending.ids) == 1:
+        return inlined(pending.ids, pending.weights, pending.values, minlb if maxlb else 0, maxlb)
+    pending.flush(everything=True)
     return _write_blocks(postfile, parts, weight, df, minlb if maxlb else 0, maxlb, maxw,
                          first, last)
+
+
+class _Pending:
+    """Postings waiting to fill a block of 128."""
+
+    def __init__(self, fixed, parts: list):
+        self.fixed, self.parts = fixed, parts
+        self.ids: list[int] = []
+        self.weights: list[float] = []
+        self.values: list = []
+        self.bmin, self.bmax = 255, 0
+
+    def add(self, ids, weights, values, bmin: int, bmax: int) -> None:
+        self.ids += ids
+        self.weights += weights
+        self.values += values
+        if bmin and bmin < self.bmin:
+            self.bmin = bmin
+        if bmax > self.bmax:
+            self.bmax = bmax
+        if len(self.ids) >= 128:
+            self.flush()
+
+    def flush(self, everything: bool = False) -> None:
+        ids, weights, values = self.ids, self.weights, self.values
+        bmin = self.bmin if self.bmax else 0
+        while len(ids) >= 128 or (everything and ids):
+            self.parts.append(_block(ids[:128], weights[:128], values[:128], self.fixed, bmin,
+                                     self.bmax))
+            del ids[:128], weights[:128], values[:128]
+        if not ids:
+            self.bmin, self.bmax = 255, 0
 
 
 def _write_blocks(postfile, parts, weight, df, minlb, maxlb, maxw, first, last) -> bytes:
