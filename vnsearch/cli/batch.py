@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Iterator
 
@@ -48,27 +49,46 @@ def _numbered_queries(path: str) -> Iterator[tuple[int, str, str]]:
 
 def _lines(path: str) -> Iterator[tuple[int, str]]:
     """Numbered text lines of a queries file (UTF-8, or UTF-16 with a BOM) or of stdin
-    (``-``, UTF-8, read as it comes so a pipe can feed queries one at a time)."""
-    from vnsearch.ingest.encodings import DecodeError, decode_bytes, undecodable_reason
+    (``-``, UTF-8), read as they come: a file of any size takes no more memory than its
+    longest line, and a pipe or FIFO can feed queries one at a time."""
+    from vnsearch.ingest.encodings import SNIFF_SIZE, DecodeError, sniff_encoding
 
     if path == "-":
-        for n, raw in enumerate(sys.stdin.buffer, 1):
-            try:
-                yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8")
-            except UnicodeDecodeError as e:
-                raise VnsearchError(f"<stdin>:{n}: {undecodable_reason(raw, e)}") from None
+        yield from _utf8_lines(sys.stdin.buffer, "<stdin>")
         return
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        f = open(path, "rb")
     except OSError as e:
         raise VnsearchError(f"cannot read queries file {path}: {e.strerror}") from None
-    try:
-        text = decode_bytes(data)
-    except DecodeError as e:
-        raise VnsearchError(f"{path}: {e}") from None
-    # Not str.splitlines(): a query may hold U+2028 or a form feed; only newlines end a line.
-    yield from enumerate(text.split("\n"), 1)
+    with f:
+        try:
+            codec = sniff_encoding(f.peek(SNIFF_SIZE)[:SNIFF_SIZE])  # what is there, unread
+        except DecodeError as e:
+            raise VnsearchError(f"{path}: {e}") from None
+        if codec == "utf-16":
+            # Not universal newlines: a query may hold U+2028 or a form feed; only newlines
+            # end a line.
+            text = io.TextIOWrapper(f, encoding="utf-16", newline="\n")
+            n = 0
+            try:
+                for n, line in enumerate(text, 1):
+                    yield n, line
+            except UnicodeDecodeError:
+                raise VnsearchError(f"{path}:{n + 1}: invalid UTF-16") from None
+            finally:
+                text.detach()
+        else:
+            yield from _utf8_lines(f, path)
+
+
+def _utf8_lines(stream, name: str) -> Iterator[tuple[int, str]]:
+    from vnsearch.ingest.encodings import undecodable_reason
+
+    for n, raw in enumerate(stream, 1):
+        try:
+            yield n, raw.decode("utf-8-sig" if n == 1 else "utf-8")
+        except UnicodeDecodeError as e:
+            raise VnsearchError(f"{name}:{n}: {undecodable_reason(raw, e)}") from None
 
 
 def run_batch(
