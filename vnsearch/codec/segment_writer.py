@@ -24,6 +24,7 @@ fields, deletions, the TOC and its lock) is Whoosh's own.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from array import array
@@ -465,20 +466,25 @@ class StagedSegments:
         w._finish()
         return segment
 
-    def close(self) -> None:
+    def close(self, remove: bool = True) -> None:
         if self._writer is not None:
             self._writer.cancel()
             self._writer = None
-        _remove_tree(self.dir)
+        if remove:
+            _remove_tree(self.dir)
 
 
 def adopt(staging_dir: str, index_dir: str, segment) -> None:
     """Move a finished segment's files into the index directory (then commit a TOC that lists
     it; until then Whoosh treats them as leftovers)."""
     prefix = segment.segment_id() + "."
+    moved = 0
     for name in os.listdir(staging_dir):
         if name.startswith(prefix):
             os.replace(os.path.join(staging_dir, name), os.path.join(index_dir, name))
+            moved += 1
+    if not moved:  # never commit a table of contents that lists files which are not there
+        raise FileNotFoundError(errno.ENOENT, "segment files missing", staging_dir)
 
 
 def clear_staging(index_dir: str) -> None:

@@ -156,8 +156,8 @@ class _Segments:
         self.outstanding -= 1
         return self.replies.popleft()
 
-    def close(self, ok: bool) -> None:
-        self.staged.close()
+    def close(self, ok: bool, remove: bool = True) -> None:
+        self.staged.close(remove)
 
 
 @contextlib.contextmanager
@@ -195,7 +195,9 @@ def _worker_main(conn, ix, name: str, signatures: bool) -> None:
             pass
     finally:
         if segments is not None:
-            segments.close(False)
+            # Its folder stays: the parent may not have adopted its last segments yet (it
+            # clears staging folders once the workers are gone).
+            segments.close(False, remove=False)
         conn.close()
 
 
@@ -424,10 +426,12 @@ class _Pipeline:
     def abort(self) -> None:
         """After an error or Ctrl-C: drop the uncommitted batch (the index keeps the last
         committed one) and stop the workers."""
-        if self.writer is not None:
-            self.writer.cancel()
-            self.writer = None
-        self._close_workers(ok=False)
+        writer, self.writer = self.writer, None
+        try:
+            if writer is not None:
+                writer.cancel()  # raises when a failed commit has closed it already
+        finally:
+            self._close_workers(ok=False)
 
     def _close_workers(self, ok: bool) -> None:
         workers, self.workers = self.workers, []
@@ -536,7 +540,10 @@ def _run(pipeline: _Pipeline, feed: Callable[[], None]) -> None:
             ok = True
     finally:
         if not ok:
-            pipeline.abort()
+            try:
+                pipeline.abort()
+            except Exception:  # noqa: BLE001 - best effort: the error to report is the first
+                pass  # (a writer a failed commit closed, a staging folder already gone)
 
 
 def write(
