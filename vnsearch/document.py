@@ -29,3 +29,39 @@ class Document:
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain JSON-ready values (what ``vnsearch show --json`` prints)."""
         return asdict(self)
+
+
+#: The most text one document holds (title, summary, body and captions together, in that
+#: order), in characters: analysing a document takes memory in proportion to its text (about
+#: 80 bytes a character), so a 50 MB single-line file would take gigabytes. Text past it is cut
+#: at a space and the run reports it (docs/ingest.md).
+MAX_DOCUMENT_CHARS = 1_000_000
+
+
+def text_length(doc: Document) -> int:
+    return len(doc.title) + len(doc.summary) + len(doc.body) + sum(map(len, doc.captions))
+
+
+def cut_to_size(doc: Document, limit: int = MAX_DOCUMENT_CHARS) -> Document:
+    """``doc`` itself when its text fits in ``limit`` characters, else a copy whose text is
+    cut there (at a space when one is near), later fields first dropped."""
+    from dataclasses import replace
+
+    if text_length(doc) <= limit:
+        return doc
+    left = limit
+
+    def take(text: str) -> str:
+        nonlocal left
+        if len(text) <= left:
+            left -= len(text)
+            return text
+        cut = text[:left]
+        space = max(cut.rfind(" ", max(0, left - 200)), cut.rfind("\n", max(0, left - 200)))
+        cut = cut[:space] if space > 0 else cut
+        left = 0
+        return cut
+
+    title, summary, body = take(doc.title), take(doc.summary), take(doc.body)
+    captions = [c for c in (take(c) for c in doc.captions) if c]
+    return replace(doc, title=title, summary=summary, body=body, captions=captions)

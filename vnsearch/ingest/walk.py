@@ -40,6 +40,8 @@ MAX_LINE_PROBLEMS = 20
 
 SKIPPED = "skipped"
 FAILED = "failed"
+#: Indexed, with a caveat (a document cut to MAX_DOCUMENT_CHARS): counted as neither.
+WARNING = "warning"
 
 
 @dataclass(frozen=True)

@@ -323,28 +323,36 @@ def _only_space_between(text: str, a: int, b: int) -> bool:
     return b - a <= 2 and not text[a:b].strip()
 
 
+#: The longest run without whitespace a passage edge walks over to avoid cutting a word.
+_MAX_WORD = 64
+
+
 def _passage(text: str, spans, start_span: int, starts=None, ends=None):
     """The window of about SNIPPET_CHARS starting before ``spans[start_span]``, and the spans
     inside it (``starts``/``ends``: the spans' sorted edges, to find them by bisection)."""
     s0 = spans[start_span][0]
     start = max(0, s0 - 40)
     end = min(len(text), start + SNIPPET_CHARS)
-    # Snap to whitespace so no word or number is cut.
+    # Snap to whitespace so no word or number is cut. Every search is bounded to a few dozen
+    # characters around the window (a search back to the text's start, for each match, made
+    # one long line with thousands of matches take minutes).
     if start > 0:
-        ws = text.rfind(" ", 0, start + 1)
-        nl = text.rfind("\n", 0, start + 1)
+        ws = text.rfind(" ", max(0, s0 - 80), start + 1)
+        nl = text.rfind("\n", max(0, s0 - 80), start + 1)
         cut = max(ws, nl)
         start = cut + 1 if cut >= 0 and s0 - cut < 80 else start
         if start > s0:
             start = s0
-        while start > 0 and not text[start - 1].isspace():
+        stop = max(0, start - _MAX_WORD)
+        while start > stop and not text[start - 1].isspace():
             start -= 1
     if end < len(text):
         cut = max(text.rfind(" ", start, end), text.rfind("\n", start, end))
         if cut > s0:
             end = cut
         else:
-            while end < len(text) and not text[end].isspace():
+            stop = min(len(text), end + _MAX_WORD)
+            while end < stop and not text[end].isspace():
                 end += 1
     if starts is None:
         inside = [(a, b) for a, b in spans if a >= start and b <= end]

@@ -46,12 +46,13 @@ from vnsearch.codec.segment_writer import (
 )
 from vnsearch.dedup.minhash import document_signature
 from vnsearch.dedup.store import sync_with_index
-from vnsearch.document import Document
+from vnsearch.document import MAX_DOCUMENT_CHARS, Document, cut_to_size, text_length
 from vnsearch.ingest.readers import read_source
 from vnsearch.ingest.walk import (
     FAILED,
     MAX_LINE_PROBLEMS,
     SKIPPED,
+    WARNING,
     IngestProblem,
     _display_root,
     walk_paths,
@@ -567,6 +568,7 @@ def write(
 
     def feed():
         for doc in docs:
+            doc = _bounded(doc, report, doc.id)
             try:
                 data = stored_bytes(doc)
             except UnstorableDocument as e:
@@ -695,6 +697,7 @@ def index_files(
                         src.rel, None, f"id {item.id!r} already indexed from {holder}", SKIPPED
                     ))
                 continue
+            item = _bounded(item, None if quiet else report, src.rel)
             try:
                 data = stored_bytes(item)
             except UnstorableDocument as e:
@@ -772,7 +775,20 @@ def _inside(path: str, folder: str) -> bool:
 
 def count_problem(report, problem) -> None:
     report.problems.append(problem)
-    if getattr(problem, "severity", "failed") == "skipped":
+    severity = getattr(problem, "severity", FAILED)
+    if severity == SKIPPED:
         report.skipped += 1
-    else:
+    elif severity != WARNING:
         report.failed += 1
+
+
+def _bounded(doc: Document, report, where: str) -> Document:
+    """``doc`` cut to :data:`MAX_DOCUMENT_CHARS` (memory per document is bounded), with a
+    warning in the report when it was longer."""
+    cut = cut_to_size(doc, MAX_DOCUMENT_CHARS)
+    if cut is not doc and report is not None:
+        count_problem(report, IngestProblem(
+            where, None, f"document {doc.id!r} cut to {MAX_DOCUMENT_CHARS:,} characters of "
+            f"text (it has {text_length(doc):,})", WARNING,
+        ))  # fmt: skip
+    return cut
