@@ -397,3 +397,10 @@ def test_importing_vnsearch_and_other_commands_never_load_the_server_stack():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "serve" in out.stdout
+
+
+def test_what_counts_as_loopback():
+    from vnsearch.serve.app import is_loopback
+
+    assert all(map(is_loopback, ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost")))
+    assert not any(map(is_loopback, ("0.0.0.0", "::", "192.168.1.2", "example.com", "")))
