@@ -207,10 +207,11 @@ def main(argv=None) -> int:
     documents_before = count(index)
     inproc = in_process(index, queries)
     port = free_port()
+    server_log = open(OUT_DIR / "serve-server.log", "wb")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
         [sys.executable, "-m", "vnsearch", "serve", "--index", str(index), "--port", str(port),
          "--workers", str(args.workers), "--threads", str(args.threads), "--quiet",
-         "--max-limit", "100"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "--max-limit", "100"], stdout=subprocess.DEVNULL, stderr=server_log)
     indexer = None
     try:
         deadline = time.monotonic() + 120
@@ -220,7 +221,7 @@ def main(argv=None) -> int:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"server did not start: {server.stderr.read().decode()}")
+                    raise SystemExit(f"server did not start: see {server_log.name}")
                 time.sleep(0.2)
         warm = Load(port, queries, args.workers * args.threads, 1e9, 2 * len(queries))
         warm.run()  # every search thread opens its index and warms its caches
@@ -249,6 +250,7 @@ def main(argv=None) -> int:
             indexer.terminate()
         server.terminate()
         server.wait(30)
+        server_log.close()
 
     added = count(index) - documents_before
     ip, o, lo = cuts(inproc), cuts(one.latencies), cuts(load.latencies)

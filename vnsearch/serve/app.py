@@ -389,7 +389,18 @@ def run(config: ServeConfig) -> None:
                    timeout_graceful_shutdown=5, server_header=False, log_level="info")
     if config.workers > 1:
         os.environ[CONFIG_ENV] = config.to_json()
+        # uvicorn restarts a worker that does not answer its supervisor within 5 s by default;
+        # search threads reopening a large index after each commit can hold the interpreter
+        # that long on two busy cores, and the restart dropped every connection of the worker.
+        if _accepts_healthcheck(uvicorn):
+            options["timeout_worker_healthcheck"] = 60
         uvicorn.run("vnsearch.serve.app:app_from_environment", factory=True,
                     workers=config.workers, **options)
     else:
         uvicorn.run(create_app(config), **options)
+
+
+def _accepts_healthcheck(uvicorn) -> bool:
+    import inspect
+
+    return "timeout_worker_healthcheck" in inspect.signature(uvicorn.run).parameters
