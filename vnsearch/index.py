@@ -460,7 +460,26 @@ class Index:
             "updated": self.meta.get("updated"),
             "format_version": self.meta.get("format_version"),
             "analysis_version": self.meta.get("analysis_version"),
+            "acronym_pairs": len(self.acronyms()),
         }
+
+    def acronyms(self) -> dict[str, int]:
+        """The acronym pairs learned from the indexed text (``"ubnd=uỷ_ban_nhân_dân"``: how
+        many documents spell it out), most documents first."""
+        from vnsearch.search.rank import scorer_for
+
+        pairs = scorer_for(self.searcher()).acronym_pairs()
+        return dict(sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def analyze(self, text: str) -> dict:
+        """How ``text`` is normalised, segmented and folded (``vnsearch analyze --json``), and
+        under ``acronyms`` the pairs this index learned for its words (``UBND``, or words
+        spelling ``Ủy ban nhân dân``): ``[{"acronym", "full", "documents"}]``."""
+        from vnsearch.text.acronyms import pairs_for
+        from vnsearch.text.analysis import analyze
+
+        a = analyze(text)
+        return {**a.to_dict(), "acronyms": pairs_for(a, self.acronyms())}
 
 
 #: sqlite's words for the system's refusals, as the system says them.

@@ -431,14 +431,20 @@ def duplicates_cmd(index_dir, threshold, min_size, as_json):
 @cli.command("analyze", short_help="How TEXT is normalised, segmented, folded.")
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Tokens with offsets as one JSON object.")
+@index_option
 @handle_errors
-def analyze_cmd(text, as_json):
-    """Show how TEXT is normalised, segmented and folded (with offsets)."""
+def analyze_cmd(text, as_json, index_dir):
+    """Show how TEXT is normalised, segmented and folded (with offsets), and the acronym pairs
+    the index learned for its words (``UBND`` ↔ ``Ủy ban nhân dân``), when there is an index."""
+    from vnsearch.index import Index, default_index_dir
     from vnsearch.text.analysis import analyze
 
     a = analyze(text)
+    result = {**a.to_dict(), "acronyms": []}
+    if index_dir or Index.exists(default_index_dir()):
+        result = _open_index(index_dir).analyze(text)
     if as_json:
-        _echo_json(a.to_dict())
+        _echo_json(result)
         return
     from vnsearch.text.normalize import clean_for_display
 
@@ -447,6 +453,9 @@ def analyze_cmd(text, as_json):
         syl = " ".join(s.text for s in t.syllables)
         _out(f"{t.start:>5}-{t.end:<5} {clean_for_display(t.text)!s:<24} "
                    f"word={t.word}  syllables=[{syl}]  folded={t.folded}")
+    for p in result["acronyms"]:
+        _out(f"acronym: {p['acronym']} = {p['full'].replace('_', ' ')} "
+             f"({p['documents']} documents)")
 
 
 @cli.command("stats")

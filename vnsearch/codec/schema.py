@@ -19,6 +19,7 @@ from vnsearch.codec.analyzer import PreAnalyzed
 from vnsearch.codec.segment_writer import Terms
 from vnsearch.document import Document
 from vnsearch.errors import IndexFormatError
+from vnsearch.text.acronyms import acronym_pairs
 from vnsearch.text.analysis import fold_syllable, index_terms
 from vnsearch.text.forms import FOLDED, FORMS, PAIRS, SECTIONS, SYLLABLES, WORDS, field_name
 from vnsearch.text.normalize import fold, normalize
@@ -28,6 +29,10 @@ FORMAT_VERSION = 1
 #: Bumped when analysis output changes (normalisation, segmentation rules, term forms).
 ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a consonant is i
 
+#: Acronym pairs learned from a document's text (``ubnd=uỷ_ban_nhân_dân``; see
+#: :mod:`vnsearch.text.acronyms`). Indexes made before it lack the field: they keep working,
+#: without learned pairs, until rebuilt (segment_writer.OPTIONAL_FIELDS).
+ACRONYMS = "acronyms"
 
 
 def build_schema():
@@ -45,6 +50,7 @@ def build_schema():
         "year": fields.ID(sortable=True),
         "month": fields.ID(sortable=True),
         "dup_group": fields.ID(stored=True),
+        ACRONYMS: fields.KEYWORD(analyzer=pre),
     }
     for sec in SECTIONS:
         for form in FORMS:  # positions where phrases are matched: syllables, folded syllables
@@ -102,9 +108,14 @@ def document_fields(doc: Document, content_hash: str = "", as_terms: bool = Fals
         "content_hash": content_hash,
     }
     terms: dict[str, list[str]] = {}
+    learned: dict[str, None] = {}
     for sec in SECTIONS:
         text = "\n".join(doc.captions) if sec == "captions" else getattr(doc, sec)
         terms.update(section_terms(sec, text))
+        if text:
+            learned.update((f"{key}={full}", None) for key, full in acronym_pairs(text))
+    if learned:
+        terms[ACRONYMS] = list(learned)
     if doc.author:
         terms["author"] = fold(normalize(doc.author)).lower().split()
         values["author_facet"] = doc.author.strip()

@@ -45,6 +45,10 @@ from whoosh.formats import Frequency, Positions
 from whoosh.util.numeric import _length_byte_cache
 from whoosh.writing import SegmentWriter
 
+#: Fields added after indexes already existed (the acronym pairs learned from the text): a
+#: document carrying one is written without it into an index whose schema predates it.
+OPTIONAL_FIELDS = frozenset({"acronyms"})
+
 __all__ = ["Terms", "FastSegmentWriter", "StagedSegments", "adopt", "clear_staging"]
 
 _uint = Struct("!I").pack
@@ -187,7 +191,8 @@ class FastSegmentWriter(SegmentWriter):
         schema = self.schema
         docnum = self.docnum
         perdoc = self.perdocwriter
-        names = sorted(name for name in fields if not name.startswith("_"))
+        names = sorted(name for name in fields if not name.startswith("_")
+                       and (name in schema or name not in OPTIONAL_FIELDS))
         self._check_fields(schema, names)
         perdoc.start_doc(docnum)
         try:

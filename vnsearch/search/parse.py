@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from vnsearch.codec.schema import key_form
 from vnsearch.errors import QueryError
+from vnsearch.text.acronyms import typed_acronym
 from vnsearch.text.analysis import analyze, syllable_form
 from vnsearch.text.forms import SECTIONS
 from vnsearch.text.normalize import fold, normalize
@@ -51,6 +52,8 @@ class Words:
     """A run of plain words in text sections, in every form the index holds: pyvi ``words``,
     ``syllables`` (lower-cased), ``folded`` syllables and folded adjacent ``pairs``.
 
+    ``sizes``: how many syllables each pyvi word has; ``acronyms``: the key of each word
+    typed as an acronym (``UBND`` → ``ubnd``; "" for other words).
     ``ascii_only``: typed without any diacritic. ``negated``: inside ``NOT``/``-word`` (match
     the forms as typed only). ``with_tags``: the words may also match a tag (``tag_key``)."""
 
@@ -63,6 +66,8 @@ class Words:
     negated: bool = False
     with_tags: bool = True
     tag_key: str = ""
+    sizes: list[int] = field(default_factory=list)
+    acronyms: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -414,6 +419,8 @@ class _Builder:
             pairs=[f"{a}_{b}" for a, b in zip(folded, folded[1:])], ascii_only=ascii_only,
             sections=self._sections_for(fieldname), negated=self.negated,
             with_tags=fieldname != "title", tag_key="_".join(folded),
+            sizes=[len(t.syllables) for t in tokens],
+            acronyms=[typed_acronym(t.text) for t in tokens],
         )
         if whole and len(text.split()) == 1 and len(syllables) > 1:
             # One typed "word" that analysis split (COVID-19, 1/6/2023, 18-NQ/TW): the parts

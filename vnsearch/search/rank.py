@@ -21,7 +21,9 @@ word contributes in four forms, weighted so that exact > syllable-only > folded-
 * syllables found in more than half the documents of a large index (an idf below log 2) are
   left out: they weigh next to nothing and have the longest posting lists; unless the query
   has nothing else. pyvi words and syllable pairs are kept, and so is every syllable of a
-  query typed without diacritics (docs/benchmarks.md has the measurements).
+  query typed without diacritics (docs/benchmarks.md has the measurements);
+* an acronym typed (``UBND``) also matches the full form the index learned for it, and a full
+  form typed its acronym, at ACRONYM_WEIGHT of what the form typed would score.
 
 The input is the query model of :mod:`vnsearch.search.parse`. Boolean structure (AND, NOT,
 ``-word``, groups) and phrases are evaluated on the same vectors; fuzzy words, wildcards,
@@ -31,15 +33,17 @@ built here) and their Whoosh scores added in.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, OrderedDict
+from dataclasses import replace
 
 import numpy as np
 import orjson
 from whoosh import query as wq
 
 from vnsearch.codec.postings import SnapshotReader
-from vnsearch.codec.schema import key_form
+from vnsearch.codec.schema import ACRONYMS, key_form
 from vnsearch.search.parse import (
     AllOf,
     AndMaybe,
@@ -51,10 +55,13 @@ from vnsearch.search.parse import (
     Fuzzy,
     Not,
     Phrase,
+    QueryTerms,
     Require,
     Wildcard,
     Words,
 )
+from vnsearch.text.acronyms import BUILT_IN
+from vnsearch.text.analysis import fold_syllable
 from vnsearch.text.forms import FOLDED, PAIRS, SYLLABLES, WORDS
 from vnsearch.text.normalize import fold
 
@@ -70,6 +77,11 @@ COORDINATION = 0.5
 #: Weight of each term form when the query has diacritics, and when it has none.
 FORM_WEIGHT = {WORDS: 1.0, SYLLABLES: 0.5, FOLDED: 0.2, PAIRS: 0.6}
 FORM_WEIGHT_ASCII = {WORDS: 0.0, SYLLABLES: 0.0, FOLDED: 1.0, PAIRS: 1.0}
+#: A query word typed as an acronym (``UBND``) also matches its full form learned from the
+#: index (``Ủy ban nhân dân``), and a full form typed matches the acronym, at this share of
+#: the score the typed form would get: the form typed ranks first.
+ACRONYM_WEIGHT = 0.8
+MAX_FULL_FORM_WORDS = 6
 #: Fuzzy matches on the folded syllables count half as much as on the syllables.
 FUZZY_FOLDED_WEIGHT = 0.5
 #: Syllables (exact or folded) in more documents than this share of the index are left out of
@@ -109,6 +121,7 @@ class Scorer:
         self._term_cache: dict = {}
         self._postings_cache: OrderedDict = OrderedDict()
         self._postings_cached = 0
+        self._acronyms: tuple[dict, dict] | None = None
         # Fields with no text in this index (no document has captions, say) are skipped.
         schema = searcher.schema
         self.fields = {
@@ -351,7 +364,9 @@ class Scorer:
         return scores, count > 0
 
     def free_text(self, node: Words):
-        """One run of plain words: BM25F over the term forms of a :class:`Words` node."""
+        """One run of plain words: BM25F over the term forms of a :class:`Words` node; an
+        acronym typed also matches its full form and a full form its acronym
+        (:meth:`_acronym_alternatives`)."""
         weights = form_weights(node.ascii_only, node.negated)
         forms = {WORDS: node.words, SYLLABLES: node.syllables, FOLDED: node.folded,
                  PAIRS: node.pairs}  # fmt: skip
@@ -387,12 +402,213 @@ class Scorer:
             scores[ids] += (w * qtf) * s
             if suffix == cover_form:
                 cover[ids] += qtf
+        if not node.negated and not node.ascii_only and node.sizes:
+            self._acronym_alternatives(node, scores, cover, matched)
         self._add_tags(node, scores, matched)
         matched &= self.alive
         n_syl = len(node.folded)
         if COORDINATION and n_syl > 1:
             scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
         return scores * matched, matched
+
+    def _concept(self, alternatives, sections):
+        """Dense ``(score, coverage)`` of one piece of evidence with alternative forms
+        ``[(share, [(suffix, terms, counts for coverage)])]``: within one alternative, each
+        form scores the mean BM25F of its terms, the forms combine with FORM_WEIGHT
+        normalised to sum to one, times ``share``; the best alternative counts."""
+        best = np.zeros(self.n, dtype=np.float32)
+        hit = np.zeros(self.n, dtype=np.float32)
+        for share, forms in alternatives:
+            forms = [f for f in forms if f[1]]
+            total = sum(FORM_WEIGHT[f[0]] for f in forms)
+            score = np.zeros(self.n, dtype=np.float32)
+            for suffix, terms, counts in forms:
+                form, seen = self._form(suffix, terms, sections)
+                score += form * (share * FORM_WEIGHT[suffix] / total)
+                if counts:
+                    np.maximum(hit, seen, out=hit)
+            np.maximum(best, score, out=best)
+        return best, hit
+
+    def _form(self, suffix: str, terms: list[str], sections):
+        """Mean BM25F of ``terms`` in one form, and the share of them each document has."""
+        form = np.zeros(self.n, dtype=np.float32)
+        seen = np.zeros(self.n, dtype=np.float32)
+        for term in terms:
+            if self._pruned(suffix, term, sections):
+                continue
+            got = self.bm25f(suffix, term, sections)
+            if got is not None:
+                ids, s = got
+                form[ids] += s
+                seen[ids] += 1
+        return form / len(terms), seen / len(terms)
+
+    def _full_form_spans(self, node: Words):
+        """``(first word, end word, acronym key)`` of each run of query words (two or more)
+        spelling a full form the index learned an acronym for."""
+        starts = list(itertools.accumulate([0, *node.sizes]))
+        n = len(node.sizes)
+        for i in range(n):
+            for j in range(i + 2, min(n, i + MAX_FULL_FORM_WORDS) + 1):
+                key = self.acronym_of("_".join(node.syllables[starts[i] : starts[j]]))
+                if key:
+                    yield i, j, key
+
+    def with_alternatives(self, node, terms: QueryTerms) -> QueryTerms:
+        """``terms`` and the acronym forms the ranking matched the query's words on: an
+        acronym's full form (highlighted as a phrase), a full form's acronym."""
+        syllables: list[str] = []
+        phrases: list[tuple[str, ...]] = []
+        for words in _words_nodes(node):
+            if words.negated or words.ascii_only or not words.sizes:
+                continue
+            for key in words.acronyms:
+                full = self.full_form(key) if key else None
+                if full:
+                    parts = full.split("_")
+                    syllables += parts
+                    phrases.append(tuple(fold_syllable(p) for p in parts))
+            syllables += [key for _, _, key in self._full_form_spans(words)]
+        if not syllables:
+            return terms
+        return replace(terms, syllables=terms.syllables + syllables,
+                       phrases=terms.phrases + phrases)
+
+    # -- acronyms --------------------------------------------------------------------------
+    def _acronym_alternatives(self, node: Words, scores, cover, matched) -> None:
+        """Acronyms typed (``UBND``) also match their full form, in documents without the
+        acronym, and runs of words spelling a full form (``ủy ban nhân dân``) match the
+        acronym, where that is more than the words give: at ACRONYM_WEIGHT of what the form
+        typed would score, so the form typed ranks first."""
+        starts = list(itertools.accumulate([0, *node.sizes]))
+        for i, key in enumerate(node.acronyms):
+            full = self.full_form(key) if key else None
+            if not full:
+                continue
+            parts = full.split("_")
+            folded = [fold_syllable(p) for p in parts]
+            forms = [(SYLLABLES, parts, True),
+                     (PAIRS, [f"{a}_{b}" for a, b in zip(folded, folded[1:])], False)]
+            share = ACRONYM_WEIGHT * _word_weight(node.sizes[i])
+            alt, hit = self._concept([(share, forms)], node.sections)
+            alt[self._has_words(node.words[i : i + 1], node.sections)] = 0
+            self._add_alternative(alt, hit * node.sizes[i], scores, cover, matched)
+        for i, j, key in self._full_form_spans(node):
+            got = self.bm25f(FOLDED, key, node.sections)
+            if got is None:
+                continue
+            ids, s = got
+            # the acronym counts as occurrences of the run's words (their idf, not its own)
+            pieces = self._span_pieces(node, starts[i], starts[j], i, j)
+            df = self._df(FOLDED, key, node.sections)
+            weight = sum(w * self._idf(self._df(f, t, node.sections)) for f, t, w in pieces)
+            alt = np.zeros(self.n, dtype=np.float32)
+            alt[ids] = ACRONYM_WEIGHT * weight / self._idf(df) * s
+            typed, typed_cover = self._pieces(pieces, node.sections)
+            gain = np.maximum(alt - typed, 0)
+            hit = np.where(gain > 0, np.maximum(starts[j] - starts[i] - typed_cover, 0), 0)
+            self._add_alternative(gain, hit, scores, cover, matched)
+
+    def _span_pieces(self, node: Words, a: int, b: int, i: int, j: int) -> list:
+        """``(suffix, term, weight)`` the form scoring gives syllables ``a:b`` (words
+        ``i:j``) of a run, pruned terms left out."""
+        pieces = [(WORDS, w) for w in node.words[i:j]]
+        pieces += [(SYLLABLES, t) for t in node.syllables[a:b]]
+        pieces += [(FOLDED, t) for t in node.folded[a:b]]
+        pieces += [(PAIRS, t) for t in node.pairs[a : b - 1]]
+        return [(f, t, FORM_WEIGHT[f]) for f, t in pieces
+                if self._df(f, t, node.sections) and not self._pruned(f, t, node.sections)]
+
+    def _pieces(self, pieces: list, sections):
+        """Dense scores of ``pieces`` as the form scoring adds them, and how many of their
+        syllables (SYLLABLES form) each document has."""
+        scores = np.zeros(self.n, dtype=np.float32)
+        cover = np.zeros(self.n, dtype=np.float32)
+        for suffix, term, w in pieces:
+            got = self.bm25f(suffix, term, sections)
+            if got is not None:
+                scores[got[0]] += w * got[1]
+                if suffix == SYLLABLES:
+                    cover[got[0]] += 1
+        return scores, cover
+
+    def _df(self, suffix: str, term: str, sections) -> int:
+        return max(self.doc_frequency(sec + suffix, term) for sec in sections)
+
+    def _idf(self, df: int) -> float:
+        return math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
+
+    def _has_words(self, words: list[str], sections):
+        """Documents holding any of ``words`` (pyvi words) in ``sections``."""
+        mask = np.zeros(self.n, dtype=bool)
+        for w in words:
+            for sec in sections:
+                got = self.postings(sec + WORDS, w)
+                if got is not None:
+                    mask[got[0]] = True
+        return mask
+
+    @staticmethod
+    def _add_alternative(alt, hit, scores, cover, matched) -> None:
+        got = alt > 0
+        scores += alt
+        cover[got] += hit[got]
+        matched |= got
+
+    def _acronym_table(self) -> tuple[dict, dict]:
+        """(acronym key → best full form, full form → best acronym key), from the pairs the
+        index learned (the most documents first), then the built-in ones."""
+        if self._acronyms is None:
+            counts: dict[tuple[str, str], int] = {}
+            for value in self.snapshot.terms(ACRONYMS):
+                key, _, full = value.partition("=")
+                if key and full:
+                    counts[(key, full)] = self.doc_frequency(ACRONYMS, value)
+            forward: dict[str, str] = {}
+            backward: dict[str, str] = {}
+            for (key, full), _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+                forward.setdefault(key, full)
+                backward.setdefault(full, key)
+            for key, full in BUILT_IN.items():
+                forward.setdefault(key, full)
+            self._acronyms = (forward, backward)
+        return self._acronyms
+
+    def full_form(self, key: str) -> str | None:
+        """The full form (``_``-joined syllables) of an acronym key, or None."""
+        return self._acronym_table()[0].get(key)
+
+    def acronym_of(self, full: str) -> str | None:
+        """The acronym key learned for a full form, or None."""
+        return self._acronym_table()[1].get(full)
+
+    def acronym_pairs(self) -> dict[str, int]:
+        """Every ``acronym=full form`` pair the index learned, with its document count."""
+        return {v: self.doc_frequency(ACRONYMS, v) for v in self.snapshot.terms(ACRONYMS)}
+
+    def _pruned(self, suffix: str, term: str, sections) -> bool:
+        """A syllable in more than MAX_DF_RATIO of a large index (see the module doc)."""
+        ratio = self.max_df_ratio().get(suffix, 1.0)
+        if ratio >= 1.0:
+            return False
+        df = max(self.doc_frequency(sec + suffix, term) for sec in sections)
+        return df > max(MIN_DF_CAP, ratio * self.live_count)
+
+    def _bare(self, node: Words) -> list[bool]:
+        """Per syllable: typed without its diacritics in a query that has some, when, spelt
+        as typed, it is rare next to its readings with diacritics ("chuc", "dang" for chức,
+        đang, đảng), not a word of its own ("ban", "hoa", "tin")."""
+        bare = []
+        for syllable, folded in zip(node.syllables, node.folded):
+            if syllable != fold(syllable) or not syllable.isalpha():
+                bare.append(False)
+                continue
+            exact = max(self.doc_frequency(sec, syllable) for sec in node.sections)
+            readings = max(self.doc_frequency(sec + FOLDED, folded) for sec in node.sections)
+            bare.append(exact * BARE_RATIO < readings)
+        return bare
+
 
     def _add_tags(self, node: Words, scores, matched) -> None:
         """Query words that are a document's tag (folded, one word or the whole run)."""
@@ -416,14 +632,7 @@ class Scorer:
         them. A word counts as such when, spelt as typed, it is rare next to its readings with
         diacritics ("chuc", "dang" for chức, đang, đảng), not when it is a word of its own
         ("ban", "hoa", "tin")."""
-        bare = []
-        for syllable, folded in zip(node.syllables, node.folded):
-            if syllable != fold(syllable) or not syllable.isalpha():
-                bare.append(False)
-                continue
-            exact = max(self.doc_frequency(sec, syllable) for sec in node.sections)
-            readings = max(self.doc_frequency(sec + FOLDED, folded) for sec in node.sections)
-            bare.append(exact * BARE_RATIO < readings)
+        bare = self._bare(node)
         if not any(bare):
             return {}
         out = {(FOLDED, f): FORM_WEIGHT_ASCII[FOLDED] for f, b in zip(node.folded, bare) if b}
@@ -485,6 +694,29 @@ def _whoosh_queries(node) -> list:
         return [wq.Wildcard(sec + suffix, node.pattern, boost=SECTION_WEIGHT[sec])
                 for sec in node.sections]
     raise TypeError(f"not a query node: {node!r}")
+
+
+def _word_weight(size: int) -> float:
+    """What the forms of a query word of ``size`` syllables weigh together (FORM_WEIGHT)."""
+    w = FORM_WEIGHT
+    return w[WORDS] + size * (w[SYLLABLES] + w[FOLDED]) + (size - 1) * w[PAIRS]
+
+
+def _words_nodes(node):
+    """The :class:`Words` a query node scores (not those it excludes)."""
+    if isinstance(node, Words):
+        yield node
+    elif isinstance(node, Phrase):
+        yield node.words
+    elif isinstance(node, (AllOf, AnyOf)):
+        for part in node.parts:
+            yield from _words_nodes(part)
+    elif isinstance(node, AndNot):
+        yield from _words_nodes(node.positive)
+    elif isinstance(node, (AndMaybe, Require)):
+        yield from _words_nodes(node.required)
+        if isinstance(node, AndMaybe):
+            yield from _words_nodes(node.optional)
 
 
 def _in_order(positions: list, slop: int) -> bool:

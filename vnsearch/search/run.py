@@ -156,7 +156,8 @@ def search(
     # A listing (filters, no words) scores every document the same: newest first, then id.
     if terms is None and sort == "relevance":
         sort = "-date"
-    ranked = rank(searcher, wq, flt, scorer_for(searcher), where=meta)
+    scorer = scorer_for(searcher)
+    ranked = rank(searcher, wq, flt, scorer, where=meta)
     total = ranked.total
     want = offset + limit
     if sort == "relevance":
@@ -173,7 +174,9 @@ def search(
     else:
         hits_raw = list(run(max(want, 1)))[offset:want]
     facet_counts = _merge_spellings(ranked.facets(facets)) if facets else {}
-    hits = _page(hits_raw, offset, terms, snippets, dups)
+    # highlighted: the query's words, and the acronyms or full forms they matched as
+    shown = None if terms is None else scorer.with_alternatives(wq, terms)
+    hits = _page(hits_raw, offset, shown, snippets, dups)
     suggestion = None
     if suggest and terms is not None and total < 3:
         suggestion = make_suggestion(searcher, query, terms)

@@ -31,7 +31,6 @@ from vnsearch.search.highlight import (
 from vnsearch.search.parse import parse
 from vnsearch.search.results import FACETS, HIT_FIELDS, SCHEMA_VERSION, SORTS
 from vnsearch.serve import DEFAULT_MAX_LIMIT
-from vnsearch.text.analysis import analyze as analyze_text
 from vnsearch.text.forms import SECTIONS
 from vnsearch.text.normalize import clean_for_display
 
@@ -266,8 +265,8 @@ def duplicates(ix, p: dict, body=None) -> dict:
 
 
 def analyze(ix, p: dict, body=None) -> dict:
-    """``vnsearch analyze --json``."""
-    return analyze_text(p["text"]).to_dict()
+    """``vnsearch analyze --json``: the analysis, and the acronym pairs the index learned."""
+    return ix.analyze(p["text"])
 
 
 def stats(ix, p: dict, body=None) -> dict:
@@ -366,8 +365,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "How a text is normalised, segmented and folded (vnsearch analyze --json)",
              analyze, "Analysis",
              (Param("text", required=True, max_chars=MAX_TEXT_CHARS,
-                    help=f"The text (at most {MAX_TEXT_CHARS:,} characters)."),),
-             needs_index=False),
+                    help=f"The text (at most {MAX_TEXT_CHARS:,} characters)."),)),
     Endpoint("/api/stats", "GET", "stats", "Index statistics (vnsearch stats --json)", stats,
              "Stats", statuses=()),
     Endpoint("/api/health", "GET", "health", "Health check", health, "Health", statuses=()),

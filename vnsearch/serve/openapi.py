@@ -82,6 +82,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "tokens": {"type": "array", "items": _obj({
             "text": _STR, "start": _INT, "end": _INT, "word": _STR, "syllables": _STRS,
             "folded": _STR}, required=["text", "start", "end", "syllables", "folded"])},
+        "acronyms": {"type": "array", "items": _obj({
+            "acronym": _STR, "full": _STR, "documents": _INT})},
     }),
     "Stats": _obj({
         "path": _STR, "documents": _INT, "segments": _INT, "fields": _STRS,
