@@ -112,3 +112,10 @@ def test_legacy_tables_round_trip(words):
 def test_date_parsers_return_an_iso_date_or_none(text):
     for value in (parse_date_value(text), lead_date(text, text)):
         assert value is None or (len(value) == 10 and value[4] == "-" and value[7] == "-")
+
+
+def test_an_integer_too_large_for_64_bits_is_kept_as_its_digits():
+    doc = record_to_document({"body": "Hội nghị", "views": 2**70, "ids": [1, -(2**64)]},
+                             fallback_id="f#1")
+    assert doc.extra["views"] == str(2**70) and doc.extra["ids"] == [1, str(-(2**64))]
+    orjson.dumps(doc.to_dict())

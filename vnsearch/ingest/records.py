@@ -181,6 +181,28 @@ def _nested_deeper(value: Any, limit: int) -> bool:
     return False
 
 
+#: orjson, which writes stored documents, holds integers in 64 bits.
+_INT_RANGE = (-(2**63), 2**64 - 1)
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with integers too large for a 64-bit JSON writer kept as their digits.
+
+    A record read by Python's json module, or a dict given to ``Index.add``, can hold any
+    integer; storing it as text keeps it instead of failing the document (values are already
+    checked to nest at most :data:`MAX_NESTING` levels).
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if _INT_RANGE[0] <= value <= _INT_RANGE[1] else str(value)
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    return value
+
+
 def record_to_document(record: dict[str, Any], *, fallback_id: str, path: str = "") -> Document:
     """A Document from one JSON object (keys and aliases in :data:`FIELD_KEYS`).
 
@@ -197,14 +219,14 @@ def record_to_document(record: dict[str, Any], *, fallback_id: str, path: str = 
             continue
         if _nested_deeper(value, MAX_NESTING):
             raise RecordError(f"{key!r} is nested more than {MAX_NESTING} levels deep")
-        extra[key] = value
+        extra[key] = _storable(value)
     for name, keys in FIELD_KEYS.items():
         for key in keys:
             value = record.get(key)
             if value is None or value == "" or value == []:
                 continue
             if name in values:
-                extra[key] = value  # an alias shadowed by an earlier one: keep it anyway
+                extra[key] = _storable(value)  # an alias shadowed by an earlier one: keep it
             else:
                 values[name] = (key, value)
 
