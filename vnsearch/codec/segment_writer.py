@@ -294,148 +294,177 @@ class FastSegmentWriter(SegmentWriter):
             self._fold_pool()
         fw = self.fieldwriter
         fieldmap = fw._fieldmap
-        postfile = fw._postfile
         tindex = fw._tindex
-        tfile = tindex.dbfile
-        buckets = tindex.buckets
+        _hash_keys_with_crc32(tindex)
         keypos: list[int] = []
-        # Key hashes: CRC-32 (Whoosh's hash type 1; readers take the type from the header)
-        # rather than MD5 through a hex string.
-        end = tfile.tell()
-        tfile.seek(tindex.startoffset + 4)
-        tfile.write(b"\x01")
-        tfile.seek(end)
-        tindex.hashtype, tindex.hashfn = 1, crc32
-        tindex._write_hashes = lambda: _write_hashes(tindex)
         for name in sorted(self._postings):
             table = self._postings[name]
             if not table:
                 continue
             fieldid = fieldmap.setdefault(name, len(fieldmap))
-            prefix = _ushort(fieldid)
-            fixed = self.schema[name].format.fixed_value_size()
-            lbs = self._lengths.get(name, {})
-            lbs_get = lbs.get
-            variable = fixed is None or fixed < 0
             terms = sorted(table)
-            flats = [table[t] for t in terms]
-            tinfos: list = [None] * len(terms)
-            pbuf: list[bytes] = []
-            poff = postfile.tell()
-
-            # Terms with one posting (most of a segment's) keep it in their term info
-            # (Whoosh's "inlined" postings): no block, no extent; 30 bytes less per term.
-            for i, flat in enumerate(flats):
-                if len(flat) == 3:
-                    d, freq, value = flat
-                    fweight = float(freq)
-                    lb = lbs_get(d, 0)
-                    tinfos[i] = _inlined_info(fweight, 1, lb, lb, fweight, d, d) + dumps(
-                        ((d,), (fweight,), (value if fixed != 0 else None,)), 2)
-
-            for i, flat in enumerate(flats):
-                if len(flat) == 3:
-                    continue
-                start = poff
-                ids, freqs, values = flat[0::3], flat[1::3], flat[2::3]
-                n = len(ids)
-                if n <= 128:  # one block
-                    if lbs:
-                        blbs = list(map(lbs_get, ids, repeat(0)))
-                        if 0 in blbs:
-                            blbs = [x for x in blbs if x]
-                        bmin = min(blbs) if blbs else 0
-                        bmax = max(blbs) if blbs else 0
-                    else:
-                        bmin = bmax = 0
-                    fmax = max(freqs)
-                    if fmax == 1:
-                        weights = None
-                    elif min(freqs) == fmax:
-                        weights = float(fmax)
-                    else:
-                        weights = tuple(map(float, freqs))
-                    if variable:
-                        vals = tuple(values)
-                    else:
-                        vals = b"".join(values) if fixed else None
-                    dids = tuple(map(sub, ids, [0, *ids[:-1]]))
-                    data = dumps((dids, weights, vals), _PROTOCOL)
-                    comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
-                    if comp:
-                        data = compress(data, comp)
-                    info = dumps((n, ids[-1], float(fmax), comp, bmin, bmax), 2)
-                    size = len(info) + len(data)
-                    pbuf += (_MAGIC, _int(-size), info, data)
-                    poff += 8 + size
-                    tinfos[i] = _terminfo_extent(
-                        0, float(sum(freqs)), n, bmin, bmax, float(fmax), ids[0], ids[-1],
-                        start, 8 + size,
-                    )
-                    continue
-                pbuf.append(_MAGIC)
-                poff += 4
-                minlb = maxlb = 0
-                for b in range(0, n, 128):
-                    bids = ids[b:b + 128]
-                    bfreqs = freqs[b:b + 128]
-                    blbs = [lbs[d] for d in bids if d in lbs]
-                    bmin = min(blbs) if blbs else 0
-                    bmax = max(blbs) if blbs else 0
-                    if bmin and (not minlb or bmin < minlb):
-                        minlb = bmin
-                    if bmax > maxlb:
-                        maxlb = bmax
-                    fmax = max(bfreqs)
-                    fmin = min(bfreqs)
-                    if fmax == 1:
-                        weights = None
-                    elif fmin == fmax:
-                        weights = float(fmax)
-                    else:
-                        weights = tuple(map(float, bfreqs))
-                    if variable:
-                        vals = tuple(values[b:b + 128])
-                    elif fixed == 0:
-                        vals = None
-                    else:
-                        vals = b"".join(values[b:b + 128])
-                    dids = tuple(y - x for x, y in zip([0, *bids], bids))
-                    data = dumps((dids, weights, vals), _PROTOCOL)
-                    comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
-                    if comp:
-                        data = compress(data, comp)
-                    info = dumps((len(bids), bids[-1], float(fmax), comp, bmin, bmax), 2)
-                    size = len(info) + len(data)
-                    pbuf += (_int(-size if b + 128 >= n else size), info, data)
-                    poff += 4 + size
-                tinfos[i] = _terminfo_extent(
-                    0, float(sum(freqs)), n, minlb, maxlb, float(max(freqs)), ids[0], ids[-1],
-                    start, poff - start,
-                )
-            postfile.write(b"".join(pbuf))
-
-            # The field's rows of the terms hash file, in key order.
-            keys = [prefix + t.encode("utf-8") for t in terms]
-            klens = list(map(len, keys))
-            vlens = list(map(len, tinfos))
-            rows = list(map(add, klens, vlens))
-            positions = list(accumulate([8 + r for r in rows], initial=tfile.tell()))
-            positions.pop()
-            tfile.write(b"".join(chain.from_iterable(zip(map(_lengths, klens, vlens), keys,
-                                                         tinfos))))
-            for h, pos in zip(map(crc32, keys), positions):
-                buckets[h & 255].append((h, pos))
-            keypos += positions
-            tindex.lastkey = keys[-1]
+            tinfos = _write_postings(fw._postfile, [table[t] for t in terms],
+                                     self.schema[name].format.fixed_value_size(),
+                                     self._lengths.get(name, {}))
+            keypos += _write_term_rows(tindex, _ushort(fieldid), terms, tinfos)
         if keypos:
-            index = tindex.index
-            top = keypos[-1]
-            typecode = "H" if top < 2**16 else "i" if top < 2**31 else "I" if top < 2**32 else "q"
-            index.array = array(typecode, [*index.array, *keypos])
+            _extend_key_index(tindex, keypos)
         self._postings.clear()
         self._lengths.clear()
         fw.close()
+
+
+def _hash_keys_with_crc32(tindex) -> None:
+    """Key hashes of the terms file: CRC-32 (Whoosh's hash type 1; readers take the type from
+    the header) rather than MD5 through a hex string."""
+    tfile = tindex.dbfile
+    end = tfile.tell()
+    tfile.seek(tindex.startoffset + 4)
+    tfile.write(b"\x01")
+    tfile.seek(end)
+    tindex.hashtype, tindex.hashfn = 1, crc32
+    tindex._write_hashes = lambda: _write_hashes(tindex)
+
+
+def _write_postings(postfile, flats: list[list], fixed: int | None, lbs: dict[int, int]) -> list:
+    """Write the posting blocks of one field's terms (``flats`` in term order) to the postings
+    file; returns their term infos."""
+    lbs_get = lbs.get
+    variable = fixed is None or fixed < 0
+    tinfos: list = [None] * len(flats)
+    pbuf: list[bytes] = []
+    poff = postfile.tell()
+
+    # Terms with one posting (most of a segment's) keep it in their term info
+    # (Whoosh's "inlined" postings): no block, no extent; 30 bytes less per term.
+    for i, flat in enumerate(flats):
+        if len(flat) == 3:
+            d, freq, value = flat
+            fweight = float(freq)
+            lb = lbs_get(d, 0)
+            tinfos[i] = _inlined_info(fweight, 1, lb, lb, fweight, d, d) + dumps(
+                ((d,), (fweight,), (value if fixed != 0 else None,)), 2)
+
+    for i, flat in enumerate(flats):
+        if len(flat) == 3:
+            continue
+        ids, freqs, values = flat[0::3], flat[1::3], flat[2::3]
+        write = _write_one_block if len(ids) <= 128 else _write_blocks
+        tinfos[i], poff = write(pbuf, ids, freqs, values, lbs, fixed, variable, poff)
+    postfile.write(b"".join(pbuf))
+    return tinfos
+
+
+def _block_weights(freqs: list[int], fmax: int):
+    """A block's weights as Whoosh stores them: None when all are 1, one float when all are
+    equal, else a tuple of floats."""
+    if fmax == 1:
+        return None
+    if min(freqs) == fmax:
+        return float(fmax)
+    return tuple(map(float, freqs))
+
+
+def _block_values(values: list[bytes], fixed: int | None, variable: bool):
+    """A block's posting values: a tuple if their size varies, none if they are empty, else
+    their concatenation."""
+    if variable:
+        return tuple(values)
+    if fixed == 0:
+        return None
+    return b"".join(values)
+
+
+def _encode_block(ids: list[int], weights, vals, fmax: int, bmin: int, bmax: int):
+    """The info and (compressed) data of one posting block."""
+    dids = tuple(map(sub, ids, [0, *ids[:-1]]))
+    data = dumps((dids, weights, vals), _PROTOCOL)
+    comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
+    if comp:
+        data = compress(data, comp)
+    info = dumps((len(ids), ids[-1], float(fmax), comp, bmin, bmax), 2)
+    return info, data
+
+
+def _write_one_block(pbuf, ids, freqs, values, lbs, fixed, variable, start):
+    """Append the postings of a term with at most 128 of them (one block) to ``pbuf``;
+    returns the term info and the postings file offset after them."""
+    if lbs:
+        lbs_get = lbs.get
+        blbs = list(map(lbs_get, ids, repeat(0)))
+        if 0 in blbs:
+            blbs = [x for x in blbs if x]
+        bmin = min(blbs) if blbs else 0
+        bmax = max(blbs) if blbs else 0
+    else:
+        bmin = bmax = 0
+    fmax = max(freqs)
+    info, data = _encode_block(ids, _block_weights(freqs, fmax),
+                               _block_values(values, fixed, variable), fmax, bmin, bmax)
+    size = len(info) + len(data)
+    pbuf += (_MAGIC, _int(-size), info, data)
+    tinfo = _terminfo_extent(
+        0, float(sum(freqs)), len(ids), bmin, bmax, float(fmax), ids[0], ids[-1],
+        start, 8 + size,
+    )
+    return tinfo, start + 8 + size
+
+
+def _write_blocks(pbuf, ids, freqs, values, lbs, fixed, variable, start):
+    """Append the postings of a term with more than 128 of them (blocks of 128) to ``pbuf``;
+    returns the term info and the postings file offset after them."""
+    n = len(ids)
+    pbuf.append(_MAGIC)
+    poff = start + 4
+    minlb = maxlb = 0
+    for b in range(0, n, 128):
+        bids = ids[b:b + 128]
+        bfreqs = freqs[b:b + 128]
+        blbs = [lbs[d] for d in bids if d in lbs]
+        bmin = min(blbs) if blbs else 0
+        bmax = max(blbs) if blbs else 0
+        if bmin and (not minlb or bmin < minlb):
+            minlb = bmin
+        if bmax > maxlb:
+            maxlb = bmax
+        fmax = max(bfreqs)
+        info, data = _encode_block(bids, _block_weights(bfreqs, fmax),
+                                   _block_values(values[b:b + 128], fixed, variable),
+                                   fmax, bmin, bmax)
+        size = len(info) + len(data)
+        pbuf += (_int(-size if b + 128 >= n else size), info, data)
+        poff += 4 + size
+    tinfo = _terminfo_extent(
+        0, float(sum(freqs)), n, minlb, maxlb, float(max(freqs)), ids[0], ids[-1],
+        start, poff - start,
+    )
+    return tinfo, poff
+
+
+def _write_term_rows(tindex, prefix: bytes, terms: list[str], tinfos: list) -> list[int]:
+    """Write one field's rows of the terms hash file, in key order; returns their positions."""
+    tfile = tindex.dbfile
+    buckets = tindex.buckets
+    keys = [prefix + t.encode("utf-8") for t in terms]
+    klens = list(map(len, keys))
+    vlens = list(map(len, tinfos))
+    rows = list(map(add, klens, vlens))
+    positions = list(accumulate([8 + r for r in rows], initial=tfile.tell()))
+    positions.pop()
+    tfile.write(b"".join(chain.from_iterable(zip(map(_lengths, klens, vlens), keys, tinfos))))
+    for h, pos in zip(map(crc32, keys), positions):
+        buckets[h & 255].append((h, pos))
+    tindex.lastkey = keys[-1]
+    return positions
+
+
+def _extend_key_index(tindex, keypos: list[int]) -> None:
+    """Append the key positions to the terms file's ordered index, in the smallest array type
+    that holds them."""
+    index = tindex.index
+    top = keypos[-1]
+    typecode = "H" if top < 2**16 else "i" if top < 2**31 else "I" if top < 2**32 else "q"
+    index.array = array(typecode, [*index.array, *keypos])
 
 
 # -- segments built outside the index, adopted by its writer at commit -------------------------
