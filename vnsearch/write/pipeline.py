@@ -623,6 +623,28 @@ def index_files(
     remove the documents of files deleted under those folders, skip the rest."""
     report = report if report is not None else IndexReport()
     paths = list(paths)
+    found, walk_failures = _walk(paths, report, max_file_size)
+    report.files = len(found)
+
+    pipeline = _open_pipeline(
+        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress,
+        commit_seconds=commit_seconds,
+    )
+    known = state.files()
+    todo = _changed_files(state, known, found, report)
+    report.files_changed = len(todo)
+    pipeline.progress.bytes_total = sum(_uncompressed_size(s.path, s.size) for s in todo)
+
+    seen = {src.rel for src in found}
+    gone = _files_gone(state, known, found, seen, paths, walk_failures)
+    reader = _FileReader(pipeline, state, report, seen)
+    _run(pipeline, lambda: reader.feed(todo, gone))
+    return report
+
+
+def _walk(paths: list[str], report: IndexReport, max_file_size: int | None):
+    """The files found under ``paths`` and the folders whose walk failed; problems go to
+    ``report``."""
     kwargs = {} if max_file_size is None else {"max_file_size": max_file_size}
     found = []
     walk_failures: list[str] = []
@@ -633,13 +655,12 @@ def index_files(
                 walk_failures.append(item.path)
         else:
             found.append(item)
-    report.files = len(found)
+    return found, walk_failures
 
-    pipeline = _open_pipeline(
-        ix, state, report, duplicates, jobs=jobs, batch_size=batch_size, progress=progress,
-        commit_seconds=commit_seconds,
-    )
-    known = state.files()
+
+def _changed_files(state, known: dict, found: list, report: IndexReport) -> list:
+    """The files of ``found`` that are new or changed since indexed; the others' documents
+    count as unchanged (a file touched but not changed has its new mtime recorded)."""
     counts = state.doc_counts()
     todo = []
     for src in found:
@@ -657,94 +678,114 @@ def index_files(
                 state.put_file(src.rel, FileRecord(src.size, src.mtime_ns, rec.hash))
                 continue
         todo.append(src)
-    report.files_changed = len(todo)
-    pipeline.progress.bytes_total = sum(_uncompressed_size(s.path, s.size) for s in todo)
+    return todo
 
-    seen = {src.rel for src in found}
+
+def _files_gone(
+    state, known: dict, found: list, seen: set[str], paths: list[str], walk_failures: list[str]
+) -> list[str]:
+    """The indexed files no longer found whose documents may be removed; records where the
+    found files lie now."""
     located = state.locations()
     gone = [
         rel for rel in known
         if rel not in seen and _removable(rel, paths, walk_failures, located.get(rel))
     ]
     state.put_locations((src.rel, src.path) for src in found if located.get(src.rel) != src.path)
+    return gone
 
-    start = 0  # bytes of the files read so far (progress), advanced by read_file
 
-    def read_file(src, quiet: bool = False) -> set[str]:
+class _FileReader:
+    """Sends the documents of changed files to the pipeline and removes those of files gone."""
+
+    def __init__(self, pipeline: _Pipeline, state, report: IndexReport, seen: set[str]):
+        self.pipeline = pipeline
+        self.state = state
+        self.report = report
+        self.seen = seen  # the files found in this run
+        self.bytes_read = 0  # of the files read so far (progress)
+
+    def feed(self, todo: list, gone: list[str]) -> None:
+        pipeline = self.pipeline
+        deferred = []
+        for src in todo:
+            left = self.read_file(src)
+            if left:
+                deferred.append((src, left))
+        for rel in gone:
+            for doc_id in self.state.docs_of(rel):
+                if pipeline.owner(doc_id) == rel:
+                    pipeline.delete_document(doc_id)
+            pipeline.file_gone(rel)
+            self.report.files_removed += 1
+        for src, left in deferred:  # an id its first file let go in this very run
+            if any(pipeline.owner(doc_id) is None for doc_id in left):
+                self.read_file(src, quiet=True)
+
+    def read_file(self, src, quiet: bool = False) -> set[str]:
         """Queue one file's documents; the ids it left to another file (see below)."""
+        pipeline = self.pipeline
         try:
             digest = file_hash(src.path)
         except OSError:
             digest = None
-        old = state.docs_of(src.rel)
-        produced: set[str] = set()
-        left: set[str] = set()
-        failed = False
-        for item in read_source(src):
-            if isinstance(item, IngestProblem):
-                if not quiet:
-                    count_problem(report, item)
-                failed = failed or item.severity == FAILED
-                continue
-            holder = pipeline.owner(item.id)
-            if holder is not None and holder != src.rel and holder in seen:
-                # One id, two files being indexed: the first keeps it, so a re-run neither
-                # flips between them nor analyses anything; this file is read again next time
-                # in case the first lets the id go.
-                left.add(item.id)
-                if not quiet and len(left) <= MAX_LINE_PROBLEMS:
-                    count_problem(report, IngestProblem(
-                        src.rel, None, f"id {item.id!r} already indexed from {holder}", SKIPPED
-                    ))
-                continue
-            item = _bounded(item, None if quiet else report, src.rel)
-            try:
-                data = stored_bytes(item)
-            except UnstorableDocument as e:
-                if not quiet:
-                    count_problem(report, IngestProblem(src.rel, None, str(e), FAILED))
-                failed = True
-                continue
-            produced.add(item.id)
-            pipeline.add_document(item, src.rel, data)
-        if not quiet and len(left) > MAX_LINE_PROBLEMS:  # a whole file copied: not 35,000 lines
-            count_problem(report, IngestProblem(
-                src.rel, None,
-                f"{len(left) - MAX_LINE_PROBLEMS} more ids already indexed from other files "
-                f"({len(left)} in all)",
-                SKIPPED,
-            ))
-        nonlocal start
-        start += _uncompressed_size(src.path, src.size)
+        old = self.state.docs_of(src.rel)
+        produced, left, failed = self._queue_documents(src, quiet)
+        self.bytes_read += _uncompressed_size(src.path, src.size)
         if failed and not produced:  # unreadable now: keep what was indexed, retry later
-            pipeline.file_done(src.rel, None, start)
+            pipeline.file_done(src.rel, None, self.bytes_read)
             return left
         for doc_id in old:
             if doc_id not in produced and pipeline.owner(doc_id) == src.rel:
                 pipeline.delete_document(doc_id)
         retry = failed or bool(left)
         pipeline.file_done(src.rel, FileRecord(src.size, src.mtime_ns, None if retry else digest),
-                           start)
+                           self.bytes_read)
         return left
 
-    def feed():
-        deferred = []
-        for src in todo:
-            left = read_file(src)
-            if left:
-                deferred.append((src, left))
-        for rel in gone:
-            for doc_id in state.docs_of(rel):
-                if pipeline.owner(doc_id) == rel:
-                    pipeline.delete_document(doc_id)
-            pipeline.file_gone(rel)
-            report.files_removed += 1
-        for src, left in deferred:  # an id its first file let go in this very run
-            if any(pipeline.owner(doc_id) is None for doc_id in left):
-                read_file(src, quiet=True)
-
-    _run(pipeline, feed)
-    return report
+    def _queue_documents(self, src, quiet: bool) -> tuple[set[str], set[str], bool]:
+        """Send one file's documents to the pipeline; returns the ids sent, the ids left to
+        another file, and whether any document failed."""
+        pipeline = self.pipeline
+        report = None if quiet else self.report
+        produced: set[str] = set()
+        left: set[str] = set()
+        failed = False
+        for item in read_source(src):
+            if isinstance(item, IngestProblem):
+                if report is not None:
+                    count_problem(report, item)
+                failed = failed or item.severity == FAILED
+                continue
+            holder = pipeline.owner(item.id)
+            if holder is not None and holder != src.rel and holder in self.seen:
+                # One id, two files being indexed: the first keeps it, so a re-run neither
+                # flips between them nor analyses anything; this file is read again next time
+                # in case the first lets the id go.
+                left.add(item.id)
+                if report is not None and len(left) <= MAX_LINE_PROBLEMS:
+                    count_problem(report, IngestProblem(
+                        src.rel, None, f"id {item.id!r} already indexed from {holder}", SKIPPED
+                    ))
+                continue
+            item = _bounded(item, report, src.rel)
+            try:
+                data = stored_bytes(item)
+            except UnstorableDocument as e:
+                if report is not None:
+                    count_problem(report, IngestProblem(src.rel, None, str(e), FAILED))
+                failed = True
+                continue
+            produced.add(item.id)
+            pipeline.add_document(item, src.rel, data)
+        if report is not None and len(left) > MAX_LINE_PROBLEMS:  # a whole file copied
+            count_problem(report, IngestProblem(
+                src.rel, None,
+                f"{len(left) - MAX_LINE_PROBLEMS} more ids already indexed from other files "
+                f"({len(left)} in all)",
+                SKIPPED,
+            ))
+        return produced, left, failed
 
 
 def _removable(
