@@ -25,15 +25,21 @@ import math
 import zlib
 from array import array
 from io import BytesIO
-from itertools import accumulate
-from operator import sub
+from itertools import accumulate, groupby
+from operator import itemgetter, sub
 from pickle import Unpickler, dumps, loads
 from struct import Struct
 from zlib import crc32
 
 from whoosh.reading import SegmentReader
 
-from vnsearch.codec.segment_writer import _NO_POINTER, _POINTER, FastSegmentWriter
+from vnsearch.codec.segment_writer import (
+    _NO_POINTER,
+    _POINTER,
+    FastSegmentWriter,
+    _hash_keys_with_crc32,
+    _index_typecode,
+)
 
 __all__ = ["plan_merge", "merge_segments", "merge_tiers", "FACTOR", "BASE"]
 
@@ -270,80 +276,9 @@ def merge_segments(ix, segments):
     w = FastSegmentWriter(ix, _lk=False)
     sources: list[_Source] = []
     try:
-        schema, storage, codec = w.schema, w.storage, w.codec
-        fieldnames = set(schema.names())
-        for seg in segments:
-            reader = SegmentReader(storage, schema, seg)
-            try:
-                base = w.docnum
-                names = fieldnames | {n for n in reader.indexed_field_names() if n in schema}
-                docmap = w.write_per_doc(names, reader)
-            finally:
-                reader.close()
-            sources.append(_Source(codec, storage, seg, base, docmap))
+        _copy_documents(w, segments, sources)
         w.perdocwriter.close()
-
-        fw = w.fieldwriter
-        postfile = fw._postfile
-        tindex = fw._tindex
-        tfile = tindex.dbfile
-        end = tfile.tell()  # CRC-32 key hashes, as the segment writer does
-        tfile.seek(tindex.startoffset + 4)
-        tfile.write(b"\x01")
-        tfile.seek(end)
-        tindex.hashtype, tindex.hashfn = 1, crc32
-        tindex.buckets = [(array("L"), array("q")) for _ in range(256)]
-        tindex._write_hashes = lambda: _write_hash_arrays(tindex)
-        buckets = tindex.buckets
-        keypos = array("q")
-        lastkey = b""
-        for name in sorted({n for s in sources for n in s.fieldmap if n in schema}):
-            fid = fw._fieldmap.setdefault(name, len(fw._fieldmap))
-            prefix = fid.to_bytes(2, "big")
-            fixed = schema[name].format.fixed_value_size()
-            streams = [s.field_terms(name, i) for i, s in enumerate(sources)]
-            pos = tfile.tell()
-            out: list[bytes] = []
-            group: list = []
-            term = None
-            for t, i, value in heapq.merge(*streams):
-                if t != term:
-                    if group:
-                        tinfo = _merge_term(postfile, group, sources, fixed)
-                        if tinfo is not None:
-                            key = prefix + term
-                            out += (_lengths(len(key), len(tinfo)), key, tinfo)
-                            h = crc32(key)
-                            hashes, positions = buckets[h & 255]
-                            hashes.append(h)
-                            positions.append(pos)
-                            keypos.append(pos)
-                            pos += 8 + len(key) + len(tinfo)
-                            lastkey = key
-                        group = []
-                        if len(out) > 30000:
-                            tfile.write(b"".join(out))
-                            out = []
-                    term = t
-                group.append((i, value))
-            if group:
-                tinfo = _merge_term(postfile, group, sources, fixed)
-                if tinfo is not None:
-                    key = prefix + term
-                    out += (_lengths(len(key), len(tinfo)), key, tinfo)
-                    h = crc32(key)
-                    hashes, positions = buckets[h & 255]
-                    hashes.append(h)
-                    positions.append(pos)
-                    keypos.append(pos)
-                    lastkey = key
-            tfile.write(b"".join(out))
-        if keypos:
-            top = keypos[-1]
-            typecode = "H" if top < 2**16 else "i" if top < 2**31 else "I" if top < 2**32 else "q"
-            tindex.index.array = array(typecode, keypos)
-            tindex.lastkey = lastkey
-        fw.close()
+        _merge_postings(w, sources)
         w._close_segment()
         w._assemble_segment()
         segment = w.get_segment()
@@ -358,6 +293,76 @@ def merge_segments(ix, segments):
             s.close()
     w.is_closed = True
     return segment
+
+
+def _copy_documents(w: FastSegmentWriter, segments, sources: list[_Source]) -> None:
+    """Copy the per-document data (columns, stored fields, lengths) of the live documents of
+    ``segments`` to ``w``; appends to ``sources`` each segment's postings reader."""
+    schema, storage, codec = w.schema, w.storage, w.codec
+    fieldnames = set(schema.names())
+    for seg in segments:
+        reader = SegmentReader(storage, schema, seg)
+        try:
+            base = w.docnum
+            names = fieldnames | {n for n in reader.indexed_field_names() if n in schema}
+            docmap = w.write_per_doc(names, reader)
+        finally:
+            reader.close()
+        sources.append(_Source(codec, storage, seg, base, docmap))
+
+
+class _TermRows:
+    """The rows of a terms hash file, added in key order, with their hashes and positions."""
+
+    def __init__(self, tindex):
+        self.tfile = tindex.dbfile
+        self.buckets = tindex.buckets
+        self.keypos = array("q")
+        self.lastkey = b""
+        self.pos = self.tfile.tell()
+        self.out: list[bytes] = []
+
+    def add(self, key: bytes, tinfo: bytes) -> None:
+        self.out += (_lengths(len(key), len(tinfo)), key, tinfo)
+        h = crc32(key)
+        hashes, positions = self.buckets[h & 255]
+        hashes.append(h)
+        positions.append(self.pos)
+        self.keypos.append(self.pos)
+        self.pos += 8 + len(key) + len(tinfo)
+        self.lastkey = key
+        if len(self.out) > 30000:
+            self.flush()
+
+    def flush(self) -> None:
+        self.tfile.write(b"".join(self.out))
+        self.out = []
+
+
+def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
+    """Write the merged terms and postings of every field of ``sources``."""
+    schema = w.schema
+    fw = w.fieldwriter
+    postfile = fw._postfile
+    tindex = fw._tindex
+    _hash_keys_with_crc32(tindex)  # as the segment writer does
+    tindex.buckets = [(array("L"), array("q")) for _ in range(256)]
+    tindex._write_hashes = lambda: _write_hash_arrays(tindex)
+    rows = _TermRows(tindex)
+    for name in sorted({n for s in sources for n in s.fieldmap if n in schema}):
+        fid = fw._fieldmap.setdefault(name, len(fw._fieldmap))
+        prefix = fid.to_bytes(2, "big")
+        fixed = schema[name].format.fixed_value_size()
+        streams = [s.field_terms(name, i) for i, s in enumerate(sources)]
+        for term, items in groupby(heapq.merge(*streams), key=itemgetter(0)):
+            tinfo = _merge_term(postfile, [(i, value) for _, i, value in items], sources, fixed)
+            if tinfo is not None:
+                rows.add(prefix + term, tinfo)
+        rows.flush()
+    if rows.keypos:
+        tindex.index.array = array(_index_typecode(rows.keypos[-1]), rows.keypos)
+        tindex.lastkey = rows.lastkey
+    fw.close()
 
 
 def inlined(ids, weights, values, minlb: int, maxlb: int) -> bytes:

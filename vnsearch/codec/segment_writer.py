@@ -459,12 +459,14 @@ def _write_term_rows(tindex, prefix: bytes, terms: list[str], tinfos: list) -> l
 
 
 def _extend_key_index(tindex, keypos: list[int]) -> None:
-    """Append the key positions to the terms file's ordered index, in the smallest array type
-    that holds them."""
+    """Append the key positions to the terms file's ordered index."""
     index = tindex.index
-    top = keypos[-1]
-    typecode = "H" if top < 2**16 else "i" if top < 2**31 else "I" if top < 2**32 else "q"
-    index.array = array(typecode, [*index.array, *keypos])
+    index.array = array(_index_typecode(keypos[-1]), [*index.array, *keypos])
+
+
+def _index_typecode(top: int) -> str:
+    """The smallest array type of a terms file's key index whose last position is ``top``."""
+    return "H" if top < 2**16 else "i" if top < 2**31 else "I" if top < 2**32 else "q"
 
 
 # -- segments built outside the index, adopted by its writer at commit -------------------------
