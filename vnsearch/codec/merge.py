@@ -25,10 +25,11 @@ import math
 import zlib
 from array import array
 from io import BytesIO
-from itertools import accumulate, groupby
-from operator import itemgetter, sub
+from itertools import accumulate, chain
+from operator import sub
 from pickle import Unpickler, dumps, loads
 from struct import Struct
+from typing import Any
 from zlib import crc32
 
 from whoosh.reading import SegmentReader
@@ -311,58 +312,61 @@ def _copy_documents(w: FastSegmentWriter, segments, sources: list[_Source]) -> N
         sources.append(_Source(codec, storage, seg, base, docmap))
 
 
-class _TermRows:
-    """The rows of a terms hash file, added in key order, with their hashes and positions."""
-
-    def __init__(self, tindex):
-        self.tfile = tindex.dbfile
-        self.buckets = tindex.buckets
-        self.keypos = array("q")
-        self.lastkey = b""
-        self.pos = self.tfile.tell()
-        self.out: list[bytes] = []
-
-    def add(self, key: bytes, tinfo: bytes) -> None:
-        self.out += (_lengths(len(key), len(tinfo)), key, tinfo)
-        h = crc32(key)
-        hashes, positions = self.buckets[h & 255]
-        hashes.append(h)
-        positions.append(self.pos)
-        self.keypos.append(self.pos)
-        self.pos += 8 + len(key) + len(tinfo)
-        self.lastkey = key
-        if len(self.out) > 30000:
-            self.flush()
-
-    def flush(self) -> None:
-        self.tfile.write(b"".join(self.out))
-        self.out = []
-
-
 def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
     """Write the merged terms and postings of every field of ``sources``."""
     schema = w.schema
     fw = w.fieldwriter
-    postfile = fw._postfile
     tindex = fw._tindex
     _hash_keys_with_crc32(tindex)  # as the segment writer does
     tindex.buckets = [(array("L"), array("q")) for _ in range(256)]
     tindex._write_hashes = lambda: _write_hash_arrays(tindex)
-    rows = _TermRows(tindex)
+    keypos = array("q")
+    lastkey = b""
     for name in sorted({n for s in sources for n in s.fieldmap if n in schema}):
         fid = fw._fieldmap.setdefault(name, len(fw._fieldmap))
-        prefix = fid.to_bytes(2, "big")
-        fixed = schema[name].format.fixed_value_size()
         streams = [s.field_terms(name, i) for i, s in enumerate(sources)]
-        for term, items in groupby(heapq.merge(*streams), key=itemgetter(0)):
-            tinfo = _merge_term(postfile, [(i, value) for _, i, value in items], sources, fixed)
-            if tinfo is not None:
-                rows.add(prefix + term, tinfo)
-        rows.flush()
-    if rows.keypos:
-        tindex.index.array = array(_index_typecode(rows.keypos[-1]), rows.keypos)
-        tindex.lastkey = rows.lastkey
+        lastkey = _merge_field(fw._postfile, tindex, keypos, fid.to_bytes(2, "big"), streams,
+                               sources, schema[name].format.fixed_value_size()) or lastkey
+    if keypos:
+        tindex.index.array = array(_index_typecode(keypos[-1]), keypos)
+        tindex.lastkey = lastkey
     fw.close()
+
+
+def _merge_field(postfile, tindex, keypos, prefix: bytes, streams, sources, fixed):
+    """Write the merged postings and terms-file rows of one field's terms (``streams`` of
+    (term, source index, term info), one per source); adds the rows' positions to ``keypos``
+    and returns the field's last key (None when it has none)."""
+    tfile = tindex.dbfile
+    buckets = tindex.buckets
+    pos = tfile.tell()
+    out: list[bytes] = []
+    group: list = []
+    term: Any = None  # bytes once the first group starts
+    lastkey = None
+    # A last item no term equals ends the last group.
+    for t, i, value in chain(heapq.merge(*streams), [(None, 0, None)]):
+        if t != term:
+            if group:
+                tinfo = _merge_term(postfile, group, sources, fixed)
+                if tinfo is not None:
+                    key = prefix + term
+                    out += (_lengths(len(key), len(tinfo)), key, tinfo)
+                    h = crc32(key)
+                    hashes, positions = buckets[h & 255]
+                    hashes.append(h)
+                    positions.append(pos)
+                    keypos.append(pos)
+                    pos += 8 + len(key) + len(tinfo)
+                    lastkey = key
+                group = []
+                if len(out) > 30000:
+                    tfile.write(b"".join(out))
+                    out = []
+            term = t
+        group.append((i, value))
+    tfile.write(b"".join(out))
+    return lastkey
 
 
 def inlined(ids, weights, values, minlb: int, maxlb: int) -> bytes:
