@@ -249,7 +249,11 @@ def main(argv=None) -> int:
         if indexer is not None and indexer.poll() is None:
             indexer.terminate()
         server.terminate()
-        server.wait(30)
+        try:  # a graceful stop first answers the requests still queued from the load
+            server.wait(120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(30)
         server_log.close()
 
     added = count(index) - documents_before
