@@ -12,12 +12,16 @@ from __future__ import annotations
 import heapq
 import itertools
 import pickle
+import struct
+import zlib
+from io import BytesIO
 from typing import Iterator
 
 import numpy as np
 from whoosh import formats
 from whoosh.codec import whoosh3
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.reading import CorruptIndexError
 from whoosh.util.numeric import byte_to_length
 
 #: Field length of each one-byte code Whoosh stores per document and field.
@@ -160,7 +164,7 @@ def _positions_decoder(fmt):
 
 
 def _leaf_postings(seg, field: str, info, with_values: bool = False):
-    """(ids, weights[, values]) of a term in one segment, decoded a block at a time.
+    """(ids, weights[, values]) of a term in one segment.
 
     Deleted documents are included: callers mask them."""
     if info.is_inlined():
@@ -168,42 +172,79 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
         got = list(ids), _weights_list(weights, len(ids))
         return (*got, list(values)) if with_values else got
     terms = seg._terms
-    m = terms._codec.postings_reader(terms._postfile, info, seg.schema[field].format)
-    if not isinstance(m, W3LeafMatcher) or m._byteids:  # another codec: the generic, slower way
-        ids, weights, values = [], [], []
-        while m.is_active():
-            ids.append(m.id())
-            weights.append(m.weight())
-            if with_values:
-                values.append(m.value())
-            m.next()
-        return (ids, weights, values) if with_values else (ids, weights)
-    return _block_postings(m, with_values)
-
-
-def _block_postings(m, with_values: bool):
-    # Each block is a pickled (id gaps, weights, values) tuple: summing the gaps with numpy,
-    # not Whoosh's per-posting generator, makes reading a long list several times faster.
+    fmt = seg.schema[field].format
+    buf = getattr(terms._postfile, "_buf", None)
+    if buf is not None and type(terms._codec) is whoosh3.W3Codec:
+        got = _extent_postings(buf, info, fmt.fixed_value_size(), with_values)
+        return got if with_values else got[:2]
+    m = terms._codec.postings_reader(terms._postfile, info, fmt)  # another storage: Whoosh's way
     ids, weights, values = [], [], []
-    while True:
-        m._read_data()
-        raw_ids, raw_weights = m._data[0], m._data[1]
-        n = m._blocklength
-        ids.append(np.cumsum(np.asarray(raw_ids, dtype=np.int64)))
-        if raw_weights is None or isinstance(raw_weights, (int, float)):
-            weight = 1.0 if raw_weights is None else raw_weights
-            weights.append(np.full(n, weight, dtype=np.float32))
-        else:
-            weights.append(np.asarray(raw_weights, dtype=np.float32))
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
         if with_values:
-            m._read_values()
-            values.extend(m._values)
-        if m._lastblock:
+            values.append(m.value())
+        m.next()
+    return (ids, weights, values) if with_values else (ids, weights)
+
+
+_BLOCK_LENGTH = struct.Struct("!i").unpack_from
+
+
+def _extent_postings(buf, info, fixed: int | None, with_values: bool):
+    """(ids, weights[, values]) of a term's posting blocks, read from the segment's mapped
+    postings file in one slice; the gaps and weights of every block are gathered into two
+    lists and converted to arrays once (block ids restart from 0: each block's first gap is
+    made relative to the previous block's last id)."""
+    offset, length = info._offset, info._length
+    if isinstance(length, tuple):  # whoosh3 reads the extent's length as a 1-tuple
+        length = length[0]
+    raw = bytes(buf[offset : offset + length])
+    if raw[:4] != WHOOSH3_HEADER_MAGIC:
+        raise CorruptIndexError(f"bad postings header at offset {offset}")
+    f = BytesIO(raw)
+    gaps: list = []
+    weights: list = []
+    values: list = []
+    pos, last_id = 4, 0
+    loads, decompress = pickle.loads, zlib.decompress
+    while True:
+        try:
+            size = _BLOCK_LENGTH(raw, pos)[0]
+            end = pos + 4 + abs(size)
+            f.seek(pos + 4)
+            count, max_id, _, compressed, _, _ = pickle.load(f)
+            data = raw[f.tell() : end]
+            block_ids, block_weights, block_values = loads(decompress(data) if compressed else data)
+        except Exception as e:  # as Whoosh's matcher reports a damaged block
+            where = f"damaged postings block at offset {offset + pos}"
+            raise CorruptIndexError(f"{where}: {e!r}") from e
+        first = len(gaps)
+        gaps += block_ids
+        gaps[first] -= last_id
+        last_id = max_id
+        if block_weights is None:
+            weights += [1.0] * count
+        elif isinstance(block_weights, (int, float)):
+            weights += [float(block_weights)] * count
+        else:
+            weights += block_weights
+        if with_values:
+            values += _block_values(block_values, fixed, count)
+        if size < 0:
             break
-        m._goto(m._nextoffset)
-    all_ids = ids[0] if len(ids) == 1 else np.concatenate(ids)
-    all_weights = weights[0] if len(weights) == 1 else np.concatenate(weights)
-    return (all_ids, all_weights, values) if with_values else (all_ids, all_weights)
+        pos = end
+    ids = np.cumsum(np.array(gaps, dtype=np.int64))
+    return ids, np.array(weights, dtype=np.float32), values
+
+
+def _block_values(raw, fixed: int | None, count: int) -> list:
+    """A block's posting values as Whoosh's matcher hands them out (W3LeafMatcher._read_values)."""
+    if fixed is None or fixed < 0:
+        return list(raw)
+    if fixed == 0:
+        return [None] * count
+    return [raw[i : i + fixed] for i in range(0, len(raw), fixed)]
 
 
 def _weights_list(weights, n: int):

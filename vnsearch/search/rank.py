@@ -3,7 +3,7 @@
 Whoosh scores a query by walking every posting list document by document in Python, through
 a tree of matchers; a Vietnamese headline becomes a few hundred term matchers (four term forms
 per word, four sections), which took about a second per query. Here each posting list is
-decoded a block at a time (:mod:`vnsearch.codec.postings`) into arrays and scored in one
+decoded a term at a time (:mod:`vnsearch.codec.postings`) into arrays and scored in one
 vectorised step into a dense score vector over the index's documents; the top hits come from
 ``argpartition``.
 
@@ -93,6 +93,9 @@ KEEP_WHEN_ALL_COMMON = 4
 #: A word typed without diacritics in a query with some is taken as typed without its own when
 #: its readings with diacritics are this many times more frequent than it is as typed.
 BARE_RATIO = 20
+#: A term in several sections is summed sparsely when its postings are under 1/SPARSE_UNION of
+#: the index's documents, on a dense vector over the index otherwise.
+SPARSE_UNION = 8
 POSTINGS_CACHE = 6_000_000  # decoded postings kept per index snapshot (8 bytes each: ~48 MB)
 
 
@@ -284,6 +287,12 @@ class Scorer:
             return None
         if len(parts) == 1:
             ids, tt = parts[0]
+        elif sum(len(p[0]) for p in parts) * SPARSE_UNION < self.n:
+            # Few postings: a dense pass over the whole index would cost more than they do.
+            ids = np.unique(np.concatenate([p[0] for p in parts]))
+            tt = np.zeros(len(ids), dtype=np.float32)
+            for pids, t in parts:
+                tt[np.searchsorted(ids, pids)] += t
         else:
             dense = np.zeros(self.n, dtype=np.float32)
             for ids, t in parts:

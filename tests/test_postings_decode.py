@@ -1,0 +1,44 @@
+"""Postings decoded by vnsearch.codec.postings (a term's blocks read in one slice) equal what
+Whoosh's own matchers read, for long lists (several blocks, several segments) and short ones."""
+
+import numpy as np
+
+from vnsearch import Document, Index
+from vnsearch.codec.postings import SnapshotReader
+
+
+def test_decoded_postings_match_whoosh(tmp_path):
+    ix = Index.create(tmp_path / "ix")
+    words = ["giá", "vàng", "tăng", "mạnh", "hôm", "nay", "thị", "trường"]
+    for batch, n in enumerate((600, 170)):  # two commits: at least two segments
+        ix.add([Document(id=f"d{batch}-{i}", title=f"tin {i % 7}",
+                         body=" ".join(words[j % 8] for j in range(i % 13 + 1)) + f" số{i}")
+                for i in range(n)])
+    searcher = ix.searcher()
+    reader = searcher.reader()
+    snap = SnapshotReader(reader)
+    checked = 0
+    for field in ("body", "body_f", "body_w", "title"):
+        for term in ["giá", "gia", "vàng", "vang", "nay", "tin", "số5", "so5", "số169"]:
+            df, infos = snap.term_infos(field, term)
+            if not df:
+                continue
+            ids, tfs = snap.postings(field, infos)
+            want_ids, want_w = [], []
+            m = reader.postings(field, term)
+            while m.is_active():
+                want_ids.append(m.id())
+                want_w.append(m.weight())
+                m.next()
+            assert ids.tolist() == want_ids
+            assert np.array_equal(tfs, np.asarray(want_w, dtype=np.float32))
+            checked += 1
+    assert checked >= 10
+    df, infos = snap.term_infos("body", "vàng")
+    assert len(infos) > 1 and max(i.doc_frequency() for _, _, i in infos) > 128  # several blocks
+    ids, values = snap.positions("body", infos)
+    decode = snap.positions_decoder("body")
+    m = reader.postings("body", "vàng")
+    for doc, value in zip(ids.tolist(), values):
+        assert doc == m.id() and list(decode(value)) == list(m.value_as("positions"))
+        m.next()
