@@ -342,3 +342,16 @@ def test_every_highlighted_syllable_is_one_the_query_matched(words, seps, parts,
     for s, e, syl in syllable_spans(text):
         if syl in free:
             assert set(range(s, e)) <= covered, (text[s:e], query)
+
+
+def test_fold_text_matches_the_translate_table():
+    """The array fold used to find candidate syllables is the translate table, character for
+    character (offsets in the folded text are offsets in the original)."""
+    from vnsearch.search.highlight import _fold_table, _fold_text
+
+    samples = ["giá vàng hôm nay tăng mạnh", "ĐẢNG đảng Ứng ứng ǅ ß", "a\ud800b 😀 Đà",
+               "".join(map(chr, range(0x20, 0x2000))), ""]
+    for text in samples:
+        lower = text.lower()
+        assert _fold_text(lower) == lower.translate(_fold_table())
+        assert len(_fold_text(lower)) == len(lower)
