@@ -13,6 +13,7 @@ import errno
 import functools
 import os
 import sqlite3
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -23,6 +24,7 @@ from whoosh import index as windex
 
 from vnsearch.codec import schema
 from vnsearch.codec.schema import stored_document
+from vnsearch.codec.snapshot_cache import IndexCaches
 from vnsearch.dedup.store import DuplicateStore, open_readonly, store_path
 from vnsearch.document import Document
 from vnsearch.errors import (
@@ -79,6 +81,11 @@ class Index:
     >>> ix = Index.create("my-index")            # doctest: +SKIP
     >>> ix.index_paths(["seeds"])                 # doctest: +SKIP
     >>> ix.search("xây dựng Đảng").hits[0].title  # doctest: +SKIP
+
+    One ``Index`` may be used from several threads at once (searches, ``get``, ``similar``,
+    writes): each thread reads through a Whoosh searcher of its own (Whoosh readers seek and
+    read shared file handles), and the ranking data of each snapshot of the index (field
+    lengths, columns, decoded postings) is built once and shared by all of them.
     """
 
     def __init__(self, path: str | os.PathLike | None = None):
@@ -93,7 +100,9 @@ class Index:
                 f"cannot open index at {self.path}: {e.__class__.__name__}: {e}"
                 " (run `vnsearch index --rebuild`)"
             ) from None
-        self._searcher = None
+        self._local = threading.local()  # this thread's searcher
+        self._epoch = 0  # bumped by close(): other threads' searchers are let go
+        self._caches = IndexCaches()
 
     # -- lifecycle -----------------------------------------------------------------------
     @classmethod
@@ -215,31 +224,41 @@ class Index:
         self._refresh()
 
     def _refresh(self) -> None:
-        if self._searcher is not None and not self._searcher.up_to_date():
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and (local.epoch != self._epoch or not searcher.up_to_date()):
             # Not Searcher.refresh(): it reuses a segment's reader when only the segment's
             # deletions changed, so deleted documents would still be found. Not close() either:
-            # a search, similar() or another thread may still be reading it (ReaderClosed
-            # while an indexer commits); its files are released when the last user lets go.
-            self._searcher = None
+            # a search or similar() may still be reading it (ReaderClosed while an indexer
+            # commits); its files are released when the last user lets go.
+            local.searcher = None
 
     def searcher(self) -> Any:
-        """A Whoosh searcher, reused across searches and reopened after writes."""
+        """This thread's Whoosh searcher, reused across searches and reopened after writes
+        (never share it with another thread: ask each thread's own)."""
         self._refresh()
-        if self._searcher is None:
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is None:
             try:
-                self._searcher = self._ix.searcher()
+                searcher = self._ix.searcher()
+                searcher._vnsearch_cache = self._caches.for_reader(searcher.reader())
             except Exception as e:  # damaged segment files: whoosh raises struct.error, EOF...
                 raise IndexFormatError(
                     f"cannot read index at {self.path}: {e.__class__.__name__}: {e} (run "
                     "`vnsearch index --rebuild`)"
                 ) from None
-        return self._searcher
+            local.searcher, local.epoch = searcher, self._epoch
+        return searcher
 
     def close(self) -> None:
-        """Release the open searcher (files and memory maps); the index can still be used."""
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        """Release this thread's searcher (files and memory maps) and let the other threads'
+        go when they next search; the index can still be used."""
+        self._epoch += 1
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            self._local.searcher = None
+            searcher.close()
 
     def __enter__(self) -> Index:
         return self

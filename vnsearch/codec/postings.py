@@ -24,18 +24,25 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.reading import CorruptIndexError
 from whoosh.util.numeric import byte_to_length
 
+from vnsearch.codec.snapshot_cache import SnapshotCache, snapshot_key
+
 #: Field length of each one-byte code Whoosh stores per document and field.
 _LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 
 
 class SnapshotReader:
-    """Postings and per-document data of one Whoosh reader (one snapshot of an index)."""
+    """Postings and per-document data of one Whoosh reader (one snapshot of an index).
 
-    def __init__(self, reader) -> None:
+    One thread reads through it (Whoosh readers are not shared); what it decodes goes to
+    ``cache``, which the readers of every thread on the same snapshot share (see
+    :mod:`vnsearch.codec.snapshot_cache`): term lookups, postings, per-segment columns."""
+
+    def __init__(self, reader, cache: SnapshotCache | None = None) -> None:
         self.reader = reader
         self.leaves = reader.leaf_readers()  # [(segment reader, document number offset)]
         self.doc_count = reader.doc_count_all()
         self.schema = reader.schema
+        self.cache = cache if cache is not None else SnapshotCache(snapshot_key(reader))
 
     def alive(self):
         """Boolean mask over document numbers: False for deleted documents."""
@@ -51,24 +58,59 @@ class SnapshotReader:
 
     def term_infos(self, field: str, term: str) -> tuple[int, list]:
         """``(document frequency, opaque per-segment infos)`` of ``term`` in ``field``
-        (deleted documents counted, as in Whoosh)."""
+        (deleted documents counted, as in Whoosh), kept in the shared cache; a lookup carried
+        from the snapshot before is completed with the segments added since."""
+        key = (field, term)
+        got = self.cache.term(key)
+        if got is not None:
+            return got[0]
+        carried = self.cache.take_carried_term(key)
+        start = 0 if carried is None else carried[1]
+        df, infos = self._term_infos(field, term, start)
+        if carried is not None:
+            df, infos = carried[0][0] + df, carried[0][1] + infos
+        self.cache.put_term(key, ((df, infos), len(self.leaves)))
+        return df, infos
+
+    def _term_infos(self, field: str, term: str, start: int = 0) -> tuple[int, list]:
         infos = []
         df = 0
         tbytes = self.schema[field].to_bytes(term)
-        for seg, off in self.leaves:
+        for i in range(start, len(self.leaves)):
+            seg = self.leaves[i][0]
             try:
                 info = seg._terms.term_info(field, tbytes)
             except Exception:  # TermNotFound: not in this segment
                 continue
-            infos.append((seg, off, info))
+            # the leaf's position, not its reader: the infos are shared with other threads,
+            # which read through readers of their own
+            infos.append((i, self.leaves[i][1], info))
             df += info.doc_frequency()
         return df, infos
+
+    def term_postings(self, field: str, term: str):
+        """:meth:`postings` of a term, kept in the shared cache (least recently used dropped
+        first); postings carried from the snapshot before get the new segments' part added."""
+        key = (field, term)
+        kept = self.cache.postings(key)
+        if kept is not None:
+            return kept[0]
+        infos = self.term_infos(field, term)[1]
+        carried = self.cache.take_carried_postings(key)
+        if carried is None:
+            got = self.postings(field, infos)
+        else:
+            value, covered = carried
+            tail = self.postings(field, [x for x in infos if x[0] >= covered])
+            got = _concat(value, tail)
+        self.cache.put_postings(key, got, len(self.leaves))
+        return got
 
     def postings(self, field: str, infos: list):
         """``(document numbers int32, frequencies float32)`` of a term, or None."""
         ids, tfs = [], []
-        for seg, off, info in infos:
-            got = _leaf_postings(seg, field, info)
+        for leaf, off, info in infos:
+            got = _leaf_postings(self.leaves[leaf][0], field, info)
             ids.append(np.asarray(got[0], dtype=np.int32) + np.int32(off))  # 8 bytes a posting
             tfs.append(np.asarray(got[1], dtype=np.float32))
         if not ids:
@@ -82,8 +124,8 @@ class SnapshotReader:
         :meth:`positions_decoder` decodes one entry."""
         ids: list = []
         values: list = []
-        for seg, off, info in infos:
-            got = _leaf_postings(seg, field, info, with_values=True)
+        for leaf, off, info in infos:
+            got = _leaf_postings(self.leaves[leaf][0], field, info, with_values=True)
             ids.append(np.asarray(got[0], dtype=np.int64) + off)
             values.extend(got[2])
         if not ids:
@@ -94,11 +136,16 @@ class SnapshotReader:
         """A function from one encoded positions entry to its positions."""
         return _positions_decoder(self.schema[field].format)
 
+    def _per_segment(self, i: int, key, make):
+        """A value read from segment ``i`` alone, kept while the segment is in the index."""
+        return self.cache.segments[i].get(key, make)
+
     def lengths(self, field: str):
         """Per-document lengths of ``field`` (Whoosh's one-byte approximation), float32."""
         out = np.zeros(self.doc_count, dtype=np.float32)
-        for seg, off in self.leaves:
-            col = _length_column(seg, field)
+        for i, (seg, off) in enumerate(self.leaves):
+            col = self._per_segment(i, ("lengths", field),
+                                    lambda seg=seg: _length_column(seg, field))
             if col is not None:
                 out[off : off + len(col)] = _LENGTHS[col]
         return out
@@ -106,10 +153,12 @@ class SnapshotReader:
     def column(self, field: str):
         """Per-document values of a sortable field as an object array; "" where none."""
         out = np.full(self.doc_count, "", dtype=object)
-        for seg, off in self.leaves:
-            if seg.has_column(field):
-                values = list(seg.column_reader(field))
-                out[off : off + len(values)] = values
+        for i, (seg, off) in enumerate(self.leaves):
+            values = self._per_segment(
+                i, ("column", field),
+                lambda seg=seg: list(seg.column_reader(field)) if seg.has_column(field) else [],
+            )
+            out[off : off + len(values)] = values
         return out
 
     def terms(self, field: str) -> Iterator[str]:
@@ -137,6 +186,13 @@ class SnapshotReader:
 
         for _, doc in heapq.merge(*(walk(seg, off) for seg, off in self.leaves)):
             yield doc
+
+
+def _concat(a, b):
+    """Two ``(ids, frequencies)`` posting lists (or None) one after the other."""
+    if a is None or b is None:
+        return a if b is None else b
+    return np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]])
 
 
 def _length_column(seg, field: str):

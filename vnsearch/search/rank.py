@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -96,13 +96,6 @@ BARE_RATIO = 20
 #: A term in several sections is summed sparsely when its postings are under 1/SPARSE_UNION of
 #: the index's documents, on a dense vector over the index otherwise.
 SPARSE_UNION = 8
-#: Decoded postings kept per index snapshot (8 bytes each): POSTINGS_CACHE_PER_DOC per document
-#: of the index, at least POSTINGS_CACHE (48 MB) and at most POSTINGS_CACHE_MAX (192 MB). The
-#: lists every query reads grow with the index: on 300 headlines at 30k documents, a fixed 6
-#: million re-decoded 32% of the postings read, 12 million 20% (each list once).
-POSTINGS_CACHE = 6_000_000
-POSTINGS_CACHE_PER_DOC = 400
-POSTINGS_CACHE_MAX = 24_000_000
 
 
 def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
@@ -115,24 +108,20 @@ def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
 class Scorer:
     """Scores query nodes against one Whoosh searcher (one snapshot of the index).
 
-    Field lengths, the deletion mask, term lookups and facet columns are loaded once per
-    snapshot and cached here (a searcher is reused until the index changes)."""
+    Field lengths, the deletion mask, term lookups, postings and facet columns are loaded once
+    per snapshot into ``self.shared`` (:class:`~vnsearch.codec.snapshot_cache.SnapshotCache`),
+    which the scorers of every thread searching that snapshot share when the searcher carries
+    it (``searcher._vnsearch_cache``, set by :class:`vnsearch.Index`); a searcher itself is
+    never shared between threads."""
 
     def __init__(self, searcher):
         self.searcher = searcher
-        self.snapshot = SnapshotReader(searcher.reader())
+        self.snapshot = SnapshotReader(searcher.reader(), getattr(searcher, "_vnsearch_cache",
+                                                                  None))
+        self.shared = self.snapshot.cache
         self.n = self.snapshot.doc_count
-        self.alive = self.snapshot.alive()
+        self.alive = self.shared.get("alive", self.snapshot.alive)
         self.live_count = max(1, int(self.alive.sum()))
-        self._lengths: dict = {}
-        self._norms: dict = {}
-        self._columns: dict = {}  # sortable columns, date keys, keyword postings (facets)
-        self._term_cache: dict = {}
-        self._postings_cache: OrderedDict = OrderedDict()
-        self._postings_cached = 0
-        self._postings_limit = min(POSTINGS_CACHE_MAX,
-                                   max(POSTINGS_CACHE, POSTINGS_CACHE_PER_DOC * self.n))
-        self._acronyms: tuple[dict, dict] | None = None
         # Fields with no text in this index (no document has captions, say) are skipped.
         schema = searcher.schema
         self.fields = {
@@ -144,22 +133,16 @@ class Scorer:
     # -- building blocks -------------------------------------------------------------------
     def lengths(self, field: str):
         """Per-document lengths of ``field`` (Whoosh's one-byte approximation) and their mean."""
-        if field not in self._lengths:
+        def make():
             total = self.snapshot.field_length(field)
-            self._lengths[field] = (self.snapshot.lengths(field), max(total / self.live_count, 1.0))
-        return self._lengths[field]
+            return self.snapshot.lengths(field), max(total / self.live_count, 1.0)
+
+        return self.shared.get(("lengths", field), make)
 
     def _infos(self, field: str, term: str):
         """``(document frequency, per-segment infos)``: one dictionary lookup per segment,
         cached (queries repeat words; the snapshot never changes)."""
-        key = (field, term)
-        got = self._term_cache.get(key)
-        if got is None:
-            got = self.snapshot.term_infos(field, term) if field in self.fields else (0, [])
-            if len(self._term_cache) > 100_000:
-                self._term_cache.clear()
-            self._term_cache[key] = got
-        return got
+        return self.snapshot.term_infos(field, term) if field in self.fields else (0, [])
 
     def doc_frequency(self, field: str, term: str) -> int:
         """Documents containing ``term`` in ``field`` (deleted ones included, as in Whoosh)."""
@@ -168,68 +151,52 @@ class Scorer:
     def postings(self, field: str, term: str):
         """(document numbers, term frequencies) of ``term`` in ``field``, or None.
 
-        Decoded lists are kept, least recently used dropped first (see POSTINGS_CACHE): a
-        long-running process reads each common term from disk once, and the common terms,
-        which every query uses, stay."""
-        key = (field, term)
-        cache = self._postings_cache
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-        got = self.snapshot.postings(field, self._infos(field, term)[1])
-        size = 0 if got is None else len(got[0])
-        if size <= self._postings_limit // 4:
-            cache[key] = got
-            self._postings_cached += size
-            while self._postings_cached > self._postings_limit:
-                _, old = cache.popitem(last=False)
-                self._postings_cached -= 0 if old is None else len(old[0])
-        return got
+        Decoded lists are kept, least recently used dropped first (see
+        :mod:`vnsearch.codec.snapshot_cache`): a long-running process reads each common term
+        from disk once, and the common terms, which every query uses, stay."""
+        if field not in self.fields:
+            return None
+        return self.snapshot.term_postings(field, term)
 
     def column(self, field: str):
         """Per-document values of a sortable field (``date``, ``year``, ...) as a numpy object
         array over the index's document numbers; "" where a document has none."""
-        key = ("column", field)
-        if key not in self._columns:
-            self._columns[key] = self.snapshot.column(field)
-        return self._columns[key]
+        return self.shared.get(("column", field), lambda: self.snapshot.column(field))
 
     def date_keys(self):
         """``date`` as integers (20230815; 0 without a date), for sorting."""
-        key = ("column", "date:int")
-        if key not in self._columns:
+        def make():
             dates = self.column("date")
-            self._columns[key] = np.array(
-                [int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64
-            )
-        return self._columns[key]
+            return np.array([int(d.replace("-", "")) if d else 0 for d in dates], dtype=np.int64)
+
+        return self.shared.get(("column", "date:int"), make)
 
     def metadata(self, name: str):
         """Per-document values of a stored metadata field (``category``, ``source``, or a key
         the records carried in ``extra``) as a numpy object array of tuples of text, read
         once per snapshot from the stored documents (no index field holds them)."""
-        key = ("metadata", name)
-        if key not in self._columns:
+        def make():
             out = np.empty(self.n, dtype=object)
             out.fill(())
             for docnum, stored in self.snapshot.reader.iter_docs():
                 doc = orjson.loads(stored["doc"])
                 value = doc.get(name) if name in doc else (doc.get("extra") or {}).get(name)
                 out[docnum] = metadata_values(value)
-            self._columns[key] = out
-        return self._columns[key]
+            return out
+
+        return self.shared.get(("metadata", name), make)
 
     def keyword_postings(self, field: str) -> list:
         """``[(value, document numbers)]`` for every value of a keyword field (tag facets)."""
-        key = ("keywords", field)
-        if key not in self._columns:
+        def make():
             out = []
             for value in self.snapshot.terms(field):
                 ids = self.doc_ids(field, value)
                 if ids is not None:
                     out.append((value, ids))
-            self._columns[key] = out
-        return self._columns[key]
+            return out
+
+        return self.shared.get(("keywords", field), make)
 
     def doc_ids(self, field: str, term: str):
         """Sorted document numbers holding ``term`` in ``field`` (deleted ones included), or
@@ -273,10 +240,11 @@ class Scorer:
 
     def norm(self, field: str):
         """Per-document ``1 / (1 - B + B * length / mean length)`` of ``field``, kept."""
-        if field not in self._norms:
+        def make():
             lengths, avg = self.lengths(field)
-            self._norms[field] = 1.0 / (1 - B + B * lengths / avg)
-        return self._norms[field]
+            return 1.0 / (1 - B + B * lengths / avg)
+
+        return self.shared.get(("norm", field), make)
 
     def bm25f(self, suffix: str, term: str, sections, boost: float = 1.0):
         """BM25F of one term over ``sections`` (fields ``<section><suffix>``), as sparse
@@ -576,21 +544,22 @@ class Scorer:
     def _acronym_table(self) -> tuple[dict, dict]:
         """(acronym key → best full form, full form → best acronym key), from the pairs the
         index learned (the most documents first), then the built-in ones."""
-        if self._acronyms is None:
-            counts: dict[tuple[str, str], int] = {}
-            for value in self.snapshot.terms(ACRONYMS):
-                key, _, full = value.partition("=")
-                if key and full:
-                    counts[(key, full)] = self.doc_frequency(ACRONYMS, value)
-            forward: dict[str, str] = {}
-            backward: dict[str, str] = {}
-            for (key, full), _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-                forward.setdefault(key, full)
-                backward.setdefault(full, key)
-            for key, full in BUILT_IN.items():
-                forward.setdefault(key, full)
-            self._acronyms = (forward, backward)
-        return self._acronyms
+        return self.shared.get("acronyms", self._make_acronym_table)
+
+    def _make_acronym_table(self) -> tuple[dict, dict]:
+        counts: dict[tuple[str, str], int] = {}
+        for value in self.snapshot.terms(ACRONYMS):
+            key, _, full = value.partition("=")
+            if key and full:
+                counts[(key, full)] = self.doc_frequency(ACRONYMS, value)
+        forward: dict[str, str] = {}
+        backward: dict[str, str] = {}
+        for (key, full), _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            forward.setdefault(key, full)
+            backward.setdefault(full, key)
+        for key, full in BUILT_IN.items():
+            forward.setdefault(key, full)
+        return forward, backward
 
     def full_form(self, key: str) -> str | None:
         """The full form (``_``-joined syllables) of an acronym key, or None."""

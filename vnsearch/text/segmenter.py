@@ -45,6 +45,23 @@ _PUNCT = string.punctuation
 _lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    """A worker forked while another thread of the parent was tagging (a server searching
+    while it indexes) inherits ``_lock`` held, by a thread it does not have, and would wait
+    for it forever: it gets a lock of its own, and a Tagger of its own if the one inherited
+    was in use."""
+    global _lock
+    held = _lock.locked()
+    _lock = threading.Lock()
+    if held and _model.cache_info().currsize:
+        m = _model()
+        m.tagger = pycrfsuite.Tagger()
+        m.tagger.open_inmemory(m.model_bytes)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _pyvi_dir() -> str:
     spec = importlib.util.find_spec("pyvi")
     if spec is None or not spec.submodule_search_locations:
