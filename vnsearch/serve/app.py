@@ -1,11 +1,12 @@
 """The ASGI application: Starlette routes over :mod:`vnsearch.serve.endpoints`, the search page,
 the OpenAPI document and its browsable page, served by uvicorn.
 
-Reads run on a fixed pool of threads, each with its own :class:`~vnsearch.Index` (a searcher is
-never shared between threads, and each reopens itself when a commit lands, so a search never
-meets a searcher another thread is closing). Writes run one at a time on one more thread, through
-``Index.add``/``delete``/``index_paths`` (the crash-safe pipeline and its write lock, which also
-makes other processes' writers wait).
+Reads run on a fixed pool of threads sharing the process's one :class:`~vnsearch.Index`: each
+thread reads through a searcher of its own, reopened when a commit lands, and the ranking data of
+each snapshot is built once for all of them (so a commit costs one rebuild per process, not one
+per thread). Writes run one at a time on one more thread, through ``Index.add``/``delete``/
+``index_paths`` (the crash-safe pipeline and its write lock, which also makes other processes'
+writers wait).
 """
 
 from __future__ import annotations
@@ -106,20 +107,22 @@ def is_loopback(host: str) -> bool:
 
 
 class _Runner:
-    """Runs endpoint handlers off the event loop: reads on ``threads`` threads (one Index
-    each), writes one at a time on their own thread."""
+    """Runs endpoint handlers off the event loop: reads on ``threads`` threads, writes one at
+    a time on their own thread, all on one Index (opened by the first request)."""
 
     def __init__(self, config: ServeConfig):
         self.config = config
         self.reads = ThreadPoolExecutor(config.threads, thread_name_prefix="vnsearch-read")
         self.writes = ThreadPoolExecutor(1, thread_name_prefix="vnsearch-write")
-        self.local = threading.local()
+        self._index: Index | None = None
+        self._opening = threading.Lock()
 
-    def index(self):
-        ix = getattr(self.local, "index", None)
-        if ix is None:
-            ix = self.local.index = Index.open(self.config.index)
-        return ix
+    def index(self) -> Index:
+        if self._index is None:
+            with self._opening:
+                if self._index is None:
+                    self._index = Index.open(self.config.index)
+        return self._index
 
     def _call(self, ep: api.Endpoint, params, body):
         ix = self.index() if ep.needs_index else None
