@@ -2,16 +2,22 @@
 
     python bench/serve.py [--data DIR] [--duration 60] [--clients 16] [--max-requests N]
                           [--workers 2] [--threads 4] [--live 2000] [--queries 300]
+                          [--batch-size 100]
 
 The baomoi collection (``baomoi-35k.jsonl.gz``) is indexed once into bench/out/serve-index,
-without its last ``--live`` records; those are what ``vnsearch index`` adds (``--batch-size
-100``: a commit every few seconds) during the load. Queries are headlines of indexed articles,
-searched as the page does (limit 10, snippets). The script measures, in one run:
+without its last ``--live`` records; those are what ``vnsearch index`` adds during the loaded
+phases, half in each (``--batch-size 100``: a commit every few seconds; 0: the indexer's default
+batch). Queries are headlines of indexed articles, searched as the page does (limit 10,
+snippets). The script measures, in one run:
 
-1. in process: each query through the same function the server calls, one at a time;
+1. in process: each query through the same function the server calls, one at a time (after
+   one warming pass over the queries, as the server gets);
 2. over HTTP, one client (the cost of HTTP and the server on an idle index);
 3. over HTTP, ``--clients`` clients for ``--duration`` seconds (or ``--max-requests``) while the
-   indexer commits: requests/s, p50/p95/p99, errors, and p95 against (1).
+   indexer commits: requests/s, p50/p95/p99, errors, and p95 against (1);
+4. in process again, ``--clients`` threads sharing one Index for as long, while the indexer
+   adds the other half: the same concurrency without HTTP, so (3) against (4) is what HTTP and
+   the server cost under load, beside (3) against (1).
 
 It binds 127.0.0.1 only and stops by itself. Data absent: it says so and exits 0.
 """
@@ -117,7 +123,7 @@ def in_process(index: Path, queries: list[str]) -> list[float]:
 
     ix = Index.open(index)
     params = api.parse_params(api.SEARCH_PARAMS, {})
-    for q in queries[:5]:
+    for q in queries:  # warm, as the server is before it is measured
         api.search(ix, {**params, "q": q})
     out = []
     for q in queries:
@@ -152,7 +158,7 @@ class Load:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         rng = random.Random(k)
         while (n := self._next()) is not None:
-            q = self.queries[(n * 7 + rng.randrange(len(self.queries))) % len(self.queries)]
+            q = self._query(n, rng)
             path = "/api/search?" + urllib.parse.urlencode({"q": q, "limit": 10})
             t0 = time.perf_counter()
             try:
@@ -171,6 +177,9 @@ class Load:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         conn.close()
 
+    def _query(self, n: int, rng: random.Random) -> str:
+        return self.queries[(n * 7 + rng.randrange(len(self.queries))) % len(self.queries)]
+
     def run(self) -> float:
         self.until = time.monotonic() + self.seconds
         threads = [threading.Thread(target=self._client, args=(k,)) for k in range(self.clients)]
@@ -180,6 +189,61 @@ class Load:
         for t in threads:
             t.join()
         return time.perf_counter() - t0
+
+
+class InProcessLoad(Load):
+    """``clients`` threads searching one shared Index through the server's search function."""
+
+    def __init__(self, index: Path, queries: list[str], clients: int, seconds: float,
+                 max_requests: int):
+        from vnsearch.index import Index
+        from vnsearch.serve import endpoints as api
+
+        super().__init__(0, queries, clients, seconds, max_requests)
+        self.ix = Index.open(index)
+        self.params = api.parse_params(api.SEARCH_PARAMS, {})
+        self.search = api.search
+        for q in queries:  # warm, as the server is before it is measured
+            self.search(self.ix, {**self.params, "q": q})
+
+    def _client(self, k: int) -> None:
+        rng = random.Random(k)
+        while (n := self._next()) is not None:
+            q = self._query(n, rng)
+            t0 = time.perf_counter()
+            try:
+                self.search(self.ix, {**self.params, "q": q})
+            except Exception as e:  # noqa: BLE001 - every failure is what we count
+                self.errors.append(f"{type(e).__name__}: {e}"[:300])
+                continue
+            dt = time.perf_counter() - t0
+            with self.lock:
+                self.latencies.append(dt)
+
+
+def start_indexer(index: Path, records: Path, batch_size: int) -> subprocess.Popen:
+    """``vnsearch index`` adding ``records``, once its first batch has landed (so that the load
+    runs while commits land, not while the indexer loads its model; 3 minutes at most)."""
+    before = count(index)
+    batch = ["--batch-size", str(batch_size)] if batch_size else []
+    indexer = subprocess.Popen(
+        [sys.executable, "-m", "vnsearch", "index", str(records), "--index", str(index),
+         *batch, "--jobs", "1", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while count(index) == before and time.monotonic() < deadline:
+        if indexer.poll() is not None:
+            break
+        time.sleep(0.5)
+    return indexer
+
+
+def stop(indexer: subprocess.Popen) -> bool:
+    """Stop the indexer (the batches it committed stay); whether it had finished."""
+    done = indexer.poll() is not None
+    if not done:
+        indexer.terminate()
+    indexer.wait(120)
+    return done
 
 
 def main(argv=None) -> int:
@@ -193,6 +257,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=4, help="search threads per process")
     ap.add_argument("--live", type=int, default=2000, help="documents added during the load")
     ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--batch-size", type=int, default=100,
+                    help="documents per commit of the indexer (0: its default)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
 
@@ -202,6 +268,10 @@ def main(argv=None) -> int:
     index = fresh_copy(built)
     rng = random.Random(0)
     queries = [r["title"] for r in rng.sample(base, args.queries) if r.get("title")]
+    lines = live_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    halves = [OUT_DIR / "serve-live-http.jsonl", OUT_DIR / "serve-live-inproc.jsonl"]
+    for half, part in zip(halves, (lines[: len(lines) // 2], lines[len(lines) // 2 :])):
+        half.write_text("".join(part), encoding="utf-8")
 
     load_before = os.getloadavg()
     documents_before = count(index)
@@ -228,23 +298,12 @@ def main(argv=None) -> int:
         one = Load(port, queries, 1, 1e9, len(queries))
         one_s = one.run()
 
-        indexer = subprocess.Popen(
-            [sys.executable, "-m", "vnsearch", "index", str(live_file), "--index", str(index),
-             "--batch-size", "100", "--jobs", "1", "-q"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # The load starts once the indexer's first batch has landed, so that it runs while
-        # commits are landing (not while the indexer loads its model), waiting 3 minutes at most.
-        deadline = time.monotonic() + 180
-        while count(index) == documents_before and time.monotonic() < deadline:
-            if indexer.poll() is not None:
-                break
-            time.sleep(0.5)
+        load_during = os.getloadavg()
+        indexer = start_indexer(index, halves[0], args.batch_size)
         load = Load(port, queries, args.clients, args.duration, args.max_requests)
         load_s = load.run()
-        indexer_done = indexer.poll() is not None
-        if not indexer_done:  # bounded: stop it; the batches it committed stay
-            indexer.terminate()
-        indexer.wait(120)
+        indexer_done = stop(indexer)
+        load_after = os.getloadavg()
     finally:
         if indexer is not None and indexer.poll() is None:
             indexer.terminate()
@@ -257,11 +316,22 @@ def main(argv=None) -> int:
         server_log.close()
 
     added = count(index) - documents_before
+    # (4): the same concurrency in process, the server stopped, the other half being added
+    documents_mid = count(index)
+    inproc_load = InProcessLoad(index, queries, args.clients, args.duration, args.max_requests)
+    indexer = start_indexer(index, halves[1], args.batch_size)
+    try:
+        inproc_s = inproc_load.run()
+    finally:
+        inproc_done = stop(indexer)
+    added_inproc = count(index) - documents_mid
     ip, o, lo = cuts(inproc), cuts(one.latencies), cuts(load.latencies)
+    il = cuts(inproc_load.latencies)
     result = {
         "documents": documents_before, "queries": len(queries), "workers": args.workers,
-        "threads": args.threads, "cpus": os.cpu_count(),
-        "load_avg_before": load_before,
+        "threads": args.threads, "cpus": os.cpu_count(), "batch_size": args.batch_size,
+        "load_avg_before": load_before, "load_avg_loaded_start": load_during,
+        "load_avg_loaded_end": load_after,
         "in_process_ms": ip,
         "one_client": {"requests": len(one.latencies), "errors": len(one.errors),
                        "req_s": len(one.latencies) / one_s, **o},
@@ -270,8 +340,15 @@ def main(argv=None) -> int:
                    "indexer_added": added,
                    "indexer_finished_during_load": indexer_done,
                    "first_errors": load.errors[:5]},
+        "in_process_loaded": {
+            "threads": args.clients, "seconds": inproc_s,
+            "requests": len(inproc_load.latencies), "errors": len(inproc_load.errors),
+            "req_s": len(inproc_load.latencies) / inproc_s, **il, "indexer_added": added_inproc,
+            "indexer_finished_during_load": inproc_done,
+            "first_errors": inproc_load.errors[:5]},
         "ratio_p95_one_client_vs_in_process": o["p95"] / ip["p95"],
         "ratio_p95_loaded_vs_in_process": lo["p95"] / ip["p95"],
+        "ratio_p95_loaded_vs_in_process_loaded": lo["p95"] / il["p95"],
     }
     print(f"{documents_before:,} documents, {len(queries)} headline queries, server: {args.workers} "
           f"processes x {args.threads} threads, {os.cpu_count()} CPUs, load average before "
@@ -286,13 +363,21 @@ def main(argv=None) -> int:
           f"{len(load.latencies)} requests in {load_s:.0f} s, {len(load.errors)} errors; "
           f"indexer added {added} documents "
           f"({'finished' if indexer_done else 'still running'} at the end of the load)")
+    print(f"in process, {args.clients} threads + indexer: p50 {il['p50']:7.1f}  p95 "
+          f"{il['p95']:7.1f}  p99 {il['p99']:7.1f} ms  "
+          f"{result['in_process_loaded']['req_s']:.1f} req/s, {len(inproc_load.latencies)} "
+          f"requests in {inproc_s:.0f} s, {len(inproc_load.errors)} errors; indexer added "
+          f"{added_inproc} documents")
     print(f"p95 ratio to in process: 1 client {result['ratio_p95_one_client_vs_in_process']:.2f}x,"
-          f" loaded {result['ratio_p95_loaded_vs_in_process']:.2f}x")
-    for e in load.errors[:5]:
+          f" loaded {result['ratio_p95_loaded_vs_in_process']:.2f}x; loaded HTTP to loaded in "
+          f"process {result['ratio_p95_loaded_vs_in_process_loaded']:.2f}x")
+    print(f"load average: before {load_before[0]:.1f}, loaded phase start {load_during[0]:.1f}, "
+          f"end {load_after[0]:.1f}")
+    for e in (load.errors + inproc_load.errors)[:5]:
         print("error:", e)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
-    return 0 if not load.errors and not one.errors else 1
+    return 0 if not (load.errors or one.errors or inproc_load.errors) else 1
 
 
 if __name__ == "__main__":
