@@ -42,3 +42,21 @@ def test_decoded_postings_match_whoosh(tmp_path):
     for doc, value in zip(ids.tolist(), values):
         assert doc == m.id() and list(decode(value)) == list(m.value_as("positions"))
         m.next()
+
+
+def test_term_lookups_match_whoosh(tmp_path):
+    ix = Index.create(tmp_path / "ix")
+    for batch in range(2):
+        ix.add([Document(id=f"d{batch}-{i}", body=f"giá vàng số{i} lô{batch}") for i in range(40)])
+    reader = ix.searcher().reader()
+    snap = SnapshotReader(reader)
+    for field in ("body", "body_f", "title", "no_such_field"):
+        for term in ["giá", "gia", "số7", "lô1", "không có", ""]:
+            df, infos = snap.term_infos(field, term) if field in snap.schema else (0, [])
+            want = reader.doc_frequency(field, term) if field in snap.schema else 0
+            assert df == want
+            for leaf, _, info in infos:
+                seg = snap.leaves[leaf][0]
+                expect = seg._terms.term_info(field, snap.schema[field].to_bytes(term))
+                assert info.__dict__ == expect.__dict__
+    assert snap.term_infos("body", "lô1")[0] == 40 and snap.term_infos("body", "lô9")[0] == 0
