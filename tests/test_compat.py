@@ -1,8 +1,10 @@
-"""Indexes written by earlier versions of the package still open.
+"""Indexes written by earlier versions of the package say, in one line, to rebuild.
 
-``tests/fixtures/index-a77a6a0`` was built by commit a77a6a0 (before the package layout) from two
-short press releases. Whoosh pickled its schema with the analyzer's old module path,
-``vnsearch._whoosh_analyzer``; that name must stay importable.
+``tests/fixtures/index-a77a6a0`` was built by commit a77a6a0 (before the package layout, index
+format 1) from two short press releases. Whoosh pickled its schema with the analyzer's old
+module path, ``vnsearch._whoosh_analyzer``. Format 2 stores postings differently
+(``vnsearch/codec/formats.py``): the old index is refused before Whoosh reads it, with a
+one-line error naming ``--rebuild``, and ``vnsearch index --rebuild`` replaces it.
 """
 
 from __future__ import annotations
@@ -10,9 +12,19 @@ from __future__ import annotations
 import pathlib
 import shutil
 
+import pytest
+from click.testing import CliRunner
+
 from vnsearch import Index
+from vnsearch.cli import cli
+from vnsearch.errors import IndexFormatError
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "index-a77a6a0"
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
 
 
 def test_the_fixture_names_the_old_analyzer_module():
@@ -21,17 +33,33 @@ def test_the_fixture_names_the_old_analyzer_module():
     assert b"vnsearch.codec" not in toc.read_bytes()
 
 
-def test_an_index_built_before_the_layout_opens_and_searches(tmp_path):
+def test_an_index_of_format_1_says_in_one_line_to_rebuild(tmp_path):
     path = tmp_path / "old"
     shutil.copytree(FIXTURE, path)
+    with pytest.raises(IndexFormatError) as e:
+        Index.open(path)
+    message = str(e.value)
+    assert "\n" not in message and "format 1/" in message and "--rebuild" in message
+    code, out, err = run("search", "cầu Đà Nẵng", "--index", str(path))
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--rebuild" in err
+
+
+def test_rebuilding_an_index_of_format_1_replaces_it(tmp_path):
+    path = tmp_path / "old"
+    shutil.copytree(FIXTURE, path)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("# Khánh thành cầu Đà Nẵng\n\nCây cầu mới nối hai bờ sông Hàn.\n",
+                              encoding="utf-8")
+    code, _, err = run("index", str(src), "--index", str(path), "--rebuild", "--jobs", "1")
+    assert code == 0, err
     ix = Index.open(path)
-    results = ix.search("cầu Đà Nẵng")
-    assert [h.id for h in results.hits] == ["oldsrc/a.md"]
-    assert ix.get("oldsrc/b.md").title == "Hội nghị xây dựng Đảng"
-    assert ix.stats()["documents"] == 2
+    assert [h.id for h in ix.search("cầu Đà Nẵng").hits] == ["src/a.md"]
+    assert ix.stats()["documents"] == 1
 
 
 def test_new_indexes_name_the_codec_module(tmp_path):
     Index.create(tmp_path / "new")
     (toc,) = (tmp_path / "new").glob("*.toc")
     assert b"vnsearch.codec.analyzer" in toc.read_bytes()
+    assert b"vnsearch.codec.formats" in toc.read_bytes()

@@ -44,9 +44,12 @@ def build(path, cls, batches, **commit):
 
 
 def postings(matcher) -> list[tuple]:
+    """(id, weight, positions or value) of each posting: positions decoded, since Whoosh's
+    writer hands PositionList values over as bytes and ours keeps them as ints."""
     items = []
     while matcher.is_active():
-        items.append((matcher.id(), matcher.weight(), matcher.value()))
+        value = matcher.value_as("positions") if matcher.supports("positions") else matcher.value()
+        items.append((matcher.id(), matcher.weight(), value))
         matcher.next()
     return items
 

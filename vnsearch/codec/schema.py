@@ -16,6 +16,7 @@ import orjson
 from whoosh import fields
 
 from vnsearch.codec.analyzer import PreAnalyzed
+from vnsearch.codec.formats import Counts, PositionList
 from vnsearch.codec.segment_writer import Terms
 from vnsearch.document import Document
 from vnsearch.errors import IndexFormatError
@@ -25,7 +26,7 @@ from vnsearch.text.forms import FOLDED, FORMS, PAIRS, SECTIONS, SYLLABLES, WORDS
 from vnsearch.text.normalize import fold, normalize
 
 #: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: frequencies only as weights, positions as ints (codec/formats.py)
 #: Bumped when analysis output changes (normalisation, segmentation rules, term forms).
 ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a consonant is i
 
@@ -35,6 +36,19 @@ ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a c
 ACRONYMS = "acronyms"
 
 
+def _text(analyzer, positions: bool, **kwargs):
+    """A pre-analysed text field in our compact formats (positions where phrases need them)."""
+    field = fields.TEXT(analyzer=analyzer, phrase=positions, **kwargs)
+    field.format = PositionList() if positions else Counts()
+    return field
+
+
+def _keyword(analyzer, **kwargs):
+    field = fields.KEYWORD(analyzer=analyzer, **kwargs)
+    field.format = Counts()
+    return field
+
+
 def build_schema():
     pre = PreAnalyzed()
     f: dict = {
@@ -42,20 +56,19 @@ def build_schema():
         "path": fields.ID(stored=True),
         "doc": fields.STORED(),
         "content_hash": fields.ID(stored=True),
-        "author": fields.TEXT(analyzer=pre, phrase=True),  # folded syllables of the name
+        "author": _text(pre, positions=True),  # folded syllables of the name
         "author_facet": fields.ID(stored=False, sortable=True),
-        "tags": fields.KEYWORD(analyzer=pre, scorable=True),  # folded whole tags, '_'-joined
+        "tags": _keyword(pre, scorable=True),  # folded whole tags, '_'-joined
         "tags_facet": fields.KEYWORD(commas=True, lowercase=False, vector=True),
         "date": fields.ID(stored=True, sortable=True),
         "year": fields.ID(sortable=True),
         "month": fields.ID(sortable=True),
         "dup_group": fields.ID(stored=True),
-        ACRONYMS: fields.KEYWORD(analyzer=pre),
+        ACRONYMS: _keyword(pre),
     }
     for sec in SECTIONS:
         for form in FORMS:  # positions where phrases are matched: syllables, folded syllables
-            f[field_name(sec, form)] = fields.TEXT(analyzer=pre,
-                                                   phrase=form in (SYLLABLES, FOLDED))
+            f[field_name(sec, form)] = _text(pre, positions=form in (SYLLABLES, FOLDED))
     return fields.Schema(**f)
 
 

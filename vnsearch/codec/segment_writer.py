@@ -30,7 +30,6 @@ import shutil
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from itertools import accumulate, chain, repeat
 from operator import add, sub
@@ -44,6 +43,8 @@ from whoosh.fields import NUMERIC
 from whoosh.formats import Frequency, Positions
 from whoosh.util.numeric import _length_byte_cache
 from whoosh.writing import SegmentWriter
+
+from vnsearch.codec.formats import PositionList, positions_value
 
 #: Fields added after indexes already existed (the acronym pairs learned from the text): a
 #: document carrying one is written without it into an index whose schema predates it.
@@ -85,8 +86,9 @@ _single_positions: dict[int, bytes] = {}
 _FREQUENCIES = [_uint(i) for i in range(256)]
 
 
-def _add_positions(table: dict, docnum: int, terms: list[str]) -> int:
-    """Add one document's postings of a Positions field; returns the field length."""
+def _add_positions(table: dict, docnum: int, terms: list[str], compact: bool = True) -> int:
+    """Add one document's postings of a Positions field (``compact``: a
+    :class:`~vnsearch.codec.formats.PositionList` field); returns the field length."""
     if "" in terms:
         terms = [t for t in terms if t]
     poses: dict = {}
@@ -101,8 +103,14 @@ def _add_positions(table: dict, docnum: int, terms: list[str]) -> int:
             p.append(i)
     get = table.get
     single = _single_positions
+    value: int | tuple | bytes | None
     for t, p in poses.items():
-        if p.__class__ is int:
+        if compact:
+            if p.__class__ is int:
+                freq, value = 1, p
+            else:
+                freq, value = len(p), positions_value(p)
+        elif p.__class__ is int:
             freq = 1
             value = single.get(p)
             if value is None:
@@ -178,7 +186,6 @@ class FastSegmentWriter(SegmentWriter):
         self._postings: dict[str, dict[bytes, list]] = {}
         # field name -> {docnum: length byte} for documents with a length in that field
         self._lengths: dict[str, dict[int, int]] = {}
-        self._pooled = False
         for name, field in self.schema.items():
             fmt = field.format
             if fmt is not None and getattr(fmt, "field_boost", 1.0) != 1.0:
@@ -209,7 +216,8 @@ class FastSegmentWriter(SegmentWriter):
                     if table is None:
                         table = self._postings[name] = {}
                     if isinstance(field.format, Positions):
-                        length = _add_positions(table, docnum, value)
+                        length = _add_positions(table, docnum, value,
+                                                isinstance(field.format, PositionList))
                     elif isinstance(field.format, Frequency):
                         length = _add_frequencies(table, docnum, value)
                     else:
@@ -257,41 +265,31 @@ class FastSegmentWriter(SegmentWriter):
         for tbytes, freq, value in zip(terms, freqs, values):
             term = tbytes.decode("utf-8")
             flat = table.get(term)
+            if value is None:
+                value = b""
             if flat is None:
-                table[term] = [docnum, freq, value or b""]
+                table[term] = [docnum, freq, value]
             else:
-                flat += (docnum, freq, value or b"")
+                flat += (docnum, freq, value)
 
-    def add_reader(self, reader):
-        # Merged segments go through Whoosh's pool; _flush_segment folds them in.
-        self._pooled = True
-        super().add_reader(reader)
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        """Whoosh's merge (``add_reader``): the merged segment's postings go straight into
+        our tables, after our documents and in order. Whoosh's pool takes only bytes values;
+        :class:`~vnsearch.codec.formats.PositionList` values are ints."""
+        schema = self.schema
+        lengths = self._lengths
+        for name, tbytes, docnum, weight, vbytes in reader.iter_postings():
+            if name not in schema:
+                continue
+            newdoc = docmap[docnum] if docmap is not None else startdoc + docnum
+            self._add_postings(name, newdoc, (tbytes,), (int(weight),), (vbytes,))
+            length = reader.doc_field_length(docnum, name)
+            if length:
+                lengths.setdefault(name, {})[newdoc] = _length_byte(length)
 
     # -- writing ---------------------------------------------------------------------------
-    def _fold_pool(self) -> None:
-        """Move the postings of merged segments (sorted, docnums after ours) into our tables;
-        their lengths come from the per-document writer's columns."""
-        pdr = self.per_document_reader()
-        try:
-            lengths: dict[str, Callable[[int], int]] = {}
-            for name, tbytes, docnum, _weight, vbytes in self.pool.iter_postings():
-                if name not in self.schema:
-                    continue
-                fmt = self.schema[name].format
-                freq = fmt.decode_frequency(vbytes) if vbytes else 1
-                self._add_postings(name, docnum, (tbytes,), (freq,), (vbytes,))
-                if name not in lengths:
-                    lengths[name] = pdr.doc_field_length_reader(name)
-                length = lengths[name](docnum)
-                if length:
-                    self._lengths.setdefault(name, {})[docnum] = _length_byte(length)
-        finally:
-            pdr.close()
-
     def _flush_segment(self):
         self.perdocwriter.close()
-        if self._pooled:
-            self._fold_pool()
         fw = self.fieldwriter
         fieldmap = fw._fieldmap
         tindex = fw._tindex
