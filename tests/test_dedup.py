@@ -228,6 +228,23 @@ def test_groups_follow_edits_deletions_and_new_copies(store, rng):
     assert store.copies_of("d") == ["a"]
 
 
+def test_removed_and_rewritten_documents_leave_no_bands(tmp_path, rng):
+    with DuplicateStore.in_index(tmp_path) as store:
+        for doc_id in ("a", "b", "c"):
+            store.add(doc_id, render(make_article(rng)))
+        store.add("b", render(make_article(rng)))
+        store.remove("c")
+        store.add("e", "")
+        store.remove("e")
+    db = sqlite3.connect(tmp_path / "duplicates.sqlite")
+    per_doc = dict(db.execute("SELECT doc_id, count(*) FROM bands GROUP BY doc_id"))
+    bands = int(db.execute("SELECT value FROM meta WHERE key='bands'").fetchone()[0])
+    assert per_doc == {"a": bands, "b": bands}
+    assert db.execute("SELECT count(*) FROM sqlite_master WHERE type='index' AND "
+                      "tbl_name='bands'").fetchone()[0] == 0  # the primary key only
+    db.close()
+
+
 def test_readding_unchanged_text_keeps_the_group(store, rng):
     text = render(make_article(rng))
     store.add("a", text)
