@@ -3,12 +3,14 @@ statistics, field lengths and stored fields, so searches cannot tell them apart.
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from whoosh import index as windex
 from whoosh.writing import SegmentWriter
 
 from vnsearch.codec.schema import build_schema, document_fields
-from vnsearch.codec.segment_writer import FastSegmentWriter
+from vnsearch.codec.segment_writer import FastSegmentWriter, inline_posting
 from vnsearch.document import Document
 
 WORDS = ("tổ chức hội nghị Hà Nội kinh tế xã hội phát triển bền vững giáo dục đào tạo "
@@ -91,3 +93,10 @@ def test_merged_and_separate_segments_read_like_whooshs(tmp_path, commit):
     assert contents(fast) == contents(stock)
     with fast.searcher() as s:
         assert len(s.reader().leaf_readers()) == (1 if commit.get("optimize") else 3)
+
+
+@pytest.mark.parametrize("posting", [(0, 1, None), (255, 256, 65535), (65536, 2, 70000),
+                                     (2**31 - 1, 1, 5), (7, 3, (1, 4, 9)), (8, 1, b"\x00\x01")])
+def test_an_inlined_posting_unpickles_to_what_whoosh_reads(posting):
+    docnum, freq, value = posting
+    assert pickle.loads(inline_posting(docnum, freq, value)) == ((docnum,), (freq,), (value,))

@@ -334,14 +334,15 @@ def _write_postings(postfile, flats: list[list], fixed: int | None, lbs: dict[in
     poff = postfile.tell()
 
     # Terms with one posting (most of a segment's) keep it in their term info
-    # (Whoosh's "inlined" postings): no block, no extent; 30 bytes less per term.
+    # (Whoosh's "inlined" postings): no block, no extent; 30 bytes less per term. Pickled
+    # with protocol 3 (protocol 2 spells bytes as a codecs.encode call), the weight an int.
     for i, flat in enumerate(flats):
         if len(flat) == 3:
             d, freq, value = flat
             fweight = float(freq)
             lb = lbs_get(d, 0)
-            tinfos[i] = _inlined_info(fweight, 1, lb, lb, fweight, d, d) + dumps(
-                ((d,), (fweight,), (value if fixed != 0 else None,)), 2)
+            tinfos[i] = _inlined_info(fweight, 1, lb, lb, fweight, d, d) + inline_posting(
+                d, freq, value if fixed != 0 else None)
 
     for i, flat in enumerate(flats):
         if len(flat) == 3:
@@ -353,14 +354,38 @@ def _write_postings(postfile, flats: list[list], fixed: int | None, lbs: dict[in
     return tinfos
 
 
+_PICKLED_BYTES = [b"K" + bytes([i]) for i in range(256)]
+
+
+def _pickled_int(i: int) -> bytes:
+    """The pickle opcode of a non-negative int below 2**31."""
+    if i < 256:
+        return _PICKLED_BYTES[i]
+    if i < 65536:
+        return b"M" + i.to_bytes(2, "little")
+    return b"J" + i.to_bytes(4, "little")
+
+
+def inline_posting(docnum: int, freq: int, value) -> bytes:
+    """The pickled ``((docnum,), (freq,), (value,))`` of a term info's one inlined posting:
+    no protocol header, no memo (10-14 bytes; ``pickle.dumps`` takes 20-25)."""
+    if value is None:
+        v = b"N"
+    elif value.__class__ is int:
+        v = _pickled_int(value)
+    else:
+        return dumps(((docnum,), (freq,), (value,)), _PROTOCOL)
+    return b"".join((_pickled_int(docnum), b"\x85", _pickled_int(freq), b"\x85", v, b"\x85\x87."))
+
+
 def _block_weights(freqs: list[int], fmax: int):
     """A block's weights as Whoosh stores them: None when all are 1, one float when all are
-    equal, else a tuple of floats."""
+    equal, else a tuple (of ints: 2-3 pickled bytes each, a float takes 9)."""
     if fmax == 1:
         return None
     if min(freqs) == fmax:
         return float(fmax)
-    return tuple(map(float, freqs))
+    return tuple(freqs)
 
 
 def _block_values(values: list[bytes], fixed: int | None, variable: bool):
