@@ -40,6 +40,7 @@ from vnsearch.codec.segment_writer import (
     FastSegmentWriter,
     _hash_keys_with_crc32,
     _index_typecode,
+    block_info,
     inline_posting,
 )
 
@@ -111,7 +112,7 @@ def _block(ids, weights, values, fixed, bmin: int, bmax: int) -> bytes:
     comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
     if comp:
         data = zlib.compress(data, comp)
-    return dumps((len(ids), ids[-1], float(fmax), comp, bmin, bmax), 2) + data
+    return block_info(len(ids), ids[-1], int(fmax), comp, bmin, bmax) + data
 
 
 def _split_blocks(raw: bytes):
@@ -168,7 +169,7 @@ def _rebased(info, ilen: int, body: bytes, base: int) -> bytes:
     data = dumps((dids, w, vals), _PROTOCOL)
     if comp:
         data = zlib.compress(data, comp)
-    return dumps((info[0], info[1] + base, *info[2:]), 2) + data
+    return block_info(info[0], info[1] + base, int(info[2]), *info[3:]) + data
 
 
 class _Source:
