@@ -9,7 +9,7 @@ import pytest
 from whoosh import index as windex
 from whoosh.writing import SegmentWriter
 
-from vnsearch.codec.schema import build_schema, document_fields
+from vnsearch.codec.schema import build_schema, document_fields, stored_document
 from vnsearch.codec.segment_writer import FastSegmentWriter, block_info, inline_posting
 from vnsearch.document import Document
 
@@ -106,3 +106,11 @@ def test_an_inlined_posting_unpickles_to_what_whoosh_reads(posting):
                                   (128, 2**31 - 1, 65536, 1, 1, 2)])
 def test_a_block_info_unpickles_to_what_whoosh_reads(info):
     assert pickle.loads(block_info(*info)) == info
+
+
+def test_the_stored_document_is_text_and_reads_back_whole(tmp_path):
+    doc = make_docs(1)[0]
+    assert isinstance(document_fields(doc, "h")["doc"], str)  # protocol 2 inflates bytes
+    ix = build(tmp_path / "fast", FastSegmentWriter, [[doc]])
+    with ix.searcher() as s:
+        assert stored_document(s, doc.id) == doc
