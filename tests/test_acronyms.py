@@ -109,15 +109,3 @@ def test_a_rare_name_beside_a_long_compound_counts(fire_index):
     # The compound repeated (and THANH in a photo credit) does not outweigh the name.
     for query in ("đại úy Thành phòng cháy chữa cháy", "phòng cháy chữa cháy ông Thành"):
         assert [h.id for h in fire_index.search(query).hits][0] == "name", query
-
-
-def test_an_index_made_before_the_acronym_field_takes_new_documents(tmp_path):
-    import shutil
-    from pathlib import Path
-
-    path = tmp_path / "old"
-    shutil.copytree(Path(__file__).parent / "fixtures" / "index-a77a6a0", path)
-    ix = Index.open(path)
-    ix.add([Document(id="new", body="Ủy ban nhân dân (UBND) tỉnh họp.")], jobs=1)
-    assert "new" in [h.id for h in ix.search("UBND").hits]
-    assert ix.stats()["acronym_pairs"] == 0  # learned once the index is rebuilt

@@ -49,13 +49,14 @@ def test_rebuilding_an_index_of_format_1_replaces_it(tmp_path):
     shutil.copytree(FIXTURE, path)
     src = tmp_path / "src"
     src.mkdir()
-    (src / "a.md").write_text("# Khánh thành cầu Đà Nẵng\n\nCây cầu mới nối hai bờ sông Hàn.\n",
-                              encoding="utf-8")
+    (src / "a.md").write_text("# Khánh thành cầu Đà Nẵng\n\nỦy ban nhân dân (UBND) thành phố "
+                              "khánh thành cây cầu mới nối hai bờ sông Hàn.\n", encoding="utf-8")
     code, _, err = run("index", str(src), "--index", str(path), "--rebuild", "--jobs", "1")
     assert code == 0, err
     ix = Index.open(path)
     assert [h.id for h in ix.search("cầu Đà Nẵng").hits] == ["src/a.md"]
     assert ix.stats()["documents"] == 1
+    assert ix.stats()["acronym_pairs"] == 1  # the field the format-1 index lacked
 
 
 def test_new_indexes_name_the_codec_module(tmp_path):

@@ -31,8 +31,7 @@ FORMAT_VERSION = 2  # 2: frequencies only as weights, positions as ints (codec/f
 ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a consonant is i
 
 #: Acronym pairs learned from a document's text (``ubnd=uỷ_ban_nhân_dân``; see
-#: :mod:`vnsearch.text.acronyms`). Indexes made before it lack the field: they keep working,
-#: without learned pairs, until rebuilt (segment_writer.OPTIONAL_FIELDS).
+#: :mod:`vnsearch.text.acronyms`). Every index of format 2 has the field.
 ACRONYMS = "acronyms"
 
 

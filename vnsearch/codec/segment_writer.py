@@ -46,10 +46,6 @@ from whoosh.writing import SegmentWriter
 
 from vnsearch.codec.formats import PositionList, positions_value
 
-#: Fields added after indexes already existed (the acronym pairs learned from the text): a
-#: document carrying one is written without it into an index whose schema predates it.
-OPTIONAL_FIELDS = frozenset({"acronyms"})
-
 __all__ = ["Terms", "FastSegmentWriter", "StagedSegments", "adopt", "clear_staging"]
 
 _uint = Struct("!I").pack
@@ -198,8 +194,7 @@ class FastSegmentWriter(SegmentWriter):
         schema = self.schema
         docnum = self.docnum
         perdoc = self.perdocwriter
-        names = sorted(name for name in fields if not name.startswith("_")
-                       and (name in schema or name not in OPTIONAL_FIELDS))
+        names = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, names)
         perdoc.start_doc(docnum)
         try:
