@@ -366,7 +366,7 @@ def vnsearch_latency(index_dir: Path, queries: list[str], work: Path) -> dict:
 def cold_search(index_dir: Path, queries: list[str], runs: int) -> float:
     """Median wall seconds of a fresh ``vnsearch search`` process. Bytecode is cached, as in an
     installed package (one untimed run writes it): with PYTHONDONTWRITEBYTECODE set, every run
-    compiled vnsearch's modules from source, ~0.2 s of CPU that no user pays."""
+    compiled vnsearch's modules from source (~0.07 s of CPU, which no user pays)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     times = []
