@@ -38,13 +38,16 @@ if TYPE_CHECKING:  # pragma: no cover
 #: Sidecar file name inside an index directory.
 STORE_FILENAME = "duplicates.sqlite"
 #: Bumped when the on-disk layout or the signature definition changes.
-STORE_FORMAT = 2  # 2: no index of bands by document (a document's bands come from its signature)
+#: 2: no index of bands by document (a document's bands come from its signature); 3: bands
+#: name a document by its number (``docs.num``), not its text id.
+STORE_FORMAT = 3
 
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
-    doc_id TEXT PRIMARY KEY,
+    num INTEGER PRIMARY KEY,       -- the document's number in bands
+    doc_id TEXT NOT NULL UNIQUE,
     group_id INTEGER NOT NULL,
     sig BLOB,                      -- uint32 MinHash values, NULL when the text is empty
     version TEXT                   -- caller's content hash, to resync with the index
@@ -52,8 +55,8 @@ CREATE TABLE IF NOT EXISTS docs (
 CREATE INDEX IF NOT EXISTS docs_group ON docs(group_id);
 CREATE TABLE IF NOT EXISTS bands (
     key INTEGER NOT NULL,
-    doc_id TEXT NOT NULL,
-    PRIMARY KEY (key, doc_id)
+    num INTEGER NOT NULL,          -- docs.num: a few bytes where a text id took tens
+    PRIMARY KEY (key, num)
 ) WITHOUT ROWID;
 """
 
@@ -244,8 +247,8 @@ class DuplicateStore:
         keys = band_keys(sig, self.bands, self.rows).tolist()
         marks = ",".join("?" * len(keys))
         rows = self._db.execute(
-            f"SELECT doc_id, sig FROM docs WHERE doc_id IN "
-            f"(SELECT DISTINCT doc_id FROM bands WHERE key IN ({marks}))",
+            f"SELECT doc_id, sig FROM docs WHERE num IN "
+            f"(SELECT DISTINCT num FROM bands WHERE key IN ({marks}))",
             keys,
         ).fetchall()
         if not rows:
@@ -292,7 +295,8 @@ class DuplicateStore:
             if sig is None:
                 gid = self._new_group()
                 self._db.execute(
-                    "INSERT INTO docs VALUES (?, ?, NULL, ?)", (doc_id, gid, version)
+                    "INSERT INTO docs (doc_id, group_id, sig, version) VALUES (?, ?, NULL, ?)",
+                    (doc_id, gid, version),
                 )
                 return gid
             near = self._neighbours(sig)
@@ -309,10 +313,13 @@ class DuplicateStore:
                     self._db.execute("UPDATE docs SET group_id=? WHERE group_id=?", (gid, other))
             else:
                 gid = self._new_group()
-            self._db.execute("INSERT INTO docs VALUES (?, ?, ?, ?)", (doc_id, gid, blob, version))
+            num = self._db.execute(
+                "INSERT INTO docs (doc_id, group_id, sig, version) VALUES (?, ?, ?, ?)",
+                (doc_id, gid, blob, version),
+            ).lastrowid
             self._db.executemany(
                 "INSERT OR IGNORE INTO bands VALUES (?, ?)",
-                [(k, doc_id) for k in band_keys(sig, self.bands, self.rows).tolist()],
+                [(k, num) for k in band_keys(sig, self.bands, self.rows).tolist()],
             )
             return gid
 
@@ -331,11 +338,12 @@ class DuplicateStore:
     def _remove(self, doc_id: str, gid: int) -> None:
         # A document's bands are those of its signature: deleted by primary key, with no
         # index of bands by document (which took 40% of the file).
-        (blob,) = self._db.execute("SELECT sig FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+        num, blob = self._db.execute(
+            "SELECT num, sig FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
         if blob is not None:
             keys = band_keys(self._sig_from_blob(blob), self.bands, self.rows).tolist()
-            self._db.executemany("DELETE FROM bands WHERE key=? AND doc_id=?",
-                                 [(k, doc_id) for k in keys])
+            self._db.executemany("DELETE FROM bands WHERE key=? AND num=?",
+                                 [(k, num) for k in keys])
         self._db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
         rest = self._db.execute("SELECT doc_id, sig FROM docs WHERE group_id=?", (gid,)).fetchall()
         if len(rest) < 2:
@@ -365,12 +373,14 @@ class DuplicateStore:
             self._db.execute("UPDATE meta SET value=? WHERE key='rows'", (str(rows),))
             self.threshold, self.bands, self.rows = threshold, bands, rows
             ids, sigs = self._all_signatures()
+            nums = [n for (n,) in self._db.execute(
+                "SELECT num FROM docs WHERE sig IS NOT NULL ORDER BY doc_id")]
             self._db.execute("DELETE FROM bands")
             if ids:
                 keys = band_keys(sigs, bands, rows)
                 self._db.executemany(
                     "INSERT OR IGNORE INTO bands VALUES (?, ?)",
-                    ((k, d) for d, row in zip(ids, keys.tolist()) for k in row),
+                    ((k, n) for n, row in zip(nums, keys.tolist()) for k in row),
                 )
             old = dict(self._db.execute("SELECT doc_id, group_id FROM docs"))
             comps = group_signatures(ids, sigs, threshold, bands, rows) if ids else []
