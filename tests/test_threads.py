@@ -183,6 +183,54 @@ def test_ranking_data_carried_across_commits_ranks_as_a_fresh_index(
             assert "d3" not in [h.id for h in r.hits]
 
 
+def test_after_a_merge_what_was_read_for_the_segments_before_it_is_kept(
+    many_segments, tmp_path, monkeypatch
+):
+    import shutil
+
+    import vnsearch.codec.merge as merge
+
+    path = tmp_path / "ix"
+    shutil.copytree(many_segments, path)
+    monkeypatch.setattr(merge, "BASE", 20)  # the fixture's segments in tier 1 and above,
+    monkeypatch.setattr(merge, "FACTOR", 4)  # four 10-document segments make a merge
+    ix = Index.open(path)
+    rng = random.Random(13)
+    n = DOCS
+
+    def add() -> None:
+        nonlocal n
+        ix.add([generated(rng, n + i) for i in range(10)], jobs=1)
+        n += 10
+
+    def segment_ids() -> list[str]:
+        return [seg.segment().segment_id() for seg, _ in ix.searcher().reader().leaf_readers()]
+
+    for _ in range(2):  # [300, 50, 50, 10, 10]
+        add()
+    qs = queries(random.Random(14), 30)
+    for q in qs:
+        ix.search(q, limit=10)
+    before = segment_ids()
+    decoded: list[list[int]] = []
+    real = postings_module.SnapshotReader.postings
+
+    def spy(self, field, infos):
+        decoded.append([leaf for leaf, _, _ in infos])
+        return real(self, field, infos)
+
+    monkeypatch.setattr(postings_module.SnapshotReader, "postings", spy)
+    add()  # the tier-0 segments merge: [300, 120, 10]; the first one stays first
+    after = segment_ids()
+    kept = next(i for i, (a, b) in enumerate(zip(before + [""], after)) if a != b)
+    assert len(after) < len(before) + 1 and kept >= 1
+    carried = {q: (summary(r), r.total) for q in qs for r in [ix.search(q, limit=10)]}
+    assert decoded and all(min(leaves, default=kept) >= kept for leaves in decoded)
+    with Index.open(path) as fresh:
+        assert carried == {q: (summary(r), r.total) for q in qs
+                           for r in [fresh.search(q, limit=10)]}
+
+
 def test_indexing_workers_forked_while_another_thread_segments_do_not_hang(tmp_path):
     ix = Index.create(tmp_path / "ix")
     ix.search("xây dựng")  # the segmenter loaded

@@ -65,10 +65,16 @@ class SnapshotReader:
         if got is not None:
             return got[0]
         carried = self.cache.take_carried_term(key)
-        start = 0 if carried is None else carried[1]
+        start = 0
+        if carried is not None:
+            (df0, infos0), start = carried
+            if start > self.cache.prefix:  # segments merged since: keep those before them
+                start = self.cache.prefix
+                infos0 = [x for x in infos0 if x[0] < start]
+                df0 = sum(x[2].doc_frequency() for x in infos0)
         df, infos = self._term_infos(field, term, start)
         if carried is not None:
-            df, infos = carried[0][0] + df, carried[0][1] + infos
+            df, infos = df0 + df, infos0 + infos
         self.cache.put_term(key, ((df, infos), len(self.leaves)))
         return df, infos
 
@@ -107,6 +113,9 @@ class SnapshotReader:
             got = self.postings(field, infos)
         else:
             value, covered = carried
+            if covered > self.cache.prefix:  # segments merged since: keep those before them
+                covered = self.cache.prefix
+                value = _cut(value, self.cache.prefix_docs)
             tail = self.postings(field, [x for x in infos if x[0] >= covered])
             got = _concat(value, tail)
         self.cache.put_postings(key, got, len(self.leaves))
@@ -192,6 +201,14 @@ class SnapshotReader:
 
         for _, doc in heapq.merge(*(walk(seg, off) for seg, off in self.leaves)):
             yield doc
+
+
+def _cut(postings, docs: int):
+    """The postings (sorted document numbers) below ``docs``, or None."""
+    if postings is None:
+        return None
+    n = int(np.searchsorted(postings[0], docs))
+    return (postings[0][:n], postings[1][:n]) if n else None
 
 
 def _concat(a, b):

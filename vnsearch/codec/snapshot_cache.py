@@ -9,7 +9,9 @@ reader, costs far more than opening one, and is built once per snapshot here, fo
 A commit that adds a segment leaves the others as they were (segments are never rewritten): the
 values derived from one segment are kept per segment, and the decoded postings and term lookups
 of the snapshot before are carried over and extended with the new segments' part when first
-asked for, instead of being read again. A merge replaces segments, and starts those afresh.
+asked for, instead of being read again. A merge replaces segments: what was read for the
+segments before the first one replaced (the large old ones: merges take the small recent ones,
+and the merged segment goes last) is kept, cut there, and the rest is read again.
 """
 
 from __future__ import annotations
@@ -83,8 +85,10 @@ class SnapshotCache(Made):
     snapshots by :class:`IndexCaches`), term lookups and decoded postings.
 
     Term lookups and postings are stored with the number of leading segments they cover: those
-    carried from the snapshot before cover its segments, and are extended with the rest when
-    taken (:meth:`take_carried_term`, :meth:`take_carried_postings`)."""
+    carried from the snapshot before hold for its first ``prefix`` segments (``prefix_docs``
+    documents), the ones this snapshot shares with it; the reader cuts them there if they
+    cover more, and extends them with the rest when taken (:meth:`take_carried_term`,
+    :meth:`take_carried_postings`)."""
 
     def __init__(self, key: tuple, segments: list[Made] | None = None,
                  previous: SnapshotCache | None = None, budget: int | None = None) -> None:
@@ -100,7 +104,9 @@ class SnapshotCache(Made):
         self._postings_lock = threading.Lock()
         self._carried_terms: dict[Hashable, tuple] = {}
         self._carried_postings: dict[Hashable, tuple] = {}
-        if previous is not None and _extends(previous.key, key):
+        self.prefix = 0 if previous is None else _common_prefix(previous.key, key)
+        self.prefix_docs = sum(leaf[1] for leaf in key[1][: self.prefix])
+        if previous is not None and self.prefix:
             self._carry(previous)
 
     def _carry(self, previous: SnapshotCache) -> None:
@@ -203,12 +209,17 @@ def _generation(key: tuple) -> int:
     return -1 if key[0] is None else key[0]
 
 
-def _extends(old: tuple, new: tuple) -> bool:
-    """Whether snapshot ``new`` starts with the segments of ``old``, in order (so at the same
-    document numbers): what was decoded for ``old`` holds for them, deletions aside."""
-    before = [leaf[:2] for leaf in old[1] if leaf[0]]
-    after = [leaf[:2] for leaf in new[1][: len(before)]]
-    return bool(before) and before == after and _generation(new) > _generation(old)
+def _common_prefix(old: tuple, new: tuple) -> int:
+    """How many first segments snapshot ``new`` shares with the older ``old``, in order (so at
+    the same document numbers): what was decoded for them holds, deletions aside."""
+    if _generation(new) <= _generation(old):
+        return 0
+    n = 0
+    for a, b in zip(old[1], new[1]):
+        if not a[0] or a[:2] != b[:2]:
+            break
+        n += 1
+    return n
 
 
 def _size(value) -> int:
