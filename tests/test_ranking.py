@@ -109,6 +109,44 @@ def test_the_scorer_is_reused_for_one_snapshot_and_renewed_after_a_write(tmp_pat
     assert ranking.scorer_for(ix.searcher()) is not first
 
 
+@pytest.mark.parametrize("query", ["lũ ở miền núi và lũ quét", "lu quet mien nui", "UBND tỉnh lũ quét"])
+def test_the_evidence_recombined_with_the_form_weights_is_the_score(tmp_path, query):
+    # bench/ltr.py fits combinations of Scorer.evidence: the hand-set one must be the ranking.
+    ix = _index(tmp_path, [
+        Document(id="a", body="Lũ quét ở miền núi, lũ lớn."),
+        Document(id="b", body="Ủy ban nhân dân (UBND) tỉnh họp về lũ."),
+        Document(id="c", body="Miền núi phía Bắc.", tags=["lũ quét"]),
+    ])
+    node, _ = parse(query)
+    scorer = ranking.scorer_for(ix.searcher())
+    scores, matched = scorer.free_text(node)
+    ev = scorer.evidence(node)
+    weights = ranking.form_weights(node.ascii_only)
+    again = ev.extra + sum(weights[f] * form for f, form in ev.forms.items())
+    again *= (1 - ranking.COORDINATION) + ranking.COORDINATION * ev.coverage
+    assert (ev.matched == matched).all() and matched.sum() >= 2
+    assert abs(again * matched - scores).max() < 1e-4 * scores.max()
+
+
+def test_the_evidence_counts_a_repeated_word_once_and_weighs_coverage_by_idf(tmp_path):
+    ix = _index(tmp_path, [
+        Document(id="both", body="Lũ quét ở miền núi."),
+        Document(id="common", body="Lũ lớn ở miền xuôi."),
+        Document(id="other", body="Nắng nóng ở miền xuôi."),
+        Document(id="more", body="Nắng nóng ở miền Trung."),
+    ])
+    node, _ = parse("lũ và lũ quét")
+    scorer = ranking.scorer_for(ix.searcher())
+    ev = scorer.evidence(node)
+    num = {scorer.searcher.stored_fields(i)["id"]: i for i in range(scorer.n)}
+    syllables = ev.forms[""]
+    assert syllables[num["common"]] == pytest.approx(2 * ev.once[""][num["common"]])
+    assert ev.idf_coverage[num["both"]] == pytest.approx(1.0)
+    # "quét" (in one document) weighs more than "lũ" (in two): less than half is covered
+    assert 0 < ev.idf_coverage[num["common"]] < 0.5
+    assert ev.coverage[num["common"]] == pytest.approx(2 / 4)  # "lũ" typed twice, of 4
+
+
 @pytest.mark.parametrize("query", ["bão", "bao", "bão OR lũ", "bão -lũ", '"bão số"', "bã*"])
 def test_scores_are_positive_and_sorted(tmp_path, query):
     ix = _index(tmp_path, [Document(id=f"d{i}", body=f"Bão số {i}" + (", lũ." if i % 2 else "."))

@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import orjson
@@ -103,6 +103,22 @@ def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
     if negated:  # "-đá" must not exclude "Đà Nẵng": the forms as typed only
         return {FOLDED: 1.0} if ascii_only else {WORDS: 1.0, SYLLABLES: 1.0}
     return FORM_WEIGHT_ASCII if ascii_only else FORM_WEIGHT
+
+
+@dataclass
+class Evidence:
+    """Dense per-document evidence of a run of words (:meth:`Scorer.evidence`): per term form,
+    the BM25F summed over the query's terms, each counted as often as typed (``forms``) or
+    once (``once``); ``coverage``: the share of the query's syllables found (as often as
+    typed, capped); ``idf_coverage``: the idf-weighted share of its distinct syllables found;
+    ``extra``: scores already weighted (acronym forms, tags, words typed bare)."""
+
+    forms: dict
+    once: dict
+    coverage: np.ndarray
+    idf_coverage: np.ndarray
+    extra: np.ndarray
+    matched: np.ndarray
 
 
 class Scorer:
@@ -352,6 +368,58 @@ class Scorer:
         """One run of plain words: BM25F over the term forms of a :class:`Words` node; an
         acronym typed also matches its full form and a full form its acronym
         (:meth:`_acronym_alternatives`)."""
+        scores = np.zeros(self.n, dtype=np.float32)
+        cover = np.zeros(self.n, dtype=np.float32)
+        matched = np.zeros(self.n, dtype=bool)
+        for suffix, term, qtf, w, ids, s in self._term_scores(node, cover, matched):
+            scores[ids] += (w * qtf) * s
+        self._alternatives(node, scores, cover, matched)
+        matched &= self.alive
+        n_syl = len(node.folded)
+        if COORDINATION and n_syl > 1:
+            scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
+        return scores * matched, matched
+
+    def evidence(self, node: Words) -> Evidence:
+        """What :meth:`free_text` finds in each document before combining it into a score,
+        form by form (bench/ltr.py fits combinations of these on training queries)."""
+        weights = form_weights(node.ascii_only, node.negated)
+        ev = Evidence({f: np.zeros(self.n, dtype=np.float32) for f in weights if weights[f]},
+                      {f: np.zeros(self.n, dtype=np.float32) for f in weights if weights[f]},
+                      np.zeros(self.n, dtype=np.float32), np.zeros(self.n, dtype=np.float32),
+                      np.zeros(self.n, dtype=np.float32), np.zeros(self.n, dtype=bool))
+        cover = np.zeros(self.n, dtype=np.float32)
+        cover_form = FOLDED if weights.get(FOLDED) else SYLLABLES
+        idf_total = 0.0
+        for suffix, term, qtf, w, ids, s in self._term_scores(node, cover, ev.matched):
+            if w != weights[suffix]:  # a word typed bare in an accented query: weighed apart
+                ev.extra[ids] += (w * qtf) * s
+            else:
+                ev.forms[suffix][ids] += qtf * s
+                ev.once[suffix][ids] += s
+            if suffix == cover_form:
+                idf = self._idf(len(ids))
+                ev.idf_coverage[ids] += idf
+                idf_total += idf
+        self._alternatives(node, ev.extra, cover, ev.matched)
+        ev.matched &= self.alive
+        n_syl = len(node.folded)
+        if n_syl:
+            ev.coverage[:] = np.minimum(cover, n_syl) / n_syl
+        if idf_total:
+            ev.idf_coverage /= idf_total
+        return ev
+
+    def _alternatives(self, node: Words, scores, cover, matched) -> None:
+        """Acronym forms and tags, added to ``scores`` (see :meth:`free_text`)."""
+        if not node.negated and not node.ascii_only and node.sizes:
+            self._acronym_alternatives(node, scores, cover, matched)
+        self._add_tags(node, scores, matched)
+
+    def _term_scores(self, node: Words, cover, matched):
+        """``(suffix, term, qtf, weight, document numbers, BM25F)`` of each term form of a run
+        of words that is scored (pruning as the module doc says); counts the syllables found
+        in ``cover`` (for the coordination) and marks ``matched``."""
         weights = form_weights(node.ascii_only, node.negated)
         forms = {WORDS: node.words, SYLLABLES: node.syllables, FOLDED: node.folded,
                  PAIRS: node.pairs}  # fmt: skip
@@ -374,9 +442,6 @@ class Scorer:
             # words meant: none is left out (on the dev headlines, pruning cost 0.027 MRR@10).
             kept = [t for t in wanted if (t[0], t[1]) in bare]
             wanted = kept + self._prune([t for t in wanted if (t[0], t[1]) not in bare])
-        scores = np.zeros(self.n, dtype=np.float32)
-        cover = np.zeros(self.n, dtype=np.float32)
-        matched = np.zeros(self.n, dtype=bool)
         cover_form = FOLDED if weights.get(FOLDED) else SYLLABLES  # coordination counts syllables
         for suffix, term, qtf, w, _ in wanted:
             got = self.bm25f(suffix, term, node.sections)
@@ -384,17 +449,9 @@ class Scorer:
                 continue
             ids, s = got
             matched[ids] = True
-            scores[ids] += (w * qtf) * s
             if suffix == cover_form:
                 cover[ids] += qtf
-        if not node.negated and not node.ascii_only and node.sizes:
-            self._acronym_alternatives(node, scores, cover, matched)
-        self._add_tags(node, scores, matched)
-        matched &= self.alive
-        n_syl = len(node.folded)
-        if COORDINATION and n_syl > 1:
-            scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
-        return scores * matched, matched
+            yield suffix, term, qtf, w, ids, s
 
     def _concept(self, alternatives, sections):
         """Dense ``(score, coverage)`` of one piece of evidence with alternative forms
