@@ -69,22 +69,25 @@ class ExistingVnsearch(Vnsearch):
 
     def __init__(self, path: Path, jobs: int = 2) -> None:
         super().__init__(jobs)
-        self._path = path
+        self._keep = Path(path)
 
     def build(self, docs, workdir):
         from vnsearch import Index
 
-        if not Path(self._path).exists():
+        if not self._keep.exists():
+            # (the parent's build points self._path at workdir: the index is moved from there)
             stats = super().build(docs, workdir)
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            self._keep.parent.mkdir(parents=True, exist_ok=True)
             self.close()
             import shutil
 
-            shutil.move(str(workdir / "vnsearch"), str(self._path))
-            self._idx = Index.open(self._path)
+            shutil.move(str(workdir / "vnsearch"), str(self._keep))
+            self._path = self._keep
+            self._idx = Index.open(self._keep)
             return stats
-        self._idx = Index.open(self._path)
-        return BuildStats(notes=f"reused {self._path}")
+        self._path = self._keep
+        self._idx = Index.open(self._keep)
+        return BuildStats(notes=f"reused {self._keep}")
 
 
 def first_relevant(hits: list[tuple[str, float]], relevant: dict[str, int]) -> int | None:
