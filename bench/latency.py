@@ -2,8 +2,8 @@
 Whoosh StandardAnalyzer baseline built in the same run.
 
     python bench/latency.py [--data DIR] [--queries N] [--docs N] [--vnsearch-index DIR]
-    python bench/latency.py --compare OTHER_TREE --vnsearch-index DIR [--queries N]
-                            [--abstracts] [--no-snippets] [--cold N]
+    python bench/latency.py --compare OTHER_TREE --vnsearch-index DIR [--compare-index DIR]
+                            [--queries N] [--abstracts] [--no-snippets] [--cold N]
 
 Goal: p95 <= 50 ms with snippets for dev title queries.
 
@@ -11,7 +11,9 @@ Goal: p95 <= 50 ms with snippets for dev title queries.
 or ``git archive`` of the commit to compare) on one existing index, on a loaded machine too: one
 worker process per checkout opens the index, and each query goes to both in turn (alternating
 which goes first), so both see the same load. It prints p50/p95 of each and their ratio, and
-checks that the top 10 (ids and exact scores), totals and snippets are identical. ``--cold N``
+checks that the top 10 (ids and exact scores), totals and snippets are identical. Across an
+index format change, each checkout reads an index it built from the same documents:
+``--compare-index DIR`` is the other checkout's (default: ``--vnsearch-index``). ``--cold N``
 also times N fresh ``vnsearch search`` processes per checkout, alternating (wall and CPU
 seconds; bytecode caching as the environment has it).
 """
@@ -69,12 +71,13 @@ for line in sys.stdin:
 """
 
 
-def compare(trees: dict[str, str], index: str, queries: list[str], snippets: bool) -> dict:
+def compare(trees: dict[str, str], indexes: dict[str, str], queries: list[str],
+            snippets: bool) -> dict:
     """Per-query alternation between worker processes, one per checkout (see the module doc)."""
     workers = {}
     for name, tree in trees.items():
         workers[name] = subprocess.Popen(
-            [sys.executable, "-c", _WORKER, tree, index, "1" if snippets else "0"],
+            [sys.executable, "-c", _WORKER, tree, indexes[name], "1" if snippets else "0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tempfile.gettempdir())
         print(f"{name}: {json.loads(workers[name].stdout.readline())}")
 
@@ -102,15 +105,16 @@ def compare(trees: dict[str, str], index: str, queries: list[str], snippets: boo
     return {"times": times, "differ": differ}
 
 
-def cold(trees: dict[str, str], index: str, queries: list[str]) -> dict[str, tuple[float, float]]:
+def cold(trees: dict[str, str], indexes: dict[str, str],
+         queries: list[str]) -> dict[str, tuple[float, float]]:
     """Median wall and CPU seconds of a fresh ``vnsearch search`` process per checkout."""
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
     for q in queries:
         for name, tree in trees.items():
             r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "vnsearch", "search", q, "--index", index,
-                                   "-n", "10"], cwd=tree, capture_output=True)
+            proc = subprocess.run([sys.executable, "-m", "vnsearch", "search", q, "--index",
+                                   indexes[name], "-n", "10"], cwd=tree, capture_output=True)
             wall = time.perf_counter() - t0
             r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             if proc.returncode not in (0, 1):
@@ -130,17 +134,20 @@ def compare_main(args) -> int:
     with open(path, encoding="utf-8") as fh:
         queries = [json.loads(line)["query"] for line in fh if line.strip()][: args.queries]
     trees = {"other": str(Path(args.compare).resolve()), "this": str(Path(__file__).resolve().parents[1])}
-    got = compare(trees, index, queries, not args.no_snippets)
+    other = str(Path(args.compare_index).resolve()) if args.compare_index else index
+    indexes = {"other": other, "this": index}
+    got = compare(trees, indexes, queries, not args.no_snippets)
     p = {name: percentiles(t) for name, t in got["times"].items()}
     print(f"{len(queries)} {kind} queries, top 10, snippets {'off' if args.no_snippets else 'on'}, "
-          f"index {index}, load {os.getloadavg()[0]:.1f}")
+          f"index {index}" + (f" (other: {other})" if other != index else "")
+          + f", load {os.getloadavg()[0]:.1f}")
     for name in trees:
         print(f"{name:<6} p50 {p[name]['p50'] * 1000:7.1f} ms  p95 {p[name]['p95'] * 1000:7.1f} ms")
     print(f"this/other: p50 {p['this']['p50'] / p['other']['p50']:.2f}  "
           f"p95 {p['this']['p95'] / p['other']['p95']:.2f}; queries whose top 10, scores, total "
           f"or snippets differ: {got['differ']}")
     if args.cold:
-        for name, (wall, cpu) in cold(trees, index, queries[: args.cold]).items():
+        for name, (wall, cpu) in cold(trees, indexes, queries[: args.cold]).items():
             print(f"cold vnsearch search, {name}: wall median {wall:.2f} s, CPU median {cpu:.2f} s")
     return 0
 
@@ -154,6 +161,8 @@ def main(argv=None) -> int:
     ap.add_argument("--vnsearch-index", type=Path, default=None)
     ap.add_argument("--compare", metavar="OTHER_TREE", default=None,
                     help="time this checkout against another one on --vnsearch-index")
+    ap.add_argument("--compare-index", metavar="DIR", default=None,
+                    help="--compare: the index the other checkout reads (default: --vnsearch-index)")
     ap.add_argument("--abstracts", action="store_true", help="--compare: abstract queries")
     ap.add_argument("--no-snippets", action="store_true", help="--compare: no snippets")
     ap.add_argument("--cold", type=int, default=0, metavar="N",

@@ -32,7 +32,6 @@ import argparse
 import gzip
 import json
 import os
-import pickle
 import shutil
 import statistics
 import subprocess
@@ -40,9 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections import defaultdict
-from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +48,7 @@ if __package__ in (None, ""):
 
 from bench.common import DEFAULT_DATA_DIR, OUT_DIR, dir_size_bytes, percentiles  # noqa: E402
 from bench.systems import SqliteFts5, TantivyDefault  # noqa: E402
+from vnsearch.codec.blocks import MAGIC  # noqa: E402
 
 DEFAULT_STEPS = "10000,40000,100000,all"
 KEEP_KEYS = ("id", "title", "summary", "body", "author", "date", "tags", "category", "source")
@@ -213,29 +211,18 @@ def _file_kind(name: str) -> str:
 
 
 def _block_sizes(post, offset: int, length: int) -> tuple[int, int]:
-    """(bytes, bytes without the position values) of one term's posting blocks: each block
-    re-compressed as the segment writer would, with and without its values."""
+    """(bytes, bytes without the position values) of one term's posting list: its third
+    array (:mod:`vnsearch.codec.blocks`) holds the values."""
     post.seek(offset)
     raw = post.read(length)
-    pos = 4  # magic
-    full = bare = 0
-    while pos < len(raw):
-        size = int.from_bytes(raw[pos:pos + 4], "big", signed=True)
-        pos += 4
-        n = abs(size)
-        buf = BytesIO(raw[pos:pos + n])
-        info = pickle.load(buf)
-        stored = buf.read()
-        ids, weights, _values = pickle.loads(zlib.decompress(stored) if info[3] else stored)
-        bare_data = pickle.dumps((ids, weights, None), 3)
-        if len(bare_data) >= 256:
-            bare_data = zlib.compress(bare_data, 1)
-        full += 4 + n
-        bare += 4 + n - len(stored) + len(bare_data)
-        pos += n
-        if size < 0:
-            break
-    return full, bare
+    if raw[:4] != MAGIC:
+        raise ValueError(f"not a posting list of index format 3 at offset {offset}")
+    if not raw[8]:  # no values
+        return length, length
+    pos = 9
+    for _ in range(2):  # document-number gaps, frequencies
+        pos += 6 + int.from_bytes(raw[pos + 2:pos + 6], "little")
+    return length, pos
 
 
 #: W3TermInfo: a fixed struct, then the offset (q) and length (i) of the postings.

@@ -5,6 +5,10 @@ format 1) from two short press releases. Whoosh pickled its schema with the anal
 module path, ``vnsearch._whoosh_analyzer``. Format 2 stores postings differently
 (``vnsearch/codec/formats.py``): the old index is refused before Whoosh reads it, with a
 one-line error naming ``--rebuild``, and ``vnsearch index --rebuild`` replaces it.
+
+``tests/fixtures/index-35b8a5f`` was built by commit 35b8a5f (index format 2: posting blocks
+as zlib-compressed pickles) from two short press releases; format 3 reads posting lists as raw
+arrays (``vnsearch/codec/blocks.py``) and refuses it the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from vnsearch.cli import cli
 from vnsearch.errors import IndexFormatError
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "index-a77a6a0"
+FORMAT_2 = pathlib.Path(__file__).parent / "fixtures" / "index-35b8a5f"
 
 
 def run(*args):
@@ -33,20 +38,22 @@ def test_the_fixture_names_the_old_analyzer_module():
     assert b"vnsearch.codec" not in toc.read_bytes()
 
 
-def test_an_index_of_format_1_says_in_one_line_to_rebuild(tmp_path):
+@pytest.mark.parametrize(("fixture", "version"), [(FIXTURE, 1), (FORMAT_2, 2)])
+def test_an_old_index_says_in_one_line_to_rebuild(tmp_path, fixture, version):
     path = tmp_path / "old"
-    shutil.copytree(FIXTURE, path)
+    shutil.copytree(fixture, path)
     with pytest.raises(IndexFormatError) as e:
         Index.open(path)
     message = str(e.value)
-    assert "\n" not in message and "format 1/" in message and "--rebuild" in message
+    assert "\n" not in message and f"format {version}/" in message and "--rebuild" in message
     code, out, err = run("search", "cầu Đà Nẵng", "--index", str(path))
     assert code == 2 and out == "" and err.count("\n") == 1 and "--rebuild" in err
 
 
-def test_rebuilding_an_index_of_format_1_replaces_it(tmp_path):
+@pytest.mark.parametrize("fixture", [FIXTURE, FORMAT_2])
+def test_rebuilding_an_old_index_replaces_it(tmp_path, fixture):
     path = tmp_path / "old"
-    shutil.copytree(FIXTURE, path)
+    shutil.copytree(fixture, path)
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.md").write_text("# Khánh thành cầu Đà Nẵng\n\nỦy ban nhân dân (UBND) thành phố "
@@ -57,6 +64,8 @@ def test_rebuilding_an_index_of_format_1_replaces_it(tmp_path):
     assert [h.id for h in ix.search("cầu Đà Nẵng").hits] == ["src/a.md"]
     assert ix.stats()["documents"] == 1
     assert ix.stats()["acronym_pairs"] == 1  # the field the format-1 index lacked
+    (toc,) = path.glob("*.toc")
+    assert b"vnsearch.codec.blocks" in toc.read_bytes()  # the format-3 codec of each segment
 
 
 def test_new_indexes_name_the_codec_module(tmp_path):

@@ -10,7 +10,7 @@ from whoosh import index as windex
 from whoosh.writing import SegmentWriter
 
 from vnsearch.codec.schema import build_schema, document_fields, stored_document
-from vnsearch.codec.segment_writer import FastSegmentWriter, block_info, inline_posting
+from vnsearch.codec.segment_writer import FastSegmentWriter, inline_posting
 from vnsearch.document import Document
 
 WORDS = ("tổ chức hội nghị Hà Nội kinh tế xã hội phát triển bền vững giáo dục đào tạo "
@@ -100,12 +100,6 @@ def test_merged_and_separate_segments_read_like_whooshs(tmp_path, commit):
 def test_an_inlined_posting_unpickles_to_what_whoosh_reads(posting):
     docnum, freq, value = posting
     assert pickle.loads(inline_posting(docnum, freq, value)) == ((docnum,), (freq,), (value,))
-
-
-@pytest.mark.parametrize("info", [(1, 0, 1, 0, 0, 0), (128, 70000, 300, 1, 12, 255),
-                                  (128, 2**31 - 1, 65536, 1, 1, 2)])
-def test_a_block_info_unpickles_to_what_whoosh_reads(info):
-    assert pickle.loads(block_info(*info)) == info
 
 
 def test_the_stored_document_is_text_and_reads_back_whole(tmp_path):

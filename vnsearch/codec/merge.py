@@ -4,12 +4,11 @@ Whoosh merges segments by decoding every posting of every merged segment into it
 sorting and re-encoding them: Python work per posting, and (through our fast writer's
 tables) memory that grows with the merged segments (5.6 GB at 40k articles). Here a merge
 streams: per field, the sorted term lists of the merged segments are walked side by side
-(``heapq.merge``); a term's postings are the concatenation of its posting blocks from each
-segment, each block moved to its new document numbers by rewriting its first id gap (a block
-stores id gaps starting from 0) and its last id; only blocks of segments with deleted
-documents are decoded posting by posting. Stored fields, lengths and columns go through
-Whoosh's own per-document merge. What stays in memory is one term's blocks and 12 bytes per
-term for the hash tables of the terms file.
+(``heapq.merge``); a term's posting list is the concatenation of its lists in each segment
+(:mod:`vnsearch.codec.blocks`: decoded with numpy, moved to their new document numbers,
+written again as one list); deleted documents are dropped with an array mask. Stored fields,
+lengths and columns go through Whoosh's own per-document merge. What stays in memory is one
+term's postings and 12 bytes per term for the hash tables of the terms file.
 
 Which segments merge (:func:`plan_merge`): segments fall into tiers by live documents, tier t
 holding sizes below ``BASE * FACTOR ** (t + 1)``; when a tier holds ``FACTOR`` segments they
@@ -22,25 +21,31 @@ from __future__ import annotations
 
 import heapq
 import math
-import zlib
 from array import array
-from io import BytesIO
-from itertools import accumulate, chain
-from operator import sub
-from pickle import Unpickler, dumps, loads
+from itertools import chain
+from pickle import loads
 from struct import Struct
 from typing import Any
 from zlib import crc32
 
+import numpy as np
 from whoosh.reading import SegmentReader
 
+from vnsearch.codec.blocks import (
+    NO_VALUES,
+    PICKLED,
+    POSITIONS,
+    decode,
+    encode,
+    match_values,
+    values_payload,
+)
 from vnsearch.codec.segment_writer import (
     _NO_POINTER,
     _POINTER,
     FastSegmentWriter,
     _hash_keys_with_crc32,
     _index_typecode,
-    block_info,
     inline_posting,
 )
 
@@ -58,15 +63,6 @@ MAX_DELETED = 1 / 3
 
 _TI = Struct("!BfIBBfII")
 _EXTENT = Struct("!qi")
-_MAGIC = b"W3Bl"
-_int = Struct("!i").pack
-_sint = Struct("!i").unpack_from
-_MIN_COMPRESS = 256
-#: Blocks with fewer postings are gathered with their neighbours when segments merge (one
-#: segment's few postings of a term, and inlined ones); larger ones move as they are.
-_SMALL_BLOCK = 32
-_COMPRESSION = 1
-_PROTOCOL = 3
 
 
 def tier(live_docs: int) -> int:
@@ -88,88 +84,6 @@ def plan_merge(segments) -> list:
                      if s.deleted_count() > MAX_DELETED * s.doc_count_all()]
             return chosen + extra
     return []
-
-
-def _block(ids, weights, values, fixed, bmin: int, bmax: int) -> bytes:
-    """One posting block (its size prefix excluded): info pickle, then the data pickle."""
-    fmax = max(weights)
-    w: float | tuple | None
-    vals: bytes | tuple | None
-    if fmax == 1.0 and min(weights) == 1.0:
-        w = None
-    elif min(weights) == fmax:
-        w = float(fmax)
-    else:
-        w = _ints(weights)
-    if fixed is None or fixed < 0:
-        vals = tuple(values)
-    elif fixed == 0:
-        vals = None
-    else:
-        vals = b"".join(values)
-    dids = tuple(map(sub, ids, [0, *ids[:-1]]))
-    data = dumps((dids, w, vals), _PROTOCOL)
-    comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
-    if comp:
-        data = zlib.compress(data, comp)
-    return block_info(len(ids), ids[-1], int(fmax), comp, bmin, bmax) + data
-
-
-def _split_blocks(raw: bytes):
-    """(info tuple, info length, body bytes) of each block of one term's postings."""
-    pos = 4  # the magic
-    end = len(raw)
-    while pos < end:
-        size = _sint(raw, pos)[0]
-        n = -size if size < 0 else size
-        body = raw[pos + 4:pos + 4 + n]
-        buf = BytesIO(body)
-        info = Unpickler(buf).load()
-        yield info, buf.tell(), body
-        pos += 4 + n
-        if size < 0:
-            break
-
-
-def _decode(info, ilen: int, body: bytes, fixed, base: int = 0):
-    """(ids, weights, values) of one block, ids from ``base``."""
-    data = body[ilen:]
-    if info[3]:
-        data = zlib.decompress(data)
-    dids, w, vals = loads(data)
-    if base:
-        dids = (dids[0] + base, *dids[1:])
-    n = info[0]
-    ids = list(accumulate(dids))
-    if w is None:
-        weights = [1.0] * n
-    elif isinstance(w, (int, float)):
-        weights = [float(w)] * n
-    else:
-        weights = list(w)
-    if fixed is None or fixed < 0:
-        values = list(vals)
-    elif fixed == 0:
-        values = [None] * n
-    else:
-        values = [vals[i:i + fixed] for i in range(0, len(vals), fixed)]
-    return ids, weights, values
-
-
-def _rebased(info, ilen: int, body: bytes, base: int) -> bytes:
-    """A block moved ``base`` documents up: its last id and its first id gap change."""
-    if not base:
-        return body
-    data = body[ilen:]
-    comp = info[3]
-    if comp:
-        data = zlib.decompress(data)
-    dids, w, vals = loads(data)
-    dids = (dids[0] + base, *dids[1:])
-    data = dumps((dids, w, vals), _PROTOCOL)
-    if comp:
-        data = zlib.compress(data, comp)
-    return block_info(info[0], info[1] + base, int(info[2]), *info[3:]) + data
 
 
 class _Source:
@@ -217,30 +131,42 @@ class _Source:
                 chunk = 2 * (8 + klen + vlen)
             pos += p
 
-    def postings(self, value: bytes, fixed):
-        """(ids, weights, values, bmin, bmax) per block of a term, ids in the merged segment
-        (deleted documents dropped)."""
+    def postings(self, value: bytes, fmt):
+        """``(ids, frequencies, values kind, payload, min and max length bytes)`` of a term in
+        this segment, as lists, ids in the merged segment (deleted documents dropped), or None
+        when none is left."""
+        minlb, maxlb = value[9], value[10]
         if value[0]:  # inlined postings
-            ids, weights, values = loads(value[_TI.size:])
-            blocks = [(list(ids), list(map(float, weights)), list(values), value[9], value[10])]
-        else:
-            off, length = _EXTENT.unpack_from(value, _TI.size)
-            blocks = [(*_decode(info, ilen, body, fixed), info[4], info[5])
-                      for info, ilen, body in _split_blocks(self.post.get(off, length))]
-        dm = self.docmap
-        base = self.base
-        for ids, weights, values, bmin, bmax in blocks:
-            if dm is None:
-                ids = [d + base for d in ids]
+            (d,), (w,), (v,) = loads(value[_TI.size:])
+            if self.docmap is not None:
+                if d not in self.docmap:
+                    return None
+                d = self.docmap[d]
             else:
-                keep = [k for k, d in enumerate(ids) if d in dm]
-                if not keep:
-                    continue
-                if len(keep) < len(ids):
-                    weights = [weights[k] for k in keep]
-                    values = [values[k] for k in keep]
-                ids = [dm[ids[k]] for k in keep]
-            yield ids, weights, values, bmin, bmax
+                d += self.base
+            freqs = [int(w)]
+            return ([d], freqs, *values_payload(fmt, [v], freqs), minlb, maxlb)
+        off, length = _EXTENT.unpack_from(value, _TI.size)
+        ids, f, kind, payload = decode(self.post.get(off, length))
+        dm = self.docmap
+        if dm is not None:
+            keep = np.fromiter(map(dm.__contains__, ids.tolist()), dtype=bool, count=len(ids))
+            if not keep.all():
+                if not keep.any():
+                    return None
+                if kind == POSITIONS:
+                    payload = payload[keep if f is None else np.repeat(keep, f)]
+                elif kind == PICKLED:
+                    payload = [v for v, k in zip(payload, keep.tolist()) if k]
+                ids = ids[keep]
+                f = None if f is None else f[keep]
+            got = list(map(dm.__getitem__, ids.tolist()))
+        else:
+            got = (ids + self.base).tolist() if self.base else ids.tolist()
+        freqs = [1] * len(got) if f is None else f.tolist()
+        if kind == POSITIONS:
+            payload = payload.tolist()
+        return got, freqs, kind, payload, minlb, maxlb
 
     def close(self):
         self.terms.close()
@@ -328,14 +254,14 @@ def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
         fid = fw._fieldmap.setdefault(name, len(fw._fieldmap))
         streams = [s.field_terms(name, i) for i, s in enumerate(sources)]
         lastkey = _merge_field(fw._postfile, tindex, keypos, fid.to_bytes(2, "big"), streams,
-                               sources, schema[name].format.fixed_value_size()) or lastkey
+                               sources, schema[name].format) or lastkey
     if keypos:
         tindex.index.array = array(_index_typecode(keypos[-1]), keypos)
         tindex.lastkey = lastkey
     fw.close()
 
 
-def _merge_field(postfile, tindex, keypos, prefix: bytes, streams, sources, fixed):
+def _merge_field(postfile, tindex, keypos, prefix: bytes, streams, sources, fmt):
     """Write the merged postings and terms-file rows of one field's terms (``streams`` of
     (term, source index, term info), one per source); adds the rows' positions to ``keypos``
     and returns the field's last key (None when it has none)."""
@@ -350,7 +276,7 @@ def _merge_field(postfile, tindex, keypos, prefix: bytes, streams, sources, fixe
     for t, i, value in chain(heapq.merge(*streams), [(None, 0, None)]):
         if t != term:
             if group:
-                tinfo = _merge_term(postfile, group, sources, fixed)
+                tinfo = _merge_term(postfile, group, sources, fmt)
                 if tinfo is not None:
                     key = prefix + term
                     out += (_lengths(len(key), len(tinfo)), key, tinfo)
@@ -377,12 +303,7 @@ def inlined(ids, weights, values, minlb: int, maxlb: int) -> bytes:
     return _TI.pack(1, float(w), 1, minlb, maxlb, float(w), d, d) + inline_posting(d, int(w), v)
 
 
-def _ints(weights) -> tuple:
-    """Weights as the writer stores them: ints (frequencies), 9 pickled bytes fewer each."""
-    return tuple(map(int, weights))
-
-
-def _merge_term(postfile, group, sources, fixed):
+def _merge_term(postfile, group, sources, fmt):
     """Write one term's merged postings; its term info, or None when every posting was of a
     deleted document."""
     if len(group) == 1:
@@ -398,124 +319,35 @@ def _merge_term(postfile, group, sources, fixed):
             (d,), (w,), (v,) = loads(value[_TI.size:])
             d += src.base
             return _TI.pack(1, *_TI.unpack_from(value)[1:6], d, d) + inline_posting(d, int(w), v)
-    if all(sources[i].docmap is None for i, _ in group):
-        return _merge_moved(postfile, group, sources, fixed)
-    # Deleted documents: decoded, filtered and encoded again.
-    ids: list[int] = []
-    weights: list[float] = []
-    values: list = []
-    bounds: list[tuple[int, int, int]] = []  # (end in ids, bmin, bmax) per source block
-    for i, value in group:
-        for bids, bw, bv, bmin, bmax in sources[i].postings(value, fixed):
-            ids += bids
-            weights += bw
-            values += bv
-            bounds.append((len(ids), bmin, bmax))
-    if not ids:
+    parts = [p for p in (sources[i].postings(value, fmt) for i, value in group) if p is not None]
+    if not parts:
         return None
-    minlb = min((b[1] for b in bounds if b[1]), default=0)
-    maxlb = max(b[2] for b in bounds)
+    ids: list[int] = []
+    freqs: list[int] = []
+    for p in parts:
+        ids += p[0]
+        freqs += p[1]
+    kinds = {p[2] for p in parts}
+    if len(kinds) == 1:
+        kind = parts[0][2]
+        payload: Any = None if kind == NO_VALUES else [x for p in parts for x in p[3]]
+    else:  # positions in one segment, values in another: the values of each
+        values = [v for p in parts
+                  for v in match_values(np.array(p[1]), p[2], np.array(p[3]) if p[2] == POSITIONS
+                                        else p[3], len(p[0]))]
+        kind, payload = values_payload(fmt, values, freqs)
+    minlb = min((p[4] for p in parts if p[4]), default=0)
+    maxlb = max(p[5] for p in parts)
+    weight = float(sum(freqs))
     if len(ids) == 1:
-        return inlined(ids, weights, values, minlb, maxlb)
-    parts = []
-    start = 0
-    for stop, bmin, bmax in bounds:
-        for b in range(start, stop, 128):
-            e = min(b + 128, stop)
-            parts.append(_block(ids[b:e], weights[b:e], values[b:e], fixed, bmin, bmax))
-        start = stop
-    return _write_blocks(postfile, parts, float(sum(weights)), len(ids), minlb, maxlb,
-                         float(max(weights)), ids[0], ids[-1])
-
-
-def _merge_moved(postfile, group, sources, fixed) -> bytes:
-    """A term's postings from segments without deletions: statistics add up; full blocks move
-    up by their segment's first document (first id gap and last id rewritten); inlined
-    postings and small blocks are gathered into blocks of up to 128, so a term merged from
-    many small segments is not left in many tiny blocks."""
-    parts: list[bytes] = []
-    weight = 0.0
-    df = 0
-    minlb = 255
-    maxlb = 0
-    maxw = 0.0
-    first = None
-    pending = _Pending(fixed, parts)
-    for i, value in group:
-        src = sources[i]
-        vals = _TI.unpack_from(value)
-        weight += vals[1]
-        df += vals[2]
-        if vals[3] and vals[3] < minlb:
-            minlb = vals[3]
-        if vals[4] > maxlb:
-            maxlb = vals[4]
-        if vals[5] > maxw:
-            maxw = vals[5]
-        if first is None:
-            first = vals[6] + src.base
-        last = vals[7] + src.base
-        if value[0]:
-            ids, ws, vs = loads(value[_TI.size:])
-            pending.add([d + src.base for d in ids] if src.base else list(ids), ws, vs,
-                        vals[3], vals[4])
-            continue
-        off, length = _EXTENT.unpack_from(value, _TI.size)
-        for info, ilen, body in _split_blocks(src.post.get(off, length)):
-            if info[0] >= _SMALL_BLOCK:
-                pending.flush(everything=True)
-                parts.append(_rebased(info, ilen, body, src.base))
-            else:
-                ids, ws, vs = _decode(info, ilen, body, fixed, src.base)
-                pending.add(ids, ws, vs, info[4], info[5])
-    if pending.ids and not parts and len(pending.ids) == 1:
-        return inlined(pending.ids, pending.weights, pending.values, minlb if maxlb else 0, maxlb)
-    pending.flush(everything=True)
-    return _write_blocks(postfile, parts, weight, df, minlb if maxlb else 0, maxlb, maxw,
-                         first, last)
-
-
-class _Pending:
-    """Postings waiting to fill a block of 128."""
-
-    def __init__(self, fixed, parts: list):
-        self.fixed, self.parts = fixed, parts
-        self.ids: list[int] = []
-        self.weights: list[float] = []
-        self.values: list = []
-        self.bmin, self.bmax = 255, 0
-
-    def add(self, ids, weights, values, bmin: int, bmax: int) -> None:
-        self.ids += ids
-        self.weights += weights
-        self.values += values
-        if bmin and bmin < self.bmin:
-            self.bmin = bmin
-        if bmax > self.bmax:
-            self.bmax = bmax
-        if len(self.ids) >= 128:
-            self.flush()
-
-    def flush(self, everything: bool = False) -> None:
-        ids, weights, values = self.ids, self.weights, self.values
-        bmin = self.bmin if self.bmax else 0
-        while len(ids) >= 128 or (everything and ids):
-            self.parts.append(_block(ids[:128], weights[:128], values[:128], self.fixed, bmin,
-                                     self.bmax))
-            del ids[:128], weights[:128], values[:128]
-        if not ids:
-            self.bmin, self.bmax = 255, 0
-
-
-def _write_blocks(postfile, parts, weight, df, minlb, maxlb, maxw, first, last) -> bytes:
+        value = match_values(None if freqs[0] == 1 else np.array(freqs), kind,
+                             np.array(payload) if kind == POSITIONS else payload, 1)[0]
+        return inlined(ids, [weight], [value], minlb if maxlb else 0, maxlb)
+    data = encode(ids, freqs, kind, payload)
     start = postfile.tell()
-    chunks = [_MAGIC]
-    for k, body in enumerate(parts):
-        chunks.append(_int(-len(body) if k == len(parts) - 1 else len(body)))
-        chunks.append(body)
-    data = b"".join(chunks)
     postfile.write(data)
-    return _TI.pack(0, weight, df, minlb, maxlb, maxw, first, last) + _EXTENT.pack(start, len(data))
+    return _TI.pack(0, weight, len(ids), minlb if maxlb else 0, maxlb, float(max(freqs)),
+                    ids[0], ids[-1]) + _EXTENT.pack(start, len(data))
 
 
 def merge_tiers(ix, segments) -> list:

@@ -2,8 +2,9 @@
 
 The ranker (:mod:`vnsearch.search.rank`) scores whole posting lists with numpy; Whoosh's own
 matchers hand them out one posting at a time. This module is the one place that knows the
-pinned whoosh3 segment layout: term infos, inlined postings, the pickled posting blocks, the
-one-byte length column, the Positions value encoding and deletions. Callers get numpy arrays
+pinned whoosh3 segment layout: term infos, inlined postings, the posting lists of
+:mod:`vnsearch.codec.blocks`, the one-byte length column, the Positions value encoding and
+deletions. Callers get numpy arrays
 over the snapshot's document numbers (segment offsets applied).
 """
 
@@ -13,17 +14,14 @@ import heapq
 import itertools
 import pickle
 import struct
-import zlib
-from io import BytesIO
 from typing import Iterator
 
 import numpy as np
 from whoosh import formats
 from whoosh.codec import whoosh3
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
-from whoosh.reading import CorruptIndexError
 from whoosh.util.numeric import byte_to_length
 
+from vnsearch.codec.blocks import Codec, decode, match_values
 from vnsearch.codec.snapshot_cache import SnapshotCache, snapshot_key
 
 #: Field length of each one-byte code Whoosh stores per document and field.
@@ -276,7 +274,8 @@ def _positions_decoder(fmt):
 
 
 def _leaf_postings(seg, field: str, info, with_values: bool = False):
-    """(ids, weights[, values]) of a term in one segment.
+    """(ids, weights[, values]) of a term in one segment: arrays for a posting list of
+    :mod:`vnsearch.codec.blocks`, lists otherwise; values as Whoosh's matchers give them.
 
     Deleted documents are included: callers mask them."""
     if info.is_inlined():
@@ -285,11 +284,22 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
         return (*got, list(values)) if with_values else got
     terms = seg._terms
     fmt = seg.schema[field].format
-    buf = getattr(terms._postfile, "_buf", None)
-    if buf is not None and type(terms._codec) is whoosh3.W3Codec:
-        got = _extent_postings(buf, info, fmt.fixed_value_size(), with_values)
-        return got if with_values else got[:2]
-    m = terms._codec.postings_reader(terms._postfile, info, fmt)  # another storage: Whoosh's way
+    if type(terms._codec) is Codec:
+        offset, length = info._offset, info._length
+        if isinstance(length, tuple):  # whoosh3 reads the extent's length as a 1-tuple
+            length = length[0]
+        buf = getattr(terms._postfile, "_buf", None)
+        if buf is not None:
+            raw = buf[offset : offset + length]
+        else:
+            raw = terms._postfile.get(offset, length)
+        ids, freqs, kind, payload = decode(raw)
+        weights = (np.ones(len(ids), dtype=np.float32) if freqs is None
+                   else freqs.astype(np.float32))
+        if not with_values:
+            return ids, weights
+        return ids, weights, match_values(freqs, kind, payload, len(ids))
+    m = terms._codec.postings_reader(terms._postfile, info, fmt)  # another codec: Whoosh's way
     ids, weights, values = [], [], []
     while m.is_active():
         ids.append(m.id())
@@ -298,65 +308,6 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
             values.append(m.value())
         m.next()
     return (ids, weights, values) if with_values else (ids, weights)
-
-
-_BLOCK_LENGTH = struct.Struct("!i").unpack_from
-
-
-def _extent_postings(buf, info, fixed: int | None, with_values: bool):
-    """(ids, weights[, values]) of a term's posting blocks, read from the segment's mapped
-    postings file in one slice; the gaps and weights of every block are gathered into two
-    lists and converted to arrays once (block ids restart from 0: each block's first gap is
-    made relative to the previous block's last id)."""
-    offset, length = info._offset, info._length
-    if isinstance(length, tuple):  # whoosh3 reads the extent's length as a 1-tuple
-        length = length[0]
-    raw = bytes(buf[offset : offset + length])
-    if raw[:4] != WHOOSH3_HEADER_MAGIC:
-        raise CorruptIndexError(f"bad postings header at offset {offset}")
-    f = BytesIO(raw)
-    gaps: list = []
-    weights: list = []
-    values: list = []
-    pos, last_id = 4, 0
-    loads, decompress = pickle.loads, zlib.decompress
-    while True:
-        try:
-            size = _BLOCK_LENGTH(raw, pos)[0]
-            end = pos + 4 + abs(size)
-            f.seek(pos + 4)
-            count, max_id, _, compressed, _, _ = pickle.load(f)
-            data = raw[f.tell() : end]
-            block_ids, block_weights, block_values = loads(decompress(data) if compressed else data)
-        except Exception as e:  # as Whoosh's matcher reports a damaged block
-            where = f"damaged postings block at offset {offset + pos}"
-            raise CorruptIndexError(f"{where}: {e!r}") from e
-        first = len(gaps)
-        gaps += block_ids
-        gaps[first] -= last_id
-        last_id = max_id
-        if block_weights is None:
-            weights += [1.0] * count
-        elif isinstance(block_weights, (int, float)):
-            weights += [float(block_weights)] * count
-        else:
-            weights += block_weights
-        if with_values:
-            values += _block_values(block_values, fixed, count)
-        if size < 0:
-            break
-        pos = end
-    ids = np.cumsum(np.array(gaps, dtype=np.int64))
-    return ids, np.array(weights, dtype=np.float32), values
-
-
-def _block_values(raw, fixed: int | None, count: int) -> list:
-    """A block's posting values as Whoosh's matcher hands them out (W3LeafMatcher._read_values)."""
-    if fixed is None or fixed < 0:
-        return list(raw)
-    if fixed == 0:
-        return [None] * count
-    return [raw[i : i + fixed] for i in range(0, len(raw), fixed)]
 
 
 def _weights_list(weights, n: int):

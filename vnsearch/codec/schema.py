@@ -26,7 +26,8 @@ from vnsearch.text.forms import FOLDED, FORMS, PAIRS, SECTIONS, SYLLABLES, WORDS
 from vnsearch.text.normalize import fold, normalize
 
 #: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
-FORMAT_VERSION = 2  # 2: frequencies only as weights, positions as ints (codec/formats.py)
+FORMAT_VERSION = 3  # 2: frequencies only as weights, positions as ints (codec/formats.py);
+# 3: posting lists as raw arrays, not pickled blocks (codec/blocks.py)
 #: Bumped when analysis output changes (normalisation, segmentation rules, term forms).
 ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a consonant is i
 

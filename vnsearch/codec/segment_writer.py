@@ -5,14 +5,13 @@ analysis: re-tokenising every pre-analysed field, one pool tuple per posting, so
 of them, then per posting and per term a chain of method calls (block buffers, pickles, the
 terms hash). :class:`FastSegmentWriter` instead takes pre-analysed fields as :class:`Terms`,
 collects postings per field and term in dictionaries (no global sort), and writes each term's
-posting blocks and term info directly in the W3 codec's format (:mod:`whoosh.codec.whoosh3`).
-An index written here reads exactly like one written by Whoosh
-(``tests/test_segment_writer.py`` compares them). Four storage choices differ, all within
-what Whoosh's readers accept: block data is pickled with protocol 3 (Whoosh: 2, which pickles
-``bytes`` through ``codecs.encode``: twice the size and four times the time to write and
-read), compressed at zlib level 1 from 256 bytes (Whoosh: level 3 from 80), the terms file
-hashes keys with CRC-32 (Whoosh's hash type 1) rather than MD5, and a term with one posting
-keeps it in its term info (Whoosh's "inlined" postings, which its own writer never uses).
+postings and term info directly. Posting lists are written in index format 3
+(:mod:`vnsearch.codec.blocks`: raw arrays, no pickles) and segments name that module's
+codec; everything else is the W3 codec's. A search cannot tell an index written here from
+one written by Whoosh (``tests/test_segment_writer.py`` compares them). Other storage
+choices, within what Whoosh's readers accept: the terms file hashes keys with CRC-32
+(Whoosh's hash type 1) rather than MD5, and a term with one posting keeps it in its term
+info (Whoosh's "inlined" postings, which its own writer never uses), pickled by hand.
 
 Workers of :mod:`vnsearch.write.pipeline` write segments in staging folders
 (:class:`StagedSegments`); the parent moves them into the index (:func:`adopt`) just before
@@ -32,10 +31,10 @@ from bisect import bisect_left
 from collections import Counter
 from functools import partial
 from itertools import accumulate, chain, repeat
-from operator import add, sub
+from operator import add
 from pickle import dumps
 from struct import Struct
-from zlib import compress, crc32
+from zlib import crc32
 
 from whoosh import index as windex
 from whoosh.codec import whoosh3
@@ -44,12 +43,13 @@ from whoosh.formats import Frequency, Positions
 from whoosh.util.numeric import _length_byte_cache
 from whoosh.writing import SegmentWriter
 
+from vnsearch.codec.blocks import Codec, encode, values_payload
 from vnsearch.codec.formats import PositionList, positions_value
 
 __all__ = ["Terms", "FastSegmentWriter", "StagedSegments", "adopt", "clear_staging"]
 
 _uint = Struct("!I").pack
-_int = Struct("!i").pack
+_ONE = _uint(1)
 _ushort = Struct("!H").pack
 _lengths = Struct("!ii").pack
 #: ``W3TermInfo.to_bytes`` of postings in the postings file: the term info, then the offset
@@ -57,16 +57,8 @@ _lengths = Struct("!ii").pack
 _terminfo_extent = Struct(whoosh3.W3TermInfo._struct.format + "qi").pack
 #: The term info of inlined postings: flag 1, the statistics, then the pickled postings.
 _inlined_info = partial(whoosh3.W3TermInfo._struct.pack, 1)
-_MAGIC = whoosh3.WHOOSH3_HEADER_MAGIC
-#: Smallest block data compressed. Whoosh: 80 bytes; but a zlib call costs ~10 µs whatever
-#: the size, and blocks of 80-255 bytes are a third of all blocks and 3% of the index.
-_MIN_COMPRESS = 256
-_ONE = _uint(1)
-#: zlib level for posting blocks (Whoosh uses 3; readers only check that it is not 0).
-_COMPRESSION = 1
-#: Pickle protocol of block data. Whoosh uses 2, which pickles ``bytes`` (encoded positions)
-#: as a call to ``codecs.encode``: twice the size, four times the time to write and to read.
-#: Readers use ``pickle.loads``, which reads any protocol.
+#: Pickle protocol of an inlined posting's value when it is not an int (bytes: protocol 2
+#: spells them as a call to ``codecs.encode``).
 _PROTOCOL = 3
 
 
@@ -176,6 +168,7 @@ class FastSegmentWriter(SegmentWriter):
     text, as in our schema)."""
 
     def __init__(self, ix, **kwargs):
+        kwargs.setdefault("codec", Codec())
         super().__init__(ix, **kwargs)
         # field name -> term (str; UTF-8 sorts like code points) -> flat
         # [docnum, freq, value, docnum, freq, value, ...]
@@ -297,8 +290,7 @@ class FastSegmentWriter(SegmentWriter):
             fieldid = fieldmap.setdefault(name, len(fieldmap))
             terms = sorted(table)
             tinfos = _write_postings(fw._postfile, [table[t] for t in terms],
-                                     self.schema[name].format.fixed_value_size(),
-                                     self._lengths.get(name, {}))
+                                     self.schema[name].format, self._lengths.get(name, {}))
             keypos += _write_term_rows(tindex, _ushort(fieldid), terms, tinfos)
         if keypos:
             _extend_key_index(tindex, keypos)
@@ -319,18 +311,18 @@ def _hash_keys_with_crc32(tindex) -> None:
     tindex._write_hashes = lambda: _write_hashes(tindex)
 
 
-def _write_postings(postfile, flats: list[list], fixed: int | None, lbs: dict[int, int]) -> list:
-    """Write the posting blocks of one field's terms (``flats`` in term order) to the postings
-    file; returns their term infos."""
+def _write_postings(postfile, flats: list[list], fmt, lbs: dict[int, int]) -> list:
+    """Write the posting lists of one field's terms (``flats`` in term order) to the postings
+    file (:mod:`vnsearch.codec.blocks`); returns their term infos."""
     lbs_get = lbs.get
-    variable = fixed is None or fixed < 0
+    fixed = fmt.fixed_value_size()
     tinfos: list = [None] * len(flats)
     pbuf: list[bytes] = []
     poff = postfile.tell()
 
     # Terms with one posting (most of a segment's) keep it in their term info
-    # (Whoosh's "inlined" postings): no block, no extent; 30 bytes less per term. Pickled
-    # with protocol 3 (protocol 2 spells bytes as a codecs.encode call), the weight an int.
+    # (Whoosh's "inlined" postings): no extent; 30 bytes less per term. Pickled by hand
+    # (:func:`inline_posting`), the weight an int.
     for i, flat in enumerate(flats):
         if len(flat) == 3:
             d, freq, value = flat
@@ -338,13 +330,20 @@ def _write_postings(postfile, flats: list[list], fixed: int | None, lbs: dict[in
             lb = lbs_get(d, 0)
             tinfos[i] = _inlined_info(fweight, 1, lb, lb, fweight, d, d) + inline_posting(
                 d, freq, value if fixed != 0 else None)
-
-    for i, flat in enumerate(flats):
-        if len(flat) == 3:
             continue
-        ids, freqs, values = flat[0::3], flat[1::3], flat[2::3]
-        write = _write_one_block if len(ids) <= 128 else _write_blocks
-        tinfos[i], poff = write(pbuf, ids, freqs, values, lbs, fixed, variable, poff)
+        ids, freqs = flat[0::3], flat[1::3]
+        kind, payload = values_payload(fmt, flat[2::3], freqs)
+        data = encode(ids, freqs, kind, payload)
+        if lbs:
+            blbs = [x for x in map(lbs_get, ids, repeat(0)) if x]
+            bmin = min(blbs) if blbs else 0
+            bmax = max(blbs) if blbs else 0
+        else:
+            bmin = bmax = 0
+        pbuf.append(data)
+        tinfos[i] = _terminfo_extent(0, float(sum(freqs)), len(ids), bmin, bmax,
+                                     float(max(freqs)), ids[0], ids[-1], poff, len(data))
+        poff += len(data)
     postfile.write(b"".join(pbuf))
     return tinfos
 
@@ -371,99 +370,6 @@ def inline_posting(docnum: int, freq: int, value) -> bytes:
     else:
         return dumps(((docnum,), (freq,), (value,)), _PROTOCOL)
     return b"".join((_pickled_int(docnum), b"\x85", _pickled_int(freq), b"\x85", v, b"\x85\x87."))
-
-
-def block_info(count: int, last: int, fmax: int, comp: int, bmin: int, bmax: int) -> bytes:
-    """A posting block's pickled info ``(postings, last id, max weight, compression, min and
-    max length bytes)``, as Whoosh's block reader loads it: no protocol header, no memo, the
-    max weight an int (13-17 bytes; ``pickle.dumps`` with a float: 25-29)."""
-    p = _pickled_int
-    return b"".join((b"(", p(count), p(last), p(fmax), p(comp), p(bmin), p(bmax), b"t."))
-
-
-def _block_weights(freqs: list[int], fmax: int):
-    """A block's weights as Whoosh stores them: None when all are 1, one float when all are
-    equal, else a tuple (of ints: 2-3 pickled bytes each, a float takes 9)."""
-    if fmax == 1:
-        return None
-    if min(freqs) == fmax:
-        return float(fmax)
-    return tuple(freqs)
-
-
-def _block_values(values: list[bytes], fixed: int | None, variable: bool):
-    """A block's posting values: a tuple if their size varies, none if they are empty, else
-    their concatenation."""
-    if variable:
-        return tuple(values)
-    if fixed == 0:
-        return None
-    return b"".join(values)
-
-
-def _encode_block(ids: list[int], weights, vals, fmax: int, bmin: int, bmax: int):
-    """The info and (compressed) data of one posting block."""
-    dids = tuple(map(sub, ids, [0, *ids[:-1]]))
-    data = dumps((dids, weights, vals), _PROTOCOL)
-    comp = _COMPRESSION if len(data) >= _MIN_COMPRESS else 0
-    if comp:
-        data = compress(data, comp)
-    return block_info(len(ids), ids[-1], fmax, comp, bmin, bmax), data
-
-
-def _write_one_block(pbuf, ids, freqs, values, lbs, fixed, variable, start):
-    """Append the postings of a term with at most 128 of them (one block) to ``pbuf``;
-    returns the term info and the postings file offset after them."""
-    if lbs:
-        lbs_get = lbs.get
-        blbs = list(map(lbs_get, ids, repeat(0)))
-        if 0 in blbs:
-            blbs = [x for x in blbs if x]
-        bmin = min(blbs) if blbs else 0
-        bmax = max(blbs) if blbs else 0
-    else:
-        bmin = bmax = 0
-    fmax = max(freqs)
-    info, data = _encode_block(ids, _block_weights(freqs, fmax),
-                               _block_values(values, fixed, variable), fmax, bmin, bmax)
-    size = len(info) + len(data)
-    pbuf += (_MAGIC, _int(-size), info, data)
-    tinfo = _terminfo_extent(
-        0, float(sum(freqs)), len(ids), bmin, bmax, float(fmax), ids[0], ids[-1],
-        start, 8 + size,
-    )
-    return tinfo, start + 8 + size
-
-
-def _write_blocks(pbuf, ids, freqs, values, lbs, fixed, variable, start):
-    """Append the postings of a term with more than 128 of them (blocks of 128) to ``pbuf``;
-    returns the term info and the postings file offset after them."""
-    n = len(ids)
-    pbuf.append(_MAGIC)
-    poff = start + 4
-    minlb = maxlb = 0
-    for b in range(0, n, 128):
-        bids = ids[b:b + 128]
-        bfreqs = freqs[b:b + 128]
-        blbs = [lbs[d] for d in bids if d in lbs]
-        bmin = min(blbs) if blbs else 0
-        bmax = max(blbs) if blbs else 0
-        if bmin and (not minlb or bmin < minlb):
-            minlb = bmin
-        if bmax > maxlb:
-            maxlb = bmax
-        fmax = max(bfreqs)
-        info, data = _encode_block(bids, _block_weights(bfreqs, fmax),
-                                   _block_values(values[b:b + 128], fixed, variable),
-                                   fmax, bmin, bmax)
-        size = len(info) + len(data)
-        pbuf += (_int(-size if b + 128 >= n else size), info, data)
-        poff += 4 + size
-    tinfo = _terminfo_extent(
-        0, float(sum(freqs)), n, minlb, maxlb, float(max(freqs)), ids[0], ids[-1],
-        start, poff - start,
-    )
-    return tinfo, poff
 
 
 def _write_term_rows(tindex, prefix: bytes, terms: list[str], tinfos: list) -> list[int]:
