@@ -54,6 +54,25 @@ def test_a_repeated_word_keeps_its_place_in_the_query():
     assert "xac_trong" in query.pairs and "trong_thung" in query.pairs
 
 
+@pytest.mark.parametrize("text, syllables", [
+    ("lũ quét lũ", ["lũ", "quét", "lũ"]),
+    ("lũ quét lũ lũ", ["lũ", "quét", "lũ", "lũ"]),
+    ("bão lũ quét bão", ["bão", "lũ", "quét", "bão"]),
+])
+def test_a_repeated_word_at_the_end_of_the_query_is_kept(text, syllables):
+    # The repeat after the last word Whoosh keeps is typed text too.
+    query, terms = parse(text)
+    assert query.syllables == syllables
+    assert terms.syllables == syllables
+
+
+def test_a_repeat_at_the_end_stops_at_the_next_operator_or_group():
+    query, _ = parse("(lũ quét lũ) AND sạt")
+    assert [w.syllables for w in query.parts] == [["lũ", "quét", "lũ"], ["sạt"]]
+    query, _ = parse("lũ quét lũ -bão")
+    assert query.positive.syllables == ["lũ", "quét", "lũ"]
+
+
 def test_words_in_a_phrase_also_rank_documents_without_the_phrase(tmp_path):
     ix = _index(tmp_path, [
         Document(id="both", body="Giá bạc và vàng cùng tăng."),

@@ -358,10 +358,10 @@ class _Builder:
             if plain and isinstance(node, q.Or) and (not run or _same_field(run[0], child)):
                 run.append(child)
                 continue
-            self._flush(run, out)
+            self._flush(run, out, _start(child))
             run = [child] if plain else []
             if plain:
-                self._flush(run, out)
+                self._flush(run, out, _start(child))
                 run = []
                 continue
             sub = self.convert(child)
@@ -376,24 +376,35 @@ class _Builder:
             return out[0]
         return AllOf(out) if isinstance(node, q.And) else AnyOf(out, coordinated=True)
 
-    def _flush(self, run: list, out: list) -> None:
+    def _flush(self, run: list, out: list, bound: int | None = None) -> None:
         if run:
-            sub = self._text(run[0].fieldname, self._run_text(run))
+            sub = self._text(run[0].fieldname, self._run_text(run, bound))
             if sub is not None:
                 out.append(sub)
 
-    def _run_text(self, run) -> str:
+    def _run_text(self, run, bound: int | None = None) -> str:
         """The words of a run as typed, repeats included.
 
         Whoosh's parser drops a repeated word from an ``Or`` ("giấu xác trong thùng" after an
-        earlier "trong" loses its "trong"), which would change the words pyvi sees and the
-        adjacent pairs; the typed text between the run's words puts them back."""
+        earlier "trong" loses its "trong"; "lũ quét lũ" its last "lũ"), which would change the
+        words pyvi sees and the adjacent pairs; the typed text between the run's words, and
+        after its last one up to ``bound`` (where the next part of the query starts) or the
+        first operator, group or phrase, puts them back."""
         words = [str(run[0].text)]
         for prev, node in zip(run, run[1:]):
             end, start = getattr(prev, "endchar", None), getattr(node, "startchar", None)
             if end is not None and start is not None and 0 <= end <= start <= len(self.text):
                 words += [w for w in self.text[end:start].split() if _is_plain_word(w)]
             words.append(str(node.text))
+        end = getattr(run[-1], "endchar", None)
+        stop = len(self.text) if bound is None else bound
+        if end is not None and 0 <= end <= stop <= len(self.text):
+            for w in self.text[end:stop].split():
+                closed = w.rstrip(")")
+                if closed and _is_plain_word(closed):
+                    words.append(closed)
+                if closed != w or not _is_plain_word(w):
+                    break  # a group closes, or syntax: the run ends here
         return " ".join(words)
 
     # -- leaves ----------------------------------------------------------------------------
@@ -524,6 +535,13 @@ def _author(text: str):
     if len(parts) == 1:
         return FieldTerm("author", parts[0])
     return FieldPhrase("author", parts, slop=1)
+
+
+def _start(node) -> int | None:
+    """Where a Whoosh query node starts in the typed text (its first leaf), if known."""
+    starts = [s for s in (getattr(leaf, "startchar", None) for leaf in node.leaves())
+              if s is not None]
+    return min(starts) if starts else None
 
 
 def _same_field(a, b) -> bool:
