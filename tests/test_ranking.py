@@ -254,3 +254,16 @@ def test_facets_of_an_index_without_tags_or_authors_are_empty(tmp_path):
     ix = _index(tmp_path, [Document(id="a", body="Bão số 1.")])
     facets = ix.search("bão", facets=["author", "tags", "year", "month"]).facets
     assert facets == {"author": {}, "tags": {}, "year": {}, "month": {}}
+
+
+def test_an_article_with_the_query_in_its_lead_ranks_first(tmp_path, monkeypatch):
+    # Same words, same length: only where the words are differs (press writing puts the
+    # essentials first, and headlines and abstracts restate them).
+    filler = " ".join(["Thời tiết hôm nay nắng nhẹ, gió nhẹ."] * 20)
+    ix = _index(tmp_path, [Document(id="a-end", body=f"{filler} Lũ quét ở Lào Cai."),
+                           Document(id="z-lead", body=f"Lũ quét ở Lào Cai. {filler}")])
+    assert ids(ix.search("lũ quét Lào Cai")) == ["z-lead", "a-end"]
+    assert ids(ix.search("lu quet lao cai")) == ["z-lead", "a-end"]  # typed without diacritics
+    assert ids(ix.search("lũ quét Lào Cai", limit=1)) == ["z-lead"]
+    monkeypatch.setattr(ranking, "LEAD_WEIGHT", 0.0)
+    assert ids(ix.search("lũ quét Lào Cai")) == ["a-end", "z-lead"]  # a tie, broken by id

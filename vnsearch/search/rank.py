@@ -23,7 +23,9 @@ word contributes in four forms, weighted so that exact > syllable-only > folded-
   has nothing else. pyvi words and syllable pairs are kept, and so is every syllable of a
   query typed without diacritics (docs/benchmarks.md has the measurements);
 * an acronym typed (``UBND``) also matches the full form the index learned for it, and a full
-  form typed its acronym, at ACRONYM_WEIGHT of what the form typed would score.
+  form typed its acronym, at ACRONYM_WEIGHT of what the form typed would score;
+* among the best matches, a document whose lead (summary, first sentences) holds more of the
+  query ranks higher (LEAD_WEIGHT): news puts the essentials first.
 
 The input is the query model of :mod:`vnsearch.search.parse`. Boolean structure (AND, NOT,
 ``-word``, groups) and phrases are evaluated on the same vectors; fuzzy words, wildcards,
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -61,9 +64,9 @@ from vnsearch.search.parse import (
     Words,
 )
 from vnsearch.text.acronyms import BUILT_IN
-from vnsearch.text.analysis import fold_syllable
+from vnsearch.text.analysis import fold_syllable, syllable_form
 from vnsearch.text.forms import FOLDED, PAIRS, SYLLABLES, WORDS
-from vnsearch.text.normalize import fold
+from vnsearch.text.normalize import fold, normalize
 
 K1 = 1.2
 B = 0.75
@@ -93,6 +96,14 @@ KEEP_WHEN_ALL_COMMON = 4
 #: A word typed without diacritics in a query with some is taken as typed without its own when
 #: its readings with diacritics are this many times more frequent than it is as typed.
 BARE_RATIO = 20
+#: Press writing puts the essentials first (an inverted pyramid), and a headline or an abstract
+#: restates them: among the LEAD_TOP best matches, a document's score is multiplied by
+#: ``1 + LEAD_WEIGHT * share``, the share being the idf-weighted share of the query's distinct
+#: syllables found in its summary and first LEAD_SYLLABLES syllables (chosen on training
+#: articles, never on the dev queries: docs/benchmarks.md, seventh session).
+LEAD_SYLLABLES = 120
+LEAD_WEIGHT = 0.2
+LEAD_TOP = 20
 #: A term in several sections is summed sparsely when its postings are under 1/SPARSE_UNION of
 #: the index's documents, on a dense vector over the index otherwise.
 SPARSE_UNION = 8
@@ -517,6 +528,41 @@ class Scorer:
         return replace(terms, syllables=terms.syllables + syllables,
                        phrases=terms.phrases + phrases)
 
+    # -- the lead ----------------------------------------------------------------------------
+    def lead_boost(self, node, scores, matched) -> dict[int, dict]:
+        """Raise the LEAD_TOP best ``scores`` (in place) by how much of the query's words
+        their lead holds (see LEAD_WEIGHT). Only the best are read (stored text), and a
+        boost never lowers a score, so they stay above every other match. Returns the stored
+        fields read, by document number (the hits shown are among them)."""
+        exact: dict[str, float] = {}
+        folded: dict[str, float] = {}
+        for words in _words_nodes(node):
+            if words.negated:
+                continue
+            form, terms, into = ((FOLDED, words.folded, folded) if words.ascii_only
+                                 else (SYLLABLES, words.syllables, exact))
+            for term in terms:
+                if term not in into:
+                    df = self._df(form, term, words.sections)
+                    if df:
+                        into[term] = self._idf(df)
+        total = sum(exact.values()) + sum(folded.values())
+        live = np.flatnonzero(matched)
+        if not LEAD_WEIGHT or not total or not len(live):
+            return {}
+        k = min(LEAD_TOP, len(live))
+        top = live[np.argpartition(-scores[live], k - 1)[:k]] if k < len(live) else live
+        read = {}
+        for doc in top.tolist():
+            read[doc] = fields = self.searcher.stored_fields(doc)
+            lead = {syllable_form(t) for t in set(_SYLLABLE_RE.findall(_lead(fields).lower()))}
+            found = sum(w for t, w in exact.items() if t in lead)
+            if folded:
+                lead = {fold_syllable(t) for t in lead}
+                found += sum(w for t, w in folded.items() if t in lead)
+            scores[doc] *= 1 + LEAD_WEIGHT * found / total
+        return read
+
     # -- acronyms --------------------------------------------------------------------------
     def _acronym_alternatives(self, node: Words, scores, cover, matched) -> None:
         """Acronyms typed (``UBND``) also match their full form, in documents without the
@@ -745,6 +791,18 @@ def _word_weight(size: int) -> float:
     return w[WORDS] + size * (w[SYLLABLES] + w[FOLDED]) + (size - 1) * w[PAIRS]
 
 
+_SYLLABLE_RE = re.compile(r"[^\W_]+")
+
+
+def _lead(fields: dict) -> str:
+    """A document's lead, normalised: the first LEAD_SYLLABLES syllables of its summary and
+    body (its stored fields)."""
+    doc = orjson.loads(fields["doc"])
+    text = f"{doc.get('summary') or ''}\n{(doc.get('body') or '')[: LEAD_SYLLABLES * 12]}"
+    # syllables are written apart: the first words split at spaces are the first syllables
+    return normalize(" ".join(text.split(None, LEAD_SYLLABLES)[:LEAD_SYLLABLES]))
+
+
 def _words_nodes(node):
     """The :class:`Words` a query node scores (not those it excludes)."""
     if isinstance(node, Words):
@@ -779,9 +837,11 @@ def _in_order(positions: list, slop: int) -> bool:
 class Ranked:
     """The documents a query matched, with their scores; pages come out tie-broken."""
 
-    def __init__(self, searcher, scores, matched, scorer: Scorer | None = None):
+    def __init__(self, searcher, scores, matched, scorer: Scorer | None = None,
+                 stored: dict[int, dict] | None = None):
         self.searcher = searcher
         self.scorer = scorer or scorer_for(searcher)
+        self.stored = stored or {}  # stored fields already read (Scorer.lead_boost)
         self.scores = scores
         self.matched = matched
         self._order = None
@@ -812,7 +872,8 @@ class Ranked:
             kth = -np.partition(-rounded, n - 1)[n - 1]
             keep = rounded >= kth
             cand, rounded = cand[keep], rounded[keep]
-        ranked = [(float(r), RankedHit(self.searcher, int(d), float(self.scores[d])))
+        ranked = [(float(r), RankedHit(self.searcher, int(d), float(self.scores[d]),
+                                       self.stored.get(int(d))))
                   for d, r in zip(cand, rounded)]
         # Scores equal to 6 decimals tie: newer first, then by id (stable across runs).
         ranked.sort(key=lambda rh: (-rh[0], _desc(rh[1].get("date") or ""), rh[1].get("id") or ""))
@@ -938,11 +999,11 @@ class RankedHit:
 
     __slots__ = ("searcher", "docnum", "score", "_fields")
 
-    def __init__(self, searcher, docnum: int, score: float):
+    def __init__(self, searcher, docnum: int, score: float, fields: dict | None = None):
         self.searcher = searcher
         self.docnum = docnum
         self.score = score
-        self._fields: dict | None = None
+        self._fields: dict | None = fields
 
     def fields(self) -> dict:
         if self._fields is None:
@@ -979,4 +1040,6 @@ def rank(searcher, wq, flt=None, scorer: Scorer | None = None, where=None) -> Ra
         matched &= scorer.evaluate(flt)[1]
     if where:
         matched &= metadata_mask(scorer, where)
-    return Ranked(searcher, np.where(matched, scores, 0).astype(np.float32), matched, scorer)
+    scores = np.where(matched, scores, 0).astype(np.float32)
+    stored = scorer.lead_boost(wq, scores, matched) if wq is not None else None
+    return Ranked(searcher, scores, matched, scorer, stored)
