@@ -29,6 +29,10 @@ from typing import Any
 POSTINGS_CACHE = 6_000_000
 POSTINGS_CACHE_PER_DOC = 400
 POSTINGS_CACHE_MAX = 24_000_000
+#: Per-term scores (:meth:`SnapshotCache.scores`) kept per snapshot, as a share of the postings
+#: budget (8 bytes a document too): the common words every query repeats are the longest lists
+#: and the costliest to score, and their scores depend on the snapshot only.
+SCORES_SHARE = 0.25
 #: Term lookups kept per snapshot (the table is emptied when it reaches this size).
 TERMS_KEPT = 100_000
 #: Snapshots an index keeps caches for: the newest ones (threads still on the one before
@@ -102,6 +106,9 @@ class SnapshotCache(Made):
         self._postings: OrderedDict[Hashable, tuple] = OrderedDict()
         self._postings_size = 0
         self._postings_lock = threading.Lock()
+        self._scores: OrderedDict[Hashable, tuple] = OrderedDict()
+        self._scores_size = 0
+        self.scores_budget = int(budget * SCORES_SHARE)
         self._carried_terms: dict[Hashable, tuple] = {}
         self._carried_postings: dict[Hashable, tuple] = {}
         self.prefix = 0 if previous is None else _common_prefix(previous.key, key)
@@ -168,6 +175,40 @@ class SnapshotCache(Made):
             while self._postings_size > self.budget:
                 _, dropped = self._postings.popitem(last=False)
                 self._postings_size -= _size(dropped[0])
+
+    # -- scores -----------------------------------------------------------------------------
+    def scores(self, key: Hashable):
+        """``(value,)`` of per-document scores kept for ``key``, or None. Not carried to the
+        next snapshot: document frequencies and lengths change with it."""
+        with self._postings_lock:
+            entry = self._scores.get(key)
+            if entry is not None:
+                self._scores.move_to_end(key)
+            return entry
+
+    def put_scores(self, key: Hashable, value) -> None:
+        """Keep ``value`` (``(document numbers, scores)``, read-only from now on, or None),
+        least recently used dropped first beyond :attr:`scores_budget`."""
+        size = _entry_size(value)
+        if size > self.scores_budget // 4:
+            return
+        if value is not None:
+            for a in value:
+                a.flags.writeable = False
+        with self._postings_lock:
+            old = self._scores.pop(key, None)
+            if old is not None:
+                self._scores_size -= _entry_size(old[0])
+            self._scores[key] = (value,)
+            self._scores_size += size
+            while self._scores_size > self.scores_budget:
+                _, dropped = self._scores.popitem(last=False)
+                self._scores_size -= _entry_size(dropped[0])
+
+
+def _entry_size(value) -> int:
+    """A kept value's size in postings, plus what a table entry costs (~64 postings' bytes)."""
+    return 64 + _size(value)
 
 
 def postings_budget(documents: int) -> int:

@@ -278,7 +278,17 @@ class Scorer:
         ``(document numbers, scores)``, or None.
 
         Sparse, because most terms are in few documents: the work is proportional to the
-        postings, not to the index (for a term in one section, no dense pass at all)."""
+        postings, not to the index (for a term in one section, no dense pass at all). Kept per
+        snapshot (read-only arrays): queries repeat the common words, the longest lists."""
+        key = ("bm25f", suffix, term, tuple(sections), boost)
+        kept = self.shared.scores(key)
+        if kept is not None:
+            return kept[0]
+        got = self._bm25f(suffix, term, sections, boost)
+        self.shared.put_scores(key, got)
+        return got
+
+    def _bm25f(self, suffix: str, term: str, sections, boost: float):
         parts = []
         for sec in sections:
             field = sec + suffix
