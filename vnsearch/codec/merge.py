@@ -198,14 +198,16 @@ _ROW = Struct("!ii")
 _lengths = _ROW.pack
 
 
-def merge_segments(ix, segments):
+def merge_segments(ix, segments, into=None):
     """Write one segment holding the live documents of ``segments`` (in this order) into the
-    index folder and return it; the caller commits a table of contents that lists it in
-    their place (until then its files are leftovers that the next commit deletes)."""
-    w = FastSegmentWriter(ix, _lk=False)
+    index folder, or into the index ``into`` (a staging folder, for a merge that runs while
+    the index commits: see :mod:`vnsearch.write.merging`), and return it; the caller commits a
+    table of contents that lists it in their place (until then its files are leftovers that
+    the next commit deletes)."""
+    w = FastSegmentWriter(into if into is not None else ix, _lk=False)
     sources: list[_Source] = []
     try:
-        _copy_documents(w, segments, sources)
+        _copy_documents(w, ix.storage, segments, sources)
         w.perdocwriter.close()
         _merge_postings(w, sources)
         w._close_segment()
@@ -224,10 +226,11 @@ def merge_segments(ix, segments):
     return segment
 
 
-def _copy_documents(w: FastSegmentWriter, segments, sources: list[_Source]) -> None:
+def _copy_documents(w: FastSegmentWriter, storage, segments, sources: list[_Source]) -> None:
     """Copy the per-document data (columns, stored fields, lengths) of the live documents of
-    ``segments`` to ``w``; appends to ``sources`` each segment's postings reader."""
-    schema, storage, codec = w.schema, w.storage, w.codec
+    ``segments`` (in ``storage``) to ``w``; appends to ``sources`` each segment's postings
+    reader."""
+    schema, codec = w.schema, w.codec
     fieldnames = set(schema.names())
     for seg in segments:
         reader = SegmentReader(storage, schema, seg)

@@ -15,10 +15,12 @@
   and applied after it (see :meth:`vnsearch.write.state.IndexState.recover`), so an interrupted run
   leaves the last committed batch searchable and the next run carries on from there. Segments
   are built in staging folders that Whoosh ignores until the commit that lists them.
-- **Merged in tiers**: each commit merges earlier segments whose tier is full
-  (:func:`vnsearch.codec.merge.merge_tiers`: about log8 rewrites of each document, a block of
+- **Merged in tiers**: earlier segments whose tier is full are merged
+  (:func:`vnsearch.codec.merge.plan_merge`: about log6 rewrites of each document, a block of
   postings at a time, in bounded memory), so searches read a handful of segments however
-  large the index grows.
+  large the index grows. With worker processes a merge runs in a process of its own
+  (:mod:`vnsearch.write.merging`), started after a commit and listed at a later one, so the
+  workers never wait for it; the run's end waits for it and merges what is still full.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from collections.abc import Callable, Iterable
 
 import orjson
 
-from vnsearch.codec.merge import merge_tiers
+from vnsearch.codec.merge import merge_tiers, plan_merge
 from vnsearch.codec.schema import document_fields
 from vnsearch.codec.segment_writer import (
     STAGING_PREFIX,
@@ -58,6 +60,7 @@ from vnsearch.ingest.walk import (
     walk_paths,
 )
 from vnsearch.text.segmenter import load_model
+from vnsearch.write.merging import BackgroundMerge
 from vnsearch.write.report import IndexReport, Progress
 from vnsearch.write.state import FileRecord, file_hash, stored_ids
 
@@ -80,6 +83,10 @@ WINDOW_PER_JOB = 4
 #: A chunk is also sent after this many bookkeeping entries (keeps progress moving).
 MAX_CHUNK_ENTRIES = 256
 SIGNATURE_KEY = "_duplicate_signature"
+#: Merge in a process beside the pipeline (True), at each commit (False), or in the
+#: background only when documents are analysed in worker processes (None): with one process
+#: the user asked for one core.
+BACKGROUND_MERGES: bool | None = None
 
 
 def default_jobs() -> int:
@@ -322,6 +329,8 @@ class _Pipeline:
         self.batch_docs: dict = {}
         self.writer = None
         self.workers: list = []
+        self.background = self.jobs > 1 if BACKGROUND_MERGES is None else BACKGROUND_MERGES
+        self.merging: BackgroundMerge | None = None
 
     # -- what is indexed -------------------------------------------------------------------
     def known_hash(self, doc_id: str) -> str | None:
@@ -422,17 +431,27 @@ class _Pipeline:
         self.end_batch()
         while self.queue:
             self._write(self.queue.popleft())
-        self._close_workers(ok=True)
+        if self.background and (self.merging is not None
+                                or plan_merge(self._live(self.ix._segments()))):
+            # The run's last merges: nothing is left to overlap them with.
+            self.background = False
+            self.commit(merge_only=True)
+        self._close_workers(ok=True)  # (clears the staging folders, the merge's too)
 
     def abort(self) -> None:
         """After an error or Ctrl-C: drop the uncommitted batch (the index keeps the last
         committed one) and stop the workers."""
         writer, self.writer = self.writer, None
+        merging, self.merging = self.merging, None
         try:
             if writer is not None:
                 writer.cancel()  # raises when a failed commit has closed it already
         finally:
-            self._close_workers(ok=False)
+            try:
+                if merging is not None:
+                    merging.close()
+            finally:
+                self._close_workers(ok=False)
 
     def _close_workers(self, ok: bool) -> None:
         workers, self.workers = self.workers, []
@@ -487,9 +506,10 @@ class _Pipeline:
         if self.progress_cb is not None:
             self.progress_cb(self.progress)
 
-    def commit(self, sent: dict | None = None) -> None:
-        """Commit the batch: state pending, Whoosh commit (deletions and the workers' new
-        segments), state applied, duplicates saved."""
+    def commit(self, sent: dict | None = None, merge_only: bool = False) -> None:
+        """Commit the batch: state pending, Whoosh commit (deletions, the workers' new
+        segments, a finished background merge), state applied, duplicates saved.
+        ``merge_only``: a commit for the merges alone (waits for one in the background)."""
         segments = []
         for worker, count in (sent or {}).items():
             segment = worker.recv()
@@ -497,22 +517,54 @@ class _Pipeline:
             if found != count:
                 raise RuntimeError(f"a worker wrote {found} documents of {count}")
             segments.append((worker, segment))
-        if segments or self.writer is not None:
+        merged = self.merging
+        if merged is not None and not (merge_only or merged.done()):
+            merged = None  # still running: listed at a later commit
+        if segments or self.writer is not None or merge_only:
             writer = self._writer()
             folder = self.ix.storage.folder
             for worker, segment in segments:
                 adopt(worker.dir, folder, segment)
+            if merged is not None:
+                merged.adopt()
             new = [segment for _, segment in segments]
             self.state.prepare(self.ix.latest_generation())
-            # Full tiers of earlier segments are merged (in bounded memory, a block at a
-            # time); this batch's segments join the smallest tier.
-            writer.commit(mergetype=lambda w, existing: merge_tiers(self.ix, existing) + new)
+            # This batch's segments join the smallest tier.
+            writer.commit(mergetype=lambda w, existing: self._merge(existing, merged) + new)
             self.writer = None
             self.state.apply()
+            if merged is not None:
+                self.merging = None
+                merged.close()
         elif self.state.has_pending:
             self.state.apply()
         if self.dup is not None:
             self.dup.checkpoint()
+        if self.background and self.merging is None:
+            self._start_merge()
+
+    @staticmethod
+    def _live(segments) -> list:
+        return [s for s in segments if s.doc_count() > 0]
+
+    def _merge(self, existing: list, merged: BackgroundMerge | None) -> list:
+        """The segments a commit lists: with a finished background merge swapped in, and,
+        when merges run at commits, full tiers merged (in bounded memory, a block at a
+        time). Segments whose documents are all deleted are dropped, unless a merge still
+        reads them."""
+        if merged is not None:
+            existing = merged.swap(existing)
+        if not self.background:
+            return merge_tiers(self.ix, existing)
+        running = self.merging if self.merging is not merged else None
+        busy = running.source_ids() if running is not None else set()
+        return [s for s in existing if s.doc_count() > 0 or s.segment_id() in busy]
+
+    def _start_merge(self) -> None:
+        """After a commit: merge the committed segments of a full tier in the background."""
+        chosen = plan_merge(self._live(self.ix._segments()))
+        if chosen:
+            self.merging = BackgroundMerge(self.ix, chosen)
 
 
 def _open_pipeline(ix, state, report, duplicates, **kwargs) -> _Pipeline:
