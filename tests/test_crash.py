@@ -37,9 +37,14 @@ def committed_docs(path: Path) -> int:
 
 
 def check_consistent(path: Path) -> int:
-    """The index opens, searches, holds a whole number of batches, and the state agrees."""
+    """The index opens, searches, holds a whole number of batches, and the state agrees.
+
+    A kill before the index was created (a slow start on a loaded machine) committed nothing.
+    """
     from whoosh import index as windex
 
+    if not Index.exists(path):
+        return 0
     with Index.open(path) as ix:
         n = len(ix)
         results = ix.search("xây dựng", limit=5)
