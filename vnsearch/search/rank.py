@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
@@ -64,9 +63,9 @@ from vnsearch.search.parse import (
     Words,
 )
 from vnsearch.text.acronyms import BUILT_IN
-from vnsearch.text.analysis import fold_syllable, syllable_form
+from vnsearch.text.analysis import fold_syllable, syllables_of
 from vnsearch.text.forms import FOLDED, PAIRS, SYLLABLES, WORDS
-from vnsearch.text.normalize import fold, normalize
+from vnsearch.text.normalize import fold
 
 K1 = 1.2
 B = 0.75
@@ -565,7 +564,7 @@ class Scorer:
         read = {}
         for doc in top.tolist():
             read[doc] = fields = self.searcher.stored_fields(doc)
-            lead = {syllable_form(t) for t in set(_SYLLABLE_RE.findall(_lead(fields).lower()))}
+            lead = set(syllables_of(_lead(fields)))
             found = sum(w for t, w in exact.items() if t in lead)
             if folded:
                 lead = {fold_syllable(t) for t in lead}
@@ -801,16 +800,13 @@ def _word_weight(size: int) -> float:
     return w[WORDS] + size * (w[SYLLABLES] + w[FOLDED]) + (size - 1) * w[PAIRS]
 
 
-_SYLLABLE_RE = re.compile(r"[^\W_]+")
-
-
 def _lead(fields: dict) -> str:
-    """A document's lead, normalised: the first LEAD_SYLLABLES syllables of its summary and
-    body (its stored fields)."""
+    """A document's lead: the first LEAD_SYLLABLES syllables of its summary and body (its
+    stored fields)."""
     doc = orjson.loads(fields["doc"])
     text = f"{doc.get('summary') or ''}\n{(doc.get('body') or '')[: LEAD_SYLLABLES * 12]}"
     # syllables are written apart: the first words split at spaces are the first syllables
-    return normalize(" ".join(text.split(None, LEAD_SYLLABLES)[:LEAD_SYLLABLES]))
+    return " ".join(text.split(None, LEAD_SYLLABLES)[:LEAD_SYLLABLES])
 
 
 def _words_nodes(node):
