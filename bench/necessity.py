@@ -61,8 +61,11 @@ from vnsearch.text.forms import FOLDED, PAIRS, SYLLABLES, WORDS  # noqa: E402
 FEATURES = ("idf word", "idf rarest syllable", "one syllable", "log syllables", "digit",
             "capital", "acronym", "log times typed", "position", "log query syllables")
 MIN_SYLLABLES = 20
-#: The weighting patched in (see :func:`patch`): None (off) or (kind, coefficients).
-WEIGHTING: dict = {"model": None}
+#: The weighting patched in (see :func:`patch`): None (off) or (kind, coefficients); the
+#: forms it applies to (the others count as typed); whether weights above 1 are cut to 1.
+WEIGHTING: dict = {"model": None, "forms": (WORDS, SYLLABLES, FOLDED, PAIRS), "down_only": False}
+FORMS = {"all": (WORDS, SYLLABLES, FOLDED, PAIRS), "syllables": (SYLLABLES, FOLDED, PAIRS),
+         "words": (WORDS,)}
 
 
 def capitals_of(query: str) -> list[bool]:
@@ -101,18 +104,24 @@ def word_weights(x: np.ndarray, model) -> np.ndarray:
     kind, coef = model
     z = x @ np.asarray(coef[1:]) + coef[0]
     w = 1 / (1 + np.exp(-z)) if kind == "presence" else np.exp(np.clip(z - z.max(), -30, 0))
-    return w / w.mean()
+    w = w / w.mean()
+    return np.minimum(w, 1.0) if WEIGHTING["down_only"] else w
 
 
 def weighted_counts(node: Words, weights: np.ndarray) -> dict[str, Counter]:
+    """Term → times typed, each weighted by its word's weight (in WEIGHTING's forms only): a
+    syllable and its folded form weigh as their word, a pair the mean of its two syllables."""
+    forms = WEIGHTING["forms"]
+    ones = [1.0] * len(node.words)
+    word_w = weights.tolist() if WORDS in forms else ones
+    syl_w = np.repeat(weights if SYLLABLES in forms else np.ones(len(ones)), node.sizes).tolist()
     out: dict[str, Counter] = {f: Counter() for f in (WORDS, SYLLABLES, FOLDED, PAIRS)}
-    per = np.repeat(weights, node.sizes).tolist()
-    for word, x in zip(node.words, weights.tolist()):
+    for word, x in zip(node.words, word_w):
         out[WORDS][word] += x
-    for syllable, folded, x in zip(node.syllables, node.folded, per):
+    for syllable, folded, x in zip(node.syllables, node.folded, syl_w):
         out[SYLLABLES][syllable] += x
         out[FOLDED][folded] += x
-    for pair, a, b in zip(node.pairs, per, per[1:]):
+    for pair, a, b in zip(node.pairs, syl_w, syl_w[1:]):
         out[PAIRS][pair] += (a + b) / 2
     return out
 
@@ -294,7 +303,11 @@ def main(argv=None) -> int:
     ap.add_argument("--listwise-queries", type=int, default=5000)
     ap.add_argument("--top", type=int, default=100, help="candidates per listwise query")
     ap.add_argument("--dev-index", type=Path, help="also measure on the dev queries")
+    ap.add_argument("--forms", choices=sorted(FORMS), default="all",
+                    help="weight these forms only (syllables: syllables, folded and pairs)")
+    ap.add_argument("--down-only", action="store_true", help="cut weights above 1 to 1")
     args = ap.parse_args(argv)
+    WEIGHTING["forms"], WEIGHTING["down_only"] = FORMS[args.forms], args.down_only
     path = args.data / "scale" / "vietnews-train.jsonl.gz"
     require_data(path)
 
