@@ -5,10 +5,11 @@ sorting and re-encoding them: Python work per posting, and (through our fast wri
 tables) memory that grows with the merged segments (5.6 GB at 40k articles). Here a merge
 streams: per field, the sorted term lists of the merged segments are walked side by side
 (``heapq.merge``); a term's posting list is the concatenation of its lists in each segment
-(:mod:`vnsearch.codec.blocks`: decoded with numpy, moved to their new document numbers,
-written again as one list); deleted documents are dropped with an array mask. Stored fields,
-lengths and columns go through Whoosh's own per-document merge. What stays in memory is one
-term's postings and 12 bytes per term for the hash tables of the terms file.
+(:mod:`vnsearch.codec.blocks`): where no document of them was deleted, the stored arrays are
+joined as they are, only the first document-number gap of each list changed; otherwise they
+are decoded with numpy, deleted documents dropped with an array mask, and written again.
+Stored fields, lengths and columns go through Whoosh's own per-document merge. What stays in
+memory is one term's postings and 12 bytes per term for the hash tables of the terms file.
 
 Which segments merge (:func:`plan_merge`): segments fall into tiers by live documents, tier t
 holding sizes below ``BASE * FACTOR ** (t + 1)``; when a tier holds ``FACTOR`` segments they
@@ -26,20 +27,29 @@ from itertools import chain
 from pickle import loads
 from struct import Struct
 from typing import Any
-from zlib import crc32
+from zlib import crc32, decompress
 
 import numpy as np
 from whoosh.reading import SegmentReader
 
 from vnsearch.codec.blocks import (
+    _ARRAY,
+    _BIG_ENDIAN,
+    _HEAD,
+    _HEADER_SIZE,
+    _ONES,
+    _TYPECODES,
+    MAGIC,
     NO_VALUES,
     PICKLED,
     POSITIONS,
+    _bytes,
     decode,
     encode,
     match_values,
     values_payload,
 )
+from vnsearch.codec.formats import PositionList
 from vnsearch.codec.segment_writer import (
     _NO_POINTER,
     _POINTER,
@@ -322,6 +332,10 @@ def _merge_term(postfile, group, sources, fmt):
             (d,), (w,), (v,) = loads(value[_TI.size:])
             d += src.base
             return _TI.pack(1, *_TI.unpack_from(value)[1:6], d, d) + inline_posting(d, int(w), v)
+    if all(sources[i].docmap is None for i, _ in group):
+        tinfo = _concatenate(postfile, group, sources, fmt)
+        if tinfo is not None:
+            return tinfo
     parts = [p for p in (sources[i].postings(value, fmt) for i, value in group) if p is not None]
     if not parts:
         return None
@@ -351,6 +365,128 @@ def _merge_term(postfile, group, sources, fmt):
     postfile.write(data)
     return _TI.pack(0, weight, len(ids), minlb if maxlb else 0, maxlb, float(max(freqs)),
                     ids[0], ids[-1]) + _EXTENT.pack(start, len(data))
+
+
+def _code(top: int) -> int:
+    return 1 if top < 256 else 2 if top < 65536 else 3
+
+
+def _raw_array(buf, pos: int):
+    """(dtype code, uncompressed bytes, position after it) of an extent's array at ``pos``."""
+    code, comp, n = _ARRAY.unpack_from(buf, pos)
+    pos += _ARRAY.size
+    raw = buf[pos:pos + n]
+    return code, (decompress(raw) if comp else raw), pos + n
+
+
+def _joined(parts: list, code: int) -> array:
+    """One array of type ``code`` of ``parts`` (arrays of any integer type)."""
+    out = array(_TYPECODES[code])
+    for a in parts:
+        out.extend(a if a.typecode == out.typecode else array(out.typecode, a))
+    return out
+
+
+def _concatenate(postfile, group, sources, fmt):
+    """The term info of one term's postings in segments without deletions, written by
+    joining their stored arrays (:mod:`~vnsearch.codec.blocks`): of the document-number gaps
+    only the first of each list changes, frequencies and positions are copied, and the term
+    info's statistics come from the sources' term infos. None where the values are neither
+    positions nor absent (the caller decodes them). The bytes are those of decoding and
+    encoding the lists again (the rest of :func:`_merge_term`), without a Python object per
+    posting."""
+    positions = isinstance(fmt, PositionList)
+    if _BIG_ENDIAN or not positions and fmt.fixed_value_size() != 0:
+        return None  # (the arrays are little-endian)
+    kind = POSITIONS if positions else NO_VALUES
+    gaps: list[array] = []
+    freqs: list[array | None] = []
+    poss: list[array] = []
+    n = weight = 0
+    gap_code = pos_code = 1
+    fmax = 0.0
+    minlb, maxlb = 255, 0
+    first = -1
+    prev = 0
+    for i, value in group:
+        src = sources[i]
+        inl, w, count, lo_lb, hi_lb, mw, lo, hi = _TI.unpack_from(value)
+        if w >= 1 << 24:  # a float32 sum would not be exact: the caller adds the frequencies
+            return None
+        lo += src.base
+        gap = lo - prev
+        prev = hi + src.base
+        if first < 0:
+            first = lo
+        n += count
+        weight += int(w)
+        fmax = max(fmax, mw)
+        if lo_lb:
+            minlb = min(minlb, lo_lb)
+        maxlb = max(maxlb, hi_lb)
+        gap_code = max(gap_code, _code(gap))
+        if inl:
+            (_d,), (f,), (v,) = loads(value[_TI.size:])
+            f = int(f)
+            if positions:
+                if v.__class__ is bytes:
+                    v = loads(v)
+                if v.__class__ is int:
+                    if f != 1:
+                        return None
+                    v = (v,)
+                elif v.__class__ is not tuple or len(v) != f:
+                    return None
+                code = _code(max(v))
+                pos_code = max(pos_code, code)
+                poss.append(array(_TYPECODES[code], v))
+            elif v is not None:
+                return None
+            gaps.append(array("I", (gap,)))
+            freqs.append(None if f == 1 else array("I", (f,)))
+            continue
+        off, length = _EXTENT.unpack_from(value, _TI.size)
+        buf = src.post.get(off, length)
+        if buf[:4] != MAGIC:
+            return None  # the caller's decoding reports the damage
+        got, vkind = _HEAD.unpack_from(buf, 4)
+        if vkind != kind or got != count:
+            return None
+        code, raw, p = _raw_array(buf, _HEADER_SIZE)
+        a = array(_TYPECODES[code], raw)
+        if code > 1 and len(a) > 1:  # the first gap (the first document) may have set it
+            gap_code = max(gap_code, _code(max(a[1:])))
+        if _code(gap) > code:
+            a = array("I", a)
+        a[0] = gap
+        gaps.append(a)
+        code, raw, p = _raw_array(buf, p)
+        freqs.append(None if code == 0 else array(_TYPECODES[code], raw))
+        if positions:
+            code, raw, p = _raw_array(buf, p)
+            pos_code = max(pos_code, code)
+            poss.append(array(_TYPECODES[code], raw))
+    if n < 2:
+        return None
+    if fmax == 1.0:
+        farray = _ONES
+    else:
+        fcode = _code(int(fmax))
+        farray = _array_bytes(fcode, _joined(
+            [array(_TYPECODES[fcode], [1]) * len(g) if fa is None else fa
+             for g, fa in zip(gaps, freqs)], fcode))
+    out = [MAGIC, _HEAD.pack(n, kind), _array_bytes(gap_code, _joined(gaps, gap_code)), farray]
+    if positions:
+        out.append(_array_bytes(pos_code, _joined(poss, pos_code)))
+    data = b"".join(out)
+    start = postfile.tell()
+    postfile.write(data)
+    return _TI.pack(0, float(weight), n, minlb if maxlb else 0, maxlb, fmax, first, prev
+                    ) + _EXTENT.pack(start, len(data))
+
+
+def _array_bytes(code: int, a: array) -> bytes:
+    return _bytes(code, a.tobytes())
 
 
 def merge_tiers(ix, segments) -> list:
