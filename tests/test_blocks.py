@@ -55,6 +55,14 @@ def test_positions_read_back_as_whoosh_matchers_hand_them_out():
     assert [fmt.decode_positions(v) for v in values] == [[4], [2, 5, 15], [0], [1, 2]]
 
 
+def test_ranking_reads_frequencies_without_the_positions():
+    kind, payload = values_payload(PositionList(), [4, (2, 3, 10)], [1, 3])
+    data = encode([1, 5], [1, 3], kind, payload)
+    ids, f, kind, payload = decode(data, values=False)
+    assert ids.tolist() == [1, 5] and f.tolist() == [1, 3] and kind == POSITIONS
+    assert payload is None
+
+
 def test_values_of_other_formats_are_kept_as_they_are():
     fmt = Frequency()
     values = [b"\x00\x00\x00\x01", b"\x00\x00\x00\x02"]

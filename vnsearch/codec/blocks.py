@@ -137,10 +137,12 @@ def _read_array(buf, pos: int, count: int | None):
     return got, pos + n
 
 
-def decode(buf, offset: int = 0, ids_only: bool = False):
+def decode(buf, offset: int = 0, ids_only: bool = False, values: bool = True):
     """``(document numbers int32, frequencies or None (all 1), kind, payload)`` of the extent
     at ``offset`` of ``buf``: the payload is the flat positions (kind 1), the tuple of values
-    (kind 2) or None; with ``ids_only``, only the document numbers are read."""
+    (kind 2) or None; with ``ids_only``, only the document numbers are read; without
+    ``values``, no payload (ranking needs frequencies, not positions: in a positions field
+    they are most of a list's bytes)."""
     if bytes(buf[offset : offset + 4]) != MAGIC:
         raise CorruptIndexError(f"bad postings header at offset {offset}")
     try:
@@ -151,6 +153,8 @@ def decode(buf, offset: int = 0, ids_only: bool = False):
             return ids, None, NO_VALUES, None
         freqs, pos = _read_array(buf, pos, n)
         payload = None
+        if not values:
+            return ids, freqs, kind, None
         if kind == POSITIONS:
             total = n if freqs is None else int(freqs.sum(dtype=np.int64))
             payload = _read_array(buf, pos, total)[0]

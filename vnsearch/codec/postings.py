@@ -293,7 +293,7 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
             raw = buf[offset : offset + length]
         else:
             raw = terms._postfile.get(offset, length)
-        ids, freqs, kind, payload = decode(raw)
+        ids, freqs, kind, payload = decode(raw, values=with_values)
         weights = (np.ones(len(ids), dtype=np.float32) if freqs is None
                    else freqs.astype(np.float32))
         if not with_values:
