@@ -144,6 +144,7 @@ class Scorer:
         self.n = self.snapshot.doc_count
         self.alive = self.shared.get("alive", self.snapshot.alive)
         self.live_count = max(1, int(self.alive.sum()))
+        self.all_alive = bool(self.alive.all())
         # Fields with no text in this index (no document has captions, say) are skipped.
         schema = searcher.schema
         self.fields = {
@@ -268,6 +269,11 @@ class Scorer:
 
         return self.shared.get(("norm", field), make)
 
+    def _weighted_norm(self, section: str, field: str):
+        """:meth:`norm` times the section's weight, kept (one multiplication less a posting)."""
+        weight = SECTION_WEIGHT.get(section, 1.0)
+        return self.shared.get(("norm", field, weight), lambda: self.norm(field) * weight)
+
     def bm25f(self, suffix: str, term: str, sections, boost: float = 1.0):
         """BM25F of one term over ``sections`` (fields ``<section><suffix>``), as sparse
         ``(document numbers, scores)``, or None.
@@ -290,16 +296,19 @@ class Scorer:
             got = self.postings(field, term)
             if got is not None:
                 ids, tf = got
-                parts.append((ids, SECTION_WEIGHT.get(sec, 1.0) * tf * self.norm(field)[ids]))
+                parts.append((ids, tf * self._weighted_norm(sec, field)[ids]))
         if not parts:
             return None
         ids, tt = parts[0] if len(parts) == 1 else _sum_sorted(parts)
-        live = self.alive[ids]
-        df = int(np.count_nonzero(live))
+        if self.all_alive:  # no deletions (the usual case): nothing to mask
+            df = len(ids)
+        else:
+            live = self.alive[ids]
+            df = int(np.count_nonzero(live))
+            if df < len(ids):
+                ids, tt = ids[live], tt[live]
         if not df:
             return None
-        if df < len(ids):
-            ids, tt = ids[live], tt[live]
         idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
         return ids, (boost * idf * (K1 + 1)) * tt / (K1 + tt)
 
