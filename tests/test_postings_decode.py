@@ -4,7 +4,7 @@ Whoosh's own matchers read, for long lists (several blocks, several segments) an
 import numpy as np
 
 from vnsearch import Document, Index
-from vnsearch.codec.postings import SnapshotReader
+from vnsearch.codec.postings import SnapshotReader, _term_data, _TermsFile
 
 
 def test_decoded_postings_match_whoosh(tmp_path):
@@ -60,3 +60,19 @@ def test_term_lookups_match_whoosh(tmp_path):
                 expect = seg._terms.term_info(field, snap.schema[field].to_bytes(term))
                 assert info.__dict__ == expect.__dict__
     assert snap.term_infos("body", "lô1")[0] == 40 and snap.term_infos("body", "lô9")[0] == 0
+
+
+def test_term_lookups_read_the_terms_file_by_position(tmp_path):
+    """Not through the segment's mapping (which keeps the pages around each lookup in the
+    process's resident set), and with the same result as through it."""
+    ix = Index.create(tmp_path / "ix")
+    ix.add([Document(id=f"d{i}", body=f"giá vàng số{i} " + "dài " * (i % 90)) for i in range(300)])
+    snap = SnapshotReader(ix.searcher().reader())
+    assert snap.term_infos("body", "số7")[0] == 1
+    seg = snap.leaves[0][0]
+    terms_file = _TermsFile.of(seg)
+    assert terms_file is not None
+    for term in ["giá", "số7", "dài", "số300", "không"]:
+        key = snap.schema["body"].to_bytes(term)
+        assert _term_data(seg._terms, "body", key, terms_file) == _term_data(seg._terms, "body",
+                                                                              key)

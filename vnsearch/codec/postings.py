@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import pickle
 import struct
 from typing import Iterator
@@ -81,9 +82,11 @@ class SnapshotReader:
         df = 0
         tbytes = self.schema[field].to_bytes(term)
         for i in range(start, len(self.leaves)):
-            terms = self.leaves[i][0]._terms
+            seg = self.leaves[i][0]
+            terms = seg._terms
             if getattr(terms._tindex.dbfile, "_buf", None) is not None:
-                data = _term_data(terms, field, tbytes)
+                terms_file = self._per_segment(i, ("terms file",), lambda: _TermsFile.of(seg))
+                data = _term_data(terms, field, tbytes, terms_file)
                 if data is None:
                     continue
                 info = whoosh3.W3TermInfo.from_bytes(data)
@@ -221,32 +224,83 @@ _KEY_LENGTHS = struct.Struct("!ii").unpack_from  # key length, value length
 _FIELD_NUMBER = struct.Struct("!H").pack
 
 
-def _term_data(terms, field: str, tbytes: bytes) -> bytes | None:
+class _TermsFile:
+    """A segment's terms file read by position (``os.pread``) instead of through its mapping.
+
+    A lookup touches two random pages of the hash table, and the kernel maps the pages around
+    each one it faults in (16 on Linux): read through the mapping, the term dictionaries a
+    long-running search process had looked terms up in stayed in its resident set (527 of
+    their 609 MB at 160k documents, after 300 headlines). Read by position, they stay in the
+    page cache only, which the kernel shares and reclaims."""
+
+    __slots__ = ("file", "base")
+
+    def __init__(self, file, base: int) -> None:
+        self.file = file  # closed when the segment's cache entry goes (garbage collected)
+        self.base = base
+
+    @classmethod
+    def of(cls, seg) -> _TermsFile | None:
+        """The terms file of a segment reader stored in a compound file, or None (other
+        layouts are read through Whoosh's file object)."""
+        storage = getattr(seg, "_storage", None)
+        compound, folder = getattr(storage, "a", None), getattr(getattr(storage, "b", None),
+                                                                 "folder", None)
+        segment = seg.segment() if hasattr(seg, "segment") else None
+        if compound is None or folder is None or segment is None:
+            return None
+        try:
+            base, _ = compound.range(segment.make_filename(whoosh3.W3Codec.TERMS_EXT))
+            path = os.path.join(folder, segment.make_filename(segment.COMPOUND_EXT))
+            return cls(open(path, "rb", buffering=0), base)
+        except (NameError, OSError, AttributeError):
+            return None
+
+    def read(self, at: int, size: int) -> bytes:
+        return os.pread(self.file.fileno(), size, self.base + at)
+
+
+#: Bytes read at a key's position at once: its lengths, the key and, usually, its term info.
+_ITEM_READ = 96
+
+
+def _term_data(terms, field: str, tbytes: bytes, terms_file: _TermsFile | None = None
+               ) -> bytes | None:
     """The term info bytes of ``field:tbytes`` in a segment's terms file, or None: Whoosh's
-    ``HashReader`` lookup done on the mapped file directly (a query looks up every form of
-    every word in every section of every segment; Whoosh's generators, copies and
-    TermNotFound exceptions made these lookups a sixth of a search)."""
+    ``HashReader`` lookup done on the file directly (a query looks up every form of every
+    word in every section of every segment; Whoosh's generators, copies and TermNotFound
+    exceptions made these lookups a sixth of a search), by position where ``terms_file``
+    is given, else through the mapping."""
     fnum = terms._fieldmap.get(field)
     if fnum is None:
         return None
     index = terms._tindex
     key = _FIELD_NUMBER(fnum) + tbytes
-    buf = index.dbfile._buf
     keyhash = index.hashfn(key)
     start, slots = index.tables[keyhash & 255]
     if not slots:
         return None
+    read = terms_file.read if terms_file is not None else _mapped_reader(index.dbfile._buf)
     slot = (keyhash >> 8) % slots
     for _ in range(slots):
-        slot_hash, item = _SLOT(buf, start + slot * 12)
+        slot_hash, item = _SLOT(read(start + slot * 12, 12))
         if not item:
             return None
         if slot_hash == keyhash:
-            keylen, datalen = _KEY_LENGTHS(buf, item)
-            if keylen == len(key) and buf[item + 8 : item + 8 + keylen] == key:
-                return bytes(buf[item + 8 + keylen : item + 8 + keylen + datalen])
+            head = read(item, _ITEM_READ)
+            keylen, datalen = _KEY_LENGTHS(head)
+            if keylen == len(key):
+                end = 8 + keylen + datalen
+                if end > len(head):
+                    head = read(item, end)
+                if head[8 : 8 + keylen] == key:
+                    return head[8 + keylen : end]
         slot = slot + 1 if slot + 1 < slots else 0
     return None
+
+
+def _mapped_reader(buf):
+    return lambda at, size: bytes(buf[at : at + size])
 
 
 def _length_column(seg, field: str):
