@@ -48,8 +48,8 @@ def test_a_commit_scores_with_the_new_statistics(tmp_path):
 
 
 def test_kept_scores_are_read_only_and_bounded():
-    cache = SnapshotCache((0, ()), budget=4000)  # scores budget: 1000 postings
-    assert cache.scores_budget == 1000
+    cache = SnapshotCache((0, ()), budget=1000)  # scores may take all of it: 1000 postings
+    assert cache.scores_budget == 1000 and cache.postings_budget == 250
     ids, s = np.arange(100, dtype=np.int32), np.ones(100, dtype=np.float32)
     cache.put_scores("a", (ids, s))
     assert not s.flags.writeable and cache.scores("a")[0][1] is s

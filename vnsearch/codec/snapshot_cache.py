@@ -21,18 +21,23 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-#: Decoded postings kept per snapshot (8 bytes each), least recently used dropped first:
-#: POSTINGS_CACHE_PER_DOC per document of the index, at least POSTINGS_CACHE (48 MB) and at most
-#: POSTINGS_CACHE_MAX (192 MB); a list longer than a quarter of that is not kept. The lists every
-#: query reads grow with the index: on 300 headlines at 30k documents, a fixed 6 million
-#: re-decoded 32% of the postings read, 12 million 20% (each list once).
+#: What one snapshot keeps of the lists it read, counted in postings (8 bytes each, document
+#: number and frequency or score), least recently used dropped first: POSTINGS_CACHE_PER_DOC
+#: per document of the index, at least POSTINGS_CACHE (48 MB) and at most POSTINGS_CACHE_MAX
+#: (192 MB). The lists every query reads grow with the index: on 300 headlines at 30k
+#: documents, a fixed 6 million re-decoded 32% of the postings read, 12 million 20%.
 POSTINGS_CACHE = 6_000_000
 POSTINGS_CACHE_PER_DOC = 400
 POSTINGS_CACHE_MAX = 24_000_000
-#: Per-term scores (:meth:`SnapshotCache.scores`) kept per snapshot, as a share of the postings
-#: budget (8 bytes a document too): the common words every query repeats are the longest lists
-#: and the costliest to score, and their scores depend on the snapshot only.
-SCORES_SHARE = 0.25
+#: Shares of that budget for per-term scores (:meth:`SnapshotCache.scores`: a term's BM25F over
+#: all its sections, which is all the ranking needs of its postings) and for decoded posting
+#: lists (facets, filters, terms whose scores were dropped, and carried to the next snapshot,
+#: which scores are not). Scores first: at 160k documents, 300 headlines read 80% of their
+#: postings for a term seen before, and with a quarter of the budget the scores kept 22% of
+#: them (the common words every query repeats are the longest lists and the costliest to
+#: score); with the whole budget, 0.82x the CPU a query (docs/benchmarks.md).
+SCORES_SHARE = 1.0
+POSTINGS_SHARE = 0.25
 #: Term lookups kept per snapshot (the table is emptied when it reaches this size).
 TERMS_KEPT = 100_000
 #: Snapshots an index keeps caches for: the newest ones (threads still on the one before
@@ -102,6 +107,7 @@ class SnapshotCache(Made):
         if budget is None:
             budget = postings_budget(sum(leaf[1] for leaf in key[1]))
         self.budget = budget
+        self.postings_budget = int(budget * POSTINGS_SHARE)
         self.terms: dict[Hashable, tuple] = {}
         self._postings: OrderedDict[Hashable, tuple] = OrderedDict()
         self._postings_size = 0
@@ -129,7 +135,7 @@ class SnapshotCache(Made):
             if key in carried:
                 continue
             size += _size(entry[0])
-            if size > self.budget:
+            if size > self.postings_budget:
                 break
             carried[key] = entry
         self._carried_postings = carried
@@ -164,7 +170,7 @@ class SnapshotCache(Made):
 
     def put_postings(self, key: Hashable, value, covered: int) -> None:
         size = _size(value)
-        if size > self.budget // 4:
+        if size > self.postings_budget // 4:
             return
         with self._postings_lock:
             old = self._postings.pop(key, None)
@@ -172,7 +178,7 @@ class SnapshotCache(Made):
                 self._postings_size -= _size(old[0])
             self._postings[key] = (value, covered)
             self._postings_size += size
-            while self._postings_size > self.budget:
+            while self._postings_size > self.postings_budget:
                 _, dropped = self._postings.popitem(last=False)
                 self._postings_size -= _size(dropped[0])
 
