@@ -260,6 +260,8 @@ class _TermsFile:
         return os.pread(self.file.fileno(), size, self.base + at)
 
 
+#: Hash table slots read at once (12 bytes each): linear probing often reads the next ones.
+_SLOTS_READ = 4
 #: Bytes read at a key's position at once: its lengths, the key and, usually, its term info.
 _ITEM_READ = 96
 
@@ -282,8 +284,12 @@ def _term_data(terms, field: str, tbytes: bytes, terms_file: _TermsFile | None =
         return None
     read = terms_file.read if terms_file is not None else _mapped_reader(index.dbfile._buf)
     slot = (keyhash >> 8) % slots
+    chunk, at = b"", 0
     for _ in range(slots):
-        slot_hash, item = _SLOT(read(start + slot * 12, 12))
+        if at == len(chunk):  # a few slots a read: probing goes on to the next ones
+            chunk, at = read(start + slot * 12, 12 * min(_SLOTS_READ, slots - slot)), 0
+        slot_hash, item = _SLOT(chunk, at)
+        at += 12
         if not item:
             return None
         if slot_hash == keyhash:
@@ -295,7 +301,10 @@ def _term_data(terms, field: str, tbytes: bytes, terms_file: _TermsFile | None =
                     head = read(item, end)
                 if head[8 : 8 + keylen] == key:
                     return head[8 + keylen : end]
-        slot = slot + 1 if slot + 1 < slots else 0
+        if slot + 1 < slots:
+            slot += 1
+        else:
+            slot, chunk, at = 0, b"", 0
     return None
 
 
