@@ -5,7 +5,9 @@
 - documents updated while their segment is being merged have exactly their new version once
   the run is over, through the public interface;
 - an indexer killed while the merge process runs keeps every committed document, the next run
-  completes, and no merge leftovers remain.
+  completes, and no merge leftovers remain;
+- a small tier's merge runs while a large one is still running, and the run's last merges
+  run beside the parent, not in it, and leave no full tier.
 """
 
 from __future__ import annotations
@@ -152,6 +154,50 @@ def test_documents_updated_while_their_segment_is_merged_keep_their_new_version(
     assert {h.id for h in ix.search('"bản số 1"', limit=100).hits} == {
         f"doc{i}" for i in range(5, 10)}
     assert not any(name.startswith(STAGING_PREFIX) for name in os.listdir(tmp_path / "ix"))
+
+
+def test_a_small_merge_runs_while_a_large_one_does_and_the_end_merges_beside(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "BACKGROUND_MERGES", True)
+    monkeypatch.setattr(merge, "FACTOR", 2)
+    monkeypatch.setattr(merge, "BASE", 1)
+    large_started = tmp_path / "large-started"
+    small_done = tmp_path / "small-done"
+    waited = tmp_path / "large-saw-a-small-merge"
+    real = merging.merge_segments
+
+    def timed(ix, segments, into=None):  # runs in the merge processes
+        docs = sum(s.doc_count() for s in segments)
+        if docs >= 20 and not large_started.exists():
+            # The first large merge goes on once a small merge started after it is done.
+            large_started.touch()
+            deadline = time.monotonic() + 20
+            while not small_done.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if small_done.exists():
+                waited.touch()
+        after_large = docs < 20 and large_started.exists()
+        segment = real(ix, segments, into=into)
+        if after_large:
+            small_done.touch()
+        return segment
+
+    monkeypatch.setattr(merging, "merge_segments", timed)
+    in_parent: list[int] = []
+    monkeypatch.setattr(merge, "merge_segments", lambda *a, **k: in_parent.append(1))
+
+    docs = [Document(id=f"doc{i}", title=f"Tin số {i}", body=f"Bài {i} về kinh tế số {i * 7}")
+            for i in range(80)]
+    ix = Index.create(tmp_path / "ix")
+    ix.batch_size = 5
+    assert ix.add(docs, jobs=1).added == 80
+    assert waited.exists()
+    assert not in_parent
+    ix = Index.open(tmp_path / "ix")
+    assert len(ix) == 80
+    assert {h.id for h in ix.search("kinh tế", limit=100).hits} == {d.id for d in docs}
+    assert not merge.plan_merge(ix._ix._segments())
+    assert not any(n.startswith(STAGING_PREFIX) for n in os.listdir(tmp_path / "ix"))
 
 
 CRASH = textwrap.dedent("""

@@ -25,13 +25,14 @@ import os
 import shutil
 import signal
 from bisect import bisect_left
+from multiprocessing.connection import wait as wait_for_any
 
 from whoosh import index as windex
 
 from vnsearch.codec.merge import merge_segments
 from vnsearch.codec.segment_writer import STAGING_PREFIX, adopt
 
-__all__ = ["BackgroundMerge"]
+__all__ = ["BackgroundMerge", "wait_for_one"]
 
 STAGING_NAME = "merge"
 
@@ -64,15 +65,17 @@ def _detach() -> None:
 
 
 class BackgroundMerge:
-    """One merge of committed ``segments`` of ``ix`` running in a forked process."""
+    """One merge of committed ``segments`` of ``ix`` running in a forked process; ``name``
+    names its staging folder (merges running at the same time each need their own)."""
 
-    def __init__(self, ix, segments):
+    def __init__(self, ix, segments, name: str = STAGING_NAME):
         self.ix = ix
+        self.name = name
         self.sources = list(segments)
         # What each source had deleted when the merge started (the merge leaves those out).
         self.deleted = [sorted(s.deleted_docs()) if s.has_deletions() else []
                         for s in self.sources]
-        self.dir = os.path.join(ix.storage.folder, STAGING_PREFIX + STAGING_NAME)
+        self.dir = os.path.join(ix.storage.folder, STAGING_PREFIX + name)
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         ctx = mp.get_context("fork")
@@ -140,3 +143,10 @@ class BackgroundMerge:
         self.process.join()
         self.conn.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_for_one(merges: list[BackgroundMerge]) -> list[BackgroundMerge]:
+    """The merges of ``merges`` that are done, waiting until one is (none if empty)."""
+    if merges and not any(m.done() for m in merges):
+        wait_for_any([m.conn for m in merges if m.segment is None])
+    return [m for m in merges if m.done()]

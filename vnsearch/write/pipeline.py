@@ -20,7 +20,8 @@
   postings at a time, in bounded memory), so searches read a handful of segments however
   large the index grows. With worker processes a merge runs in a process of its own
   (:mod:`vnsearch.write.merging`), started after a commit and listed at a later one, so the
-  workers never wait for it; the run's end waits for it and merges what is still full.
+  workers never wait for it; up to two run at once, and the run's end waits for them and
+  for the merges they make possible.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from vnsearch.ingest.walk import (
     walk_paths,
 )
 from vnsearch.text.segmenter import load_model
-from vnsearch.write.merging import BackgroundMerge
+from vnsearch.write.merging import BackgroundMerge, wait_for_one
 from vnsearch.write.report import IndexReport, Progress
 from vnsearch.write.state import FileRecord, file_hash, stored_ids
 
@@ -87,6 +88,10 @@ SIGNATURE_KEY = "_duplicate_signature"
 #: background only when documents are analysed in worker processes (None): with one process
 #: the user asked for one core.
 BACKGROUND_MERGES: bool | None = None
+#: Background merges running at once (of distinct segments): a small tier's merge need not
+#: wait for a large one, whose sources would pile up meanwhile; and the run's last merges use
+#: two cores instead of one.
+MAX_MERGES = 2
 
 
 def default_jobs() -> int:
@@ -330,7 +335,7 @@ class _Pipeline:
         self.writer = None
         self.workers: list = []
         self.background = self.jobs > 1 if BACKGROUND_MERGES is None else BACKGROUND_MERGES
-        self.merging: BackgroundMerge | None = None
+        self.merges: list[BackgroundMerge] = []
 
     # -- what is indexed -------------------------------------------------------------------
     def known_hash(self, doc_id: str) -> str | None:
@@ -431,24 +436,23 @@ class _Pipeline:
         self.end_batch()
         while self.queue:
             self._write(self.queue.popleft())
-        if self.background and (self.merging is not None
-                                or plan_merge(self._live(self.ix._segments()))):
-            # The run's last merges: nothing is left to overlap them with.
-            self.background = False
-            self.commit(merge_only=True)
+        while self.background and self.merges:
+            # The run's last merges, each listed as soon as it is done, and those it makes
+            # possible started (in processes: up to MAX_MERGES at a time).
+            self.commit(wait=True)
         self._close_workers(ok=True)  # (clears the staging folders, the merge's too)
 
     def abort(self) -> None:
         """After an error or Ctrl-C: drop the uncommitted batch (the index keeps the last
         committed one) and stop the workers."""
         writer, self.writer = self.writer, None
-        merging, self.merging = self.merging, None
+        merges, self.merges = self.merges, []
         try:
             if writer is not None:
                 writer.cancel()  # raises when a failed commit has closed it already
         finally:
             try:
-                if merging is not None:
+                for merging in merges:
                     merging.close()
             finally:
                 self._close_workers(ok=False)
@@ -506,10 +510,10 @@ class _Pipeline:
         if self.progress_cb is not None:
             self.progress_cb(self.progress)
 
-    def commit(self, sent: dict | None = None, merge_only: bool = False) -> None:
+    def commit(self, sent: dict | None = None, wait: bool = False) -> None:
         """Commit the batch: state pending, Whoosh commit (deletions, the workers' new
-        segments, a finished background merge), state applied, duplicates saved.
-        ``merge_only``: a commit for the merges alone (waits for one in the background)."""
+        segments, finished background merges), state applied, duplicates saved.
+        ``wait``: wait for a background merge to finish (at the run's end)."""
         segments = []
         for worker, count in (sent or {}).items():
             segment = worker.recv()
@@ -517,54 +521,63 @@ class _Pipeline:
             if found != count:
                 raise RuntimeError(f"a worker wrote {found} documents of {count}")
             segments.append((worker, segment))
-        merged = self.merging
-        if merged is not None and not (merge_only or merged.done()):
-            merged = None  # still running: listed at a later commit
-        if segments or self.writer is not None or merge_only:
+        # Those still running are listed at a later commit.
+        merged = wait_for_one(self.merges) if wait else [m for m in self.merges if m.done()]
+        if segments or self.writer is not None or merged:
             writer = self._writer()
             folder = self.ix.storage.folder
             for worker, segment in segments:
                 adopt(worker.dir, folder, segment)
-            if merged is not None:
-                merged.adopt()
+            for done in merged:
+                done.adopt()
             new = [segment for _, segment in segments]
             self.state.prepare(self.ix.latest_generation())
             # This batch's segments join the smallest tier.
             writer.commit(mergetype=lambda w, existing: self._merge(existing, merged) + new)
             self.writer = None
             self.state.apply()
-            if merged is not None:
-                self.merging = None
-                merged.close()
+            for done in merged:
+                self.merges.remove(done)
+                done.close()
         elif self.state.has_pending:
             self.state.apply()
         if self.dup is not None:
             self.dup.checkpoint()
-        if self.background and self.merging is None:
-            self._start_merge()
+        if self.background:
+            self._start_merges()
 
     @staticmethod
     def _live(segments) -> list:
         return [s for s in segments if s.doc_count() > 0]
 
-    def _merge(self, existing: list, merged: BackgroundMerge | None) -> list:
-        """The segments a commit lists: with a finished background merge swapped in, and,
+    def _merge(self, existing: list, merged: list[BackgroundMerge]) -> list:
+        """The segments a commit lists: with finished background merges swapped in, and,
         when merges run at commits, full tiers merged (in bounded memory, a block at a
         time). Segments whose documents are all deleted are dropped, unless a merge still
         reads them."""
-        if merged is not None:
-            existing = merged.swap(existing)
+        for done in merged:
+            existing = done.swap(existing)
         if not self.background:
             return merge_tiers(self.ix, existing)
-        running = self.merging if self.merging is not merged else None
-        busy = running.source_ids() if running is not None else set()
+        busy = self._busy([m for m in self.merges if m not in merged])
         return [s for s in existing if s.doc_count() > 0 or s.segment_id() in busy]
 
-    def _start_merge(self) -> None:
-        """After a commit: merge the committed segments of a full tier in the background."""
-        chosen = plan_merge(self._live(self.ix._segments()))
-        if chosen:
-            self.merging = BackgroundMerge(self.ix, chosen)
+    @staticmethod
+    def _busy(merges: list[BackgroundMerge]) -> set[str]:
+        return {sid for m in merges for sid in m.source_ids()}
+
+    def _start_merges(self) -> None:
+        """After a commit: merge the committed segments of full tiers in the background, of
+        segments no running merge reads, up to ``MAX_MERGES`` at a time."""
+        while len(self.merges) < MAX_MERGES:
+            busy = self._busy(self.merges)
+            chosen = plan_merge([s for s in self._live(self.ix._segments())
+                                 if s.segment_id() not in busy])
+            if not chosen:
+                return
+            names = {m.name for m in self.merges}
+            name = next(f"merge{i}" for i in range(MAX_MERGES) if f"merge{i}" not in names)
+            self.merges.append(BackgroundMerge(self.ix, chosen, name))
 
 
 def _open_pipeline(ix, state, report, duplicates, **kwargs) -> _Pipeline:
