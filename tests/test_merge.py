@@ -88,6 +88,29 @@ def test_merged_segment_without_deleted_documents(tmp_path):
         assert not {f["id"] for f in s.all_stored_fields()} & set(deleted)
 
 
+def vectors(ix) -> dict:
+    with ix.searcher() as s:
+        r = s.reader()
+        return {r.stored_fields(d)["id"]: list(r.vector_as("weight", d, "tags_facet"))
+                for d in r.all_doc_ids() if r.has_vector(d, "tags_facet")}
+
+
+def test_merged_segment_keeps_term_vectors_and_column_values(tmp_path):
+    batches = [make_docs(40, 0), make_docs(170, 40), make_docs(10, 210)]
+    ix = build(tmp_path / "ix", FastSegmentWriter, batches, ["d0", "d3", "d41", "d215"])
+    before = vectors(ix)
+    with ix.searcher() as s:
+        dates = {s.stored_fields(d)["id"]: s.reader().column_reader("date")[d]
+                 for d in s.reader().all_doc_ids()}
+    assert len(before) > 100
+    merged_by_us(ix)
+    assert len(ix._segments()) == 1
+    assert vectors(ix) == before
+    with ix.searcher() as s:
+        assert {s.stored_fields(d)["id"]: s.reader().column_reader("date")[d]
+                for d in s.reader().all_doc_ids()} == dates
+
+
 def postings_files(ix, segment) -> dict:
     files = segment.open_compound_file(ix.storage) if segment.is_compound() else ix.storage
     return {name.rsplit(".", 1)[1]: files.open_file(name).read() for name in files.list()

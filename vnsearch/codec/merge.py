@@ -8,8 +8,9 @@ streams: per field, the sorted term lists of the merged segments are walked side
 (:mod:`vnsearch.codec.blocks`): where no document of them was deleted, the stored arrays are
 joined as they are, only the first document-number gap of each list changed; otherwise they
 are decoded with numpy, deleted documents dropped with an array mask, and written again.
-Stored fields, lengths and columns go through Whoosh's own per-document merge. What stays in
-memory is one term's postings and 12 bytes per term for the hash tables of the terms file.
+Length columns are copied as arrays and stored fields as their compressed bytes; other
+columns and term vectors per document, as Whoosh does. What stays in memory is one term's
+postings and 12 bytes per term for the hash tables of the terms file.
 
 Which segments merge (:func:`plan_merge`): segments fall into tiers by live documents, tier t
 holding sizes below ``BASE * FACTOR ** (t + 1)``; when a tier holds ``FACTOR`` segments they
@@ -30,7 +31,10 @@ from typing import Any
 from zlib import crc32, decompress
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield, _vecfield
+from whoosh.columns import TranslatingColumnReader, VarBytesColumn
 from whoosh.reading import SegmentReader
+from whoosh.util.numeric import byte_to_length
 
 from vnsearch.codec.blocks import (
     _ARRAY,
@@ -247,10 +251,95 @@ def _copy_documents(w: FastSegmentWriter, storage, segments, sources: list[_Sour
         try:
             base = w.docnum
             names = fieldnames | {n for n in reader.indexed_field_names() if n in schema}
-            docmap = w.write_per_doc(names, reader)
+            docmap = _copy_per_doc(w, reader, names)
         finally:
             reader.close()
         sources.append(_Source(codec, storage, seg, base, docmap))
+
+
+#: byte_to_length of each length byte (0: no length), as Whoosh's per-document merge adds them.
+_BYTE_LENGTHS = np.array([0] + [byte_to_length(b) for b in range(1, 256)], dtype=np.int64)
+
+
+def _copy_per_doc(w: FastSegmentWriter, reader, names: set[str]) -> dict | None:
+    """Whoosh's ``write_per_doc`` without a Python round trip per document and field: the
+    length columns are copied as arrays (the field totals summed from them, as Whoosh's merge
+    sums the lengths it reads back), each stored-fields value as its compressed bytes; other
+    columns and term vectors per document, as Whoosh does. Returns the map of old to new
+    document numbers when the segment has deletions, else None."""
+    schema = w.schema
+    pdw = w.perdocwriter
+    perdoc = reader._perdoc
+    total = reader.doc_count_all()
+    base = w.docnum
+    docmap = None
+    live = None
+    if reader.has_deletions():
+        keep = np.ones(total, dtype=bool)
+        keep[sorted(perdoc.deleted_docs())] = False
+        live = np.flatnonzero(keep)
+        docmap = dict(zip(live.tolist(), range(base, base + len(live))))
+    docs = range(total) if live is None else live.tolist()
+    count = len(docs)
+
+    for name in names:
+        lenfield = _lenfield(name)
+        if not perdoc.has_column(lenfield):
+            continue
+        colfile, offset, length = perdoc._get_column_file(lenfield)
+        try:
+            raw = np.zeros(total, dtype=np.uint8)
+            stored = np.frombuffer(colfile.get(offset, min(length, total)), dtype=np.uint8)
+            raw[:len(stored)] = stored
+        finally:
+            colfile.close()
+        lbs = raw if live is None else raw[live]
+        added = int(_BYTE_LENGTHS[lbs].sum())
+        if added:
+            pdw._fieldlengths[name] += added
+        chunk = lbs.tobytes().rstrip(b"\0")  # trailing zeros: the column's default
+        if chunk:
+            if not pdw._has_column(lenfield):
+                pdw._create_column(lenfield, LENGTHS_COLUMN)
+            cw = pdw._get_column(lenfield)
+            cw.fill(base)
+            cw._dbfile.write(chunk)
+            cw._count = base + len(chunk)
+
+    if perdoc.has_column("_stored"):
+        colfile, offset, length = perdoc._get_column_file("_stored")
+        try:
+            values = VarBytesColumn().reader(colfile, offset, length, total)
+            if not pdw._has_column("_stored"):
+                pdw._create_column("_stored", STORED_COLUMN)
+            child = pdw._get_column("_stored")._child  # below the pickling and compressing
+            add = VarBytesColumn.Writer.add
+            for new, old in enumerate(docs, base):
+                value = values[old]
+                if value:
+                    add(child, new, value)
+        finally:
+            colfile.close()
+
+    for name in sorted(names):
+        field = schema[name]
+        if field.column_type and reader.has_column(name):
+            creader = reader.column_reader(name, field.column_type)
+            if isinstance(creader, TranslatingColumnReader):
+                creader = creader.raw_column()
+            for new, old in enumerate(docs, base):
+                pdw._docnum = new
+                pdw.add_column_value(name, field.column_type, creader[old])
+        if field.vector and perdoc.has_column(_vecfield(name)):
+            for new, old in enumerate(docs, base):
+                if perdoc.has_vector(old, name):
+                    pdw._docnum = new
+                    pdw.add_vector_matcher(name, field, perdoc.vector(old, name, field.vector))
+
+    pdw._doccount += count
+    pdw._docnum = base + count - 1 if count else pdw._docnum
+    w.docnum += count
+    return docmap
 
 
 def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
