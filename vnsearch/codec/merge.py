@@ -47,7 +47,7 @@ from vnsearch.codec.blocks import (
     NO_VALUES,
     PICKLED,
     POSITIONS,
-    _bytes,
+    _array,
     decode,
     encode,
     match_values,
@@ -456,10 +456,6 @@ def _merge_term(postfile, group, sources, fmt):
                     ids[0], ids[-1]) + _EXTENT.pack(start, len(data))
 
 
-def _code(top: int) -> int:
-    return 1 if top < 256 else 2 if top < 65536 else 3
-
-
 def _raw_array(buf, pos: int):
     """(dtype code, uncompressed bytes, position after it) of an extent's array at ``pos``."""
     code, comp, n = _ARRAY.unpack_from(buf, pos)
@@ -468,71 +464,55 @@ def _raw_array(buf, pos: int):
     return code, (decompress(raw) if comp else raw), pos + n
 
 
-def _joined(parts: list, code: int) -> array:
-    """One array of type ``code`` of ``parts`` (arrays of any integer type)."""
-    out = array(_TYPECODES[code])
-    for a in parts:
-        out.extend(a if a.typecode == out.typecode else array(out.typecode, a))
-    return out
-
-
 def _concatenate(postfile, group, sources, fmt):
     """The term info of one term's postings in segments without deletions, written by
     joining their stored arrays (:mod:`~vnsearch.codec.blocks`): of the document-number gaps
     only the first of each list changes, frequencies and positions are copied, and the term
     info's statistics come from the sources' term infos. None where the values are neither
     positions nor absent (the caller decodes them). The bytes are those of decoding and
-    encoding the lists again (the rest of :func:`_merge_term`), without a Python object per
-    posting."""
+    encoding the lists again (the rest of :func:`_merge_term`), without numpy arrays and
+    Python lists of documents per source."""
     positions = isinstance(fmt, PositionList)
     if _BIG_ENDIAN or not positions and fmt.fixed_value_size() != 0:
         return None  # (the arrays are little-endian)
     kind = POSITIONS if positions else NO_VALUES
-    gaps: list[array] = []
-    freqs: list[array | None] = []
-    poss: list[array] = []
-    n = weight = 0
-    gap_code = pos_code = 1
-    fmax = 0.0
+    infos = [_TI.unpack_from(value) for _, value in group]
+    fmax = max(t[5] for t in infos)
+    weight = sum(int(t[1]) for t in infos)
+    if weight >= 1 << 24:  # a float32 sum would not be exact: the caller adds the frequencies
+        return None
+    gaps: list[int] = []
+    freqs: list[int] = []
+    poss: list[int] = []
+    ones = fmax == 1.0
     minlb, maxlb = 255, 0
-    first = -1
     prev = 0
-    for i, value in group:
+    for (i, value), (inl, _w, count, lo_lb, hi_lb, _mw, lo, hi) in zip(group, infos):
         src = sources[i]
-        inl, w, count, lo_lb, hi_lb, mw, lo, hi = _TI.unpack_from(value)
-        if w >= 1 << 24:  # a float32 sum would not be exact: the caller adds the frequencies
-            return None
-        lo += src.base
-        gap = lo - prev
+        if lo_lb and lo_lb < minlb:
+            minlb = lo_lb
+        if hi_lb > maxlb:
+            maxlb = hi_lb
+        gap = lo + src.base - prev
         prev = hi + src.base
-        if first < 0:
-            first = lo
-        n += count
-        weight += int(w)
-        fmax = max(fmax, mw)
-        if lo_lb:
-            minlb = min(minlb, lo_lb)
-        maxlb = max(maxlb, hi_lb)
-        gap_code = max(gap_code, _code(gap))
         if inl:
             (_d,), (f,), (v,) = loads(value[_TI.size:])
-            f = int(f)
             if positions:
                 if v.__class__ is bytes:
                     v = loads(v)
                 if v.__class__ is int:
                     if f != 1:
                         return None
-                    v = (v,)
-                elif v.__class__ is not tuple or len(v) != f:
+                    poss.append(v)
+                elif v.__class__ is tuple and len(v) == f:
+                    poss += v
+                else:
                     return None
-                code = _code(max(v))
-                pos_code = max(pos_code, code)
-                poss.append(array(_TYPECODES[code], v))
             elif v is not None:
                 return None
-            gaps.append(array("I", (gap,)))
-            freqs.append(None if f == 1 else array("I", (f,)))
+            gaps.append(gap)
+            if not ones:
+                freqs.append(int(f))
             continue
         off, length = _EXTENT.unpack_from(value, _TI.size)
         buf = src.post.get(off, length)
@@ -542,40 +522,27 @@ def _concatenate(postfile, group, sources, fmt):
         if vkind != kind or got != count:
             return None
         code, raw, p = _raw_array(buf, _HEADER_SIZE)
-        a = array(_TYPECODES[code], raw)
-        if code > 1 and len(a) > 1:  # the first gap (the first document) may have set it
-            gap_code = max(gap_code, _code(max(a[1:])))
-        if _code(gap) > code:
-            a = array("I", a)
-        a[0] = gap
-        gaps.append(a)
+        start = len(gaps)
+        gaps += array(_TYPECODES[code], raw)
+        gaps[start] = gap
         code, raw, p = _raw_array(buf, p)
-        freqs.append(None if code == 0 else array(_TYPECODES[code], raw))
+        if not ones:
+            freqs += [1] * count if code == 0 else array(_TYPECODES[code], raw)
         if positions:
             code, raw, p = _raw_array(buf, p)
-            pos_code = max(pos_code, code)
-            poss.append(array(_TYPECODES[code], raw))
+            poss += array(_TYPECODES[code], raw)
+    n = len(gaps)
     if n < 2:
         return None
-    if fmax == 1.0:
-        farray = _ONES
-    else:
-        fcode = _code(int(fmax))
-        farray = _array_bytes(fcode, _joined(
-            [array(_TYPECODES[fcode], [1]) * len(g) if fa is None else fa
-             for g, fa in zip(gaps, freqs)], fcode))
-    out = [MAGIC, _HEAD.pack(n, kind), _array_bytes(gap_code, _joined(gaps, gap_code)), farray]
+    parts = [MAGIC, _HEAD.pack(n, kind), _array(gaps, max(gaps)),
+             _ONES if ones else _array(freqs, int(fmax))]
     if positions:
-        out.append(_array_bytes(pos_code, _joined(poss, pos_code)))
-    data = b"".join(out)
+        parts.append(_array(poss, max(poss)))
+    data = b"".join(parts)
     start = postfile.tell()
     postfile.write(data)
-    return _TI.pack(0, float(weight), n, minlb if maxlb else 0, maxlb, fmax, first, prev
-                    ) + _EXTENT.pack(start, len(data))
-
-
-def _array_bytes(code: int, a: array) -> bytes:
-    return _bytes(code, a.tobytes())
+    return _TI.pack(0, float(weight), n, minlb if maxlb else 0, maxlb, fmax, infos[0][6]
+                    + sources[group[0][0]].base, prev) + _EXTENT.pack(start, len(data))
 
 
 def merge_tiers(ix, segments) -> list:
