@@ -208,6 +208,32 @@ def test_phrases_match_the_same_documents_as_whoosh(phrase_index, words, slop):
     assert set(np.flatnonzero(mine).tolist()) == theirs
 
 
+def test_phrases_of_common_words_in_long_lists_match_the_same_documents_as_whoosh(tmp_path):
+    """Long posting lists (several blocks and segments, words repeated within documents),
+    where the positions of only the documents holding every word are read."""
+    import random
+
+    import numpy as np
+    from whoosh import query as q
+
+    vocab = ["có", "thể", "người", "dân", "mưa", "to"]
+    rng = random.Random(7)
+    ix = Index.create(tmp_path / "ix")
+    for batch in range(3):
+        ix.add([Document(id=f"r{batch}-{i}", body=" ".join(rng.choice(vocab) for _ in range(12)))
+                for i in range(150)], jobs=1)
+    searcher = ix.searcher()
+    scorer = ranking.scorer_for(searcher)
+    phrases = [["có", "thể"], ["người", "dân", "có", "thể"], ["có", "có"], ["mưa", "to", "mưa"],
+               ["thể", "có", "thể", "có"]]
+    for words in phrases:
+        for slop in (1, 2, 4):
+            mine = set(np.flatnonzero(scorer.phrase("body", words, slop)).tolist())
+            theirs = set(q.Phrase("body", words, slop=slop).docs(searcher))
+            assert mine == theirs, (words, slop)
+            assert len(theirs) < 450 and (theirs or slop == 1), (words, slop)
+
+
 def test_diacritics_are_restored_from_spellings_the_index_has():
     from vnsearch.search.suggest import accented_variants
 

@@ -22,7 +22,7 @@ from whoosh import formats
 from whoosh.codec import whoosh3
 from whoosh.util.numeric import byte_to_length
 
-from vnsearch.codec.blocks import Codec, decode, match_values
+from vnsearch.codec.blocks import POSITIONS, Codec, decode, match_values
 from vnsearch.codec.snapshot_cache import SnapshotCache, snapshot_key
 
 #: Field length of each one-byte code Whoosh stores per document and field.
@@ -135,21 +135,46 @@ class SnapshotReader:
             return ids[0], tfs[0]
         return np.concatenate(ids), np.concatenate(tfs)
 
-    def positions(self, field: str, infos: list):
-        """``(sorted document numbers, encoded positions per document)`` of a term, or None;
-        :meth:`positions_decoder` decodes one entry."""
-        ids: list = []
-        values: list = []
+    def positions_of(self, field: str, infos: list, docs):
+        """Positions of a term in some of the documents holding it: ``docs`` are sorted
+        document numbers; returns ``(owner, positions)``, int64 arrays, ``positions[i]`` being
+        in the document ``docs[owner[i]]``, each document's positions ascending and in the
+        order of ``docs``.
+
+        A phrase needs the positions of the few documents holding all its words, in lists that
+        can hold a hundred thousand: those are gathered with numpy from the decoded list,
+        instead of one Python value per posting."""
+        docs = np.asarray(docs, dtype=np.int64)
+        owners: list = []
+        found: list = []
         for leaf, off, info in infos:
-            got = _leaf_postings(self.leaves[leaf][0], field, info, with_values=True)
-            ids.append(np.asarray(got[0], dtype=np.int64) + off)
-            values.extend(got[2])
-        if not ids:
-            return None
-        return (ids[0] if len(ids) == 1 else np.concatenate(ids)), values
+            seg = self.leaves[leaf][0]
+            arrays = _leaf_positions(seg, field, info)
+            if arrays is None:  # one inlined posting, or another codec: a value per posting
+                ids, _, values = _leaf_postings(seg, field, info, with_values=True)
+                decode_one = self.positions_decoder(field)
+                arrays = _position_arrays(ids, [list(decode_one(v)) for v in values])
+            ids, lens, gaps = arrays
+            ids = ids.astype(np.int64) + off
+            at = np.searchsorted(ids, docs)
+            inside = at < len(ids)
+            inside[inside] = ids[at[inside]] == docs[inside]
+            which = np.flatnonzero(inside)
+            if not len(which):
+                continue
+            owner, pos = _gather_runs(lens, gaps, at[which])
+            owners.append(which[owner])
+            found.append(pos)
+        if not owners:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        owner = np.concatenate(owners)
+        pos = np.concatenate(found)
+        order = np.argsort(owner, kind="stable")  # documents in order, positions kept ascending
+        return owner[order], pos[order]
 
     def positions_decoder(self, field: str):
-        """A function from one encoded positions entry to its positions."""
+        """A function from one encoded positions entry (as Whoosh's matchers give it) to its
+        positions."""
         return _positions_decoder(self.schema[field].format)
 
     def _per_segment(self, i: int, key, make):
@@ -334,6 +359,50 @@ def _positions_decoder(fmt):
         return accumulate(loads(value[4:]))
 
     return decode
+
+
+def _leaf_positions(seg, field: str, info):
+    """``(ids, positions per document, position gaps)`` arrays of a term's posting list in one
+    segment, each document's run of gaps starting from 0; None where the list is not one of
+    :mod:`vnsearch.codec.blocks` with positions (an inlined posting, another codec)."""
+    if info.is_inlined() or type(seg._terms._codec) is not Codec:
+        return None
+    offset, length = info._offset, info._length
+    if isinstance(length, tuple):  # whoosh3 reads the extent's length as a 1-tuple
+        length = length[0]
+    postfile = seg._terms._postfile
+    buf = getattr(postfile, "_buf", None)
+    raw = buf[offset : offset + length] if buf is not None else postfile.get(offset, length)
+    ids, freqs, kind, payload = decode(raw)
+    if kind != POSITIONS:
+        return None
+    lens = np.ones(len(ids), dtype=np.int64) if freqs is None else freqs.astype(np.int64)
+    return ids, lens, payload
+
+
+def _position_arrays(ids, positions: list[list[int]]):
+    """:func:`_leaf_positions`' arrays from decoded positions, one list per posting."""
+    lens = np.array([len(p) for p in positions], dtype=np.int64)
+    gaps = np.array([g for p in positions for g in np.diff(p, prepend=0).tolist()],
+                    dtype=np.int64)
+    return np.asarray(ids, dtype=np.int64), lens, gaps
+
+
+def _gather_runs(lens, gaps, rows):
+    """``(owner, positions)`` of the postings ``rows`` (indexes into ``lens``): each row's run
+    of gaps taken from the flat ``gaps`` and summed up into positions; ``owner`` is the index
+    into ``rows``."""
+    starts = np.cumsum(lens) - lens
+    take = lens[rows]
+    total = int(take.sum())
+    out_start = np.cumsum(take) - take
+    index = np.repeat(starts[rows] - out_start, take) + np.arange(total, dtype=np.int64)
+    run = np.asarray(gaps)[index].astype(np.int64)
+    summed = np.cumsum(run)
+    first = np.minimum(out_start, max(total - 1, 0))  # a row with no positions takes none
+    before = summed[first] - run[first] if total else np.zeros(len(rows), dtype=np.int64)
+    owner = np.repeat(np.arange(len(rows), dtype=np.int64), take)
+    return owner, summed - np.repeat(before, take)
 
 
 def _leaf_postings(seg, field: str, info, with_values: bool = False):

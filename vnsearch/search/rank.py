@@ -227,38 +227,43 @@ class Scorer:
         got = self.postings(field, term)
         return None if got is None else got[0]
 
-    def positions(self, field: str, term: str):
-        """(sorted document numbers, encoded positions per document) of a term, or None."""
-        return self.snapshot.positions(field, self._infos(field, term)[1])
-
     def phrase(self, field: str, words: list[str], slop: int = 1):
         """Boolean mask of the documents where ``words`` occur in order in ``field``, each
         within ``slop`` positions of the previous one (1: adjacent).
 
-        Posting lists are intersected with numpy first; positions are decoded only for the
-        documents holding every word."""
+        The documents holding every word come from the posting lists (rarest first); positions
+        are read for those documents only, and followed word by word as arrays of
+        ``(document, position)`` keys, which a phrase of common words needs: Python sets per
+        document took 0.4 s on a quoted headline at 160k documents."""
         mask = np.zeros(self.n, dtype=bool)
         lists = []
         for w in words:
-            got = self.positions(field, w)
-            if got is None:
+            ids = self.doc_ids(field, w)
+            if ids is None:
                 return mask
-            lists.append(got)
+            lists.append(ids)
         if len(lists) == 1:
-            mask[lists[0][0]] = True
+            mask[lists[0]] = True
             return mask & self.alive
-        cand = lists[0][0]
-        for ids, _ in lists[1:]:
-            cand = np.intersect1d(cand, ids, assume_unique=True)
+        slop = max(slop, 1)
+        cand = min(lists, key=len)
+        for ids in sorted(lists, key=len):
+            if ids is not cand:
+                cand = np.intersect1d(cand, ids, assume_unique=True)
             if not len(cand):
                 return mask
-        decode = self.snapshot.positions_decoder(field)
-        where = [np.searchsorted(ids, cand).tolist() for ids, _ in lists]
-        values = [v for _, v in lists]
-        k = len(lists)
-        for j, doc in enumerate(cand.tolist()):
-            if _in_order([decode(values[i][where[i][j]]) for i in range(k)], slop):
-                mask[doc] = True
+        reach = np.zeros(0, dtype=np.int64)  # sorted (index into cand) << 32 | position
+        for i, w in enumerate(words):
+            owner, pos = self.snapshot.positions_of(field, self._infos(field, w)[1], cand)
+            keys = (owner << 32) | pos
+            if i:  # keep a position with a match of the words before it within slop
+                before = np.searchsorted(reach, keys) - 1  # the nearest key below, if any
+                prev = reach[np.maximum(before, 0)]
+                keys = keys[(before >= 0) & ((prev >> 32) == owner) & (prev >= keys - slop)]
+            reach = np.unique(keys)
+            if not len(reach):
+                return mask
+        mask[cand[np.unique(reach >> 32)]] = True
         return mask & self.alive
 
     def norm(self, field: str):
@@ -835,20 +840,6 @@ def _words_nodes(node):
         yield from _words_nodes(node.required)
         if isinstance(node, AndMaybe):
             yield from _words_nodes(node.optional)
-
-
-def _in_order(positions: list, slop: int) -> bool:
-    """Whether some position of each list follows one of the previous list within ``slop``."""
-    reach = set(positions[0])
-    for nxt in positions[1:]:
-        if slop <= 1:
-            reach = reach.intersection([q - 1 for q in nxt])
-            reach = {r + 1 for r in reach}
-        else:
-            reach = {q for q in nxt if any(q - slop <= p < q for p in reach)}
-        if not reach:
-            return False
-    return True
 
 
 class Ranked:
