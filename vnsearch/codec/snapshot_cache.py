@@ -24,11 +24,14 @@ from typing import Any
 #: What one snapshot keeps of the lists it read, counted in postings (8 bytes each, document
 #: number and frequency or score), least recently used dropped first: POSTINGS_CACHE_PER_DOC
 #: per document of the index, at least POSTINGS_CACHE (48 MB) and at most POSTINGS_CACHE_MAX
-#: (192 MB). The lists every query reads grow with the index: on 300 headlines at 30k
-#: documents, a fixed 6 million re-decoded 32% of the postings read, 12 million 20%.
+#: (384 MB, from 120k documents on). The lists every query reads grow with the index: on 300
+#: headlines at 30k documents, a fixed 6 million re-decoded 32% of the postings read, 12
+#: million 20%; at 160k, 24 million re-decoded 38% (23 ms a query), 48 million 14% (11 ms),
+#: for 0.83x the CPU a query and ~220 MB more memory (docs/benchmarks.md). Beyond the cap,
+#: search time grows with the lists again.
 POSTINGS_CACHE = 6_000_000
 POSTINGS_CACHE_PER_DOC = 400
-POSTINGS_CACHE_MAX = 24_000_000
+POSTINGS_CACHE_MAX = 48_000_000
 #: Shares of that budget for per-term scores (:meth:`SnapshotCache.scores`: a term's BM25F over
 #: all its sections, which is all the ranking needs of its postings) and for decoded posting
 #: lists (facets, filters, terms whose scores were dropped, and carried to the next snapshot,
