@@ -387,9 +387,11 @@ class Scorer:
         (:meth:`_acronym_alternatives`)."""
         scores = np.zeros(self.n, dtype=np.float32)
         cover = np.zeros(self.n, dtype=np.float32)
-        matched = np.zeros(self.n, dtype=bool)
-        for suffix, term, qtf, w, ids, s in self._term_scores(node, cover, matched):
+        for suffix, term, qtf, w, ids, s in self._term_scores(node, cover, None):
             scores[ids] += (w * qtf) * s
+        # every term scored adds a positive score: the matches are where the sum is, without
+        # marking each posting (a million at 160k documents for a headline)
+        matched = scores > 0
         self._alternatives(node, scores, cover, matched)
         matched &= self.alive
         n_syl = len(node.folded)
@@ -436,7 +438,7 @@ class Scorer:
     def _term_scores(self, node: Words, cover, matched):
         """``(suffix, term, qtf, weight, document numbers, BM25F)`` of each term form of a run
         of words that is scored (pruning as the module doc says); counts the syllables found
-        in ``cover`` (for the coordination) and marks ``matched``."""
+        in ``cover`` (for the coordination) and marks ``matched`` (unless None)."""
         weights = form_weights(node.ascii_only, node.negated)
         forms = {WORDS: node.words, SYLLABLES: node.syllables, FOLDED: node.folded,
                  PAIRS: node.pairs}  # fmt: skip
@@ -465,7 +467,8 @@ class Scorer:
             if got is None:
                 continue
             ids, s = got
-            matched[ids] = True
+            if matched is not None:
+                matched[ids] = True
             if suffix == cover_form:
                 cover[ids] += qtf
             yield suffix, term, qtf, w, ids, s
