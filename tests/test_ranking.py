@@ -293,3 +293,19 @@ def test_an_article_with_the_query_in_its_lead_ranks_first(tmp_path, monkeypatch
     assert ids(ix.search("lũ quét Lào Cai", limit=1)) == ["z-lead"]
     monkeypatch.setattr(ranking, "LEAD_WEIGHT", 0.0)
     assert ids(ix.search("lũ quét Lào Cai")) == ["a-end", "z-lead"]  # a tie, broken by id
+
+
+@pytest.mark.parametrize("n", [50_000, 2_000])  # lists short next to the index, then long
+def test_a_terms_sections_sum_the_same_through_a_dense_vector_or_by_merging(n):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    parts = []
+    for size in (300, 900, 1500):
+        ids = np.sort(rng.choice(2_000, size, replace=False)).astype(np.int32)
+        parts.append((ids, rng.random(size, dtype=np.float32)))
+    merged = ranking._sum_sorted(parts)
+    summed = ranking._sum_sections(parts, n)
+    assert np.array_equal(merged[0], summed[0])
+    assert np.allclose(merged[1], summed[1], rtol=1e-6, atol=0)
+    assert merged[0].tolist() == sorted(set().union(*(p[0].tolist() for p in parts)))
