@@ -309,3 +309,24 @@ def test_a_terms_sections_sum_the_same_through_a_dense_vector_or_by_merging(n):
     assert np.array_equal(merged[0], summed[0])
     assert np.allclose(merged[1], summed[1], rtol=1e-6, atol=0)
     assert merged[0].tolist() == sorted(set().union(*(p[0].tolist() for p in parts)))
+
+
+@pytest.mark.parametrize("query", ["bão số 2 ở miền Trung", "bao so 2 o mien trung", "bão và lũ"])
+def test_common_terms_score_the_same_as_dense_vectors_or_per_posting(tmp_path, monkeypatch, query):
+    # Terms in a quarter of the documents or more are added to a query's scores as a dense
+    # vector over the index (DENSE_SHARE); the scores must be exactly those of the postings.
+    import numpy as np
+
+    ix = _index(tmp_path, [
+        Document(id=f"d{i}", body=f"Bão số {i % 4} đổ bộ vào miền {['Trung', 'Bắc'][i % 2]}"
+                 + (", lũ lớn." if i % 3 else "."))
+        for i in range(12)])
+    ix.delete(["d2"])
+    node, _ = parse(query)
+    scorer = ranking.scorer_for(ix.searcher())
+    monkeypatch.setattr(ranking, "DENSE_SHARE", 2.0)  # no term as a dense vector
+    by_posting = scorer.free_text(node)
+    monkeypatch.setattr(ranking, "DENSE_SHARE", 0.0)  # every term as a dense vector
+    dense = scorer.free_text(node)
+    assert np.array_equal(by_posting[1], dense[1]) and by_posting[1].sum() >= 3
+    assert np.array_equal(by_posting[0], dense[0])

@@ -196,8 +196,9 @@ class SnapshotCache(Made):
             return entry
 
     def put_scores(self, key: Hashable, value) -> None:
-        """Keep ``value`` (``(document numbers, scores)``, read-only from now on, or None),
-        least recently used dropped first beyond :attr:`scores_budget`."""
+        """Keep ``value`` (``(document numbers, scores)`` or ``(dense scores,)``, read-only
+        from now on, or None), least recently used dropped first beyond
+        :attr:`scores_budget`."""
         size = _entry_size(value)
         if size > self.scores_budget // 4:
             return
@@ -216,8 +217,10 @@ class SnapshotCache(Made):
 
 
 def _entry_size(value) -> int:
-    """A kept value's size in postings, plus what a table entry costs (~64 postings' bytes)."""
-    return 64 + _size(value)
+    """A kept value's size in postings' bytes (8: a document number and a score; a dense
+    vector of float32 scores over the index counts half a posting a document), plus what a
+    table entry costs (~64 postings' bytes)."""
+    return 64 + (0 if value is None else sum(a.nbytes for a in value) // 8)
 
 
 def postings_budget(documents: int) -> int:
