@@ -7,7 +7,9 @@
 - an indexer killed while the merge process runs keeps every committed document, the next run
   completes, and no merge leftovers remain;
 - a small tier's merge runs while a large one is still running, and the run's last merges
-  run beside the parent, not in it, and leave no full tier.
+  run beside the parent, not in it, and leave no full tier;
+- merge and worker processes never read the index's table of contents, which a commit of the
+  parent may delete under them.
 """
 
 from __future__ import annotations
@@ -79,6 +81,44 @@ def test_a_source_emptied_while_merging_is_all_deleted_in_the_merged_segment(tmp
     background.close()
     assert stored_ids(ix) == ["d0", "d1", "d2"]
     assert [s.doc_count() for s in ix._segments()] == [3]
+
+
+@pytest.fixture
+def schema_read_in_the_parent_only(monkeypatch):
+    """The parent commits while merges and workers run, and a commit deletes the table of
+    contents before it: a child process reading the newest one could find it gone (``No such
+    file``). Here any child that reads the index's schema from disk fails."""
+    from whoosh.index import FileIndex
+
+    parent = os.getpid()
+    real = FileIndex._current_schema
+
+    def only_in_the_parent(self):
+        if os.getpid() != parent:
+            raise FileNotFoundError(2, "No such file or directory", "_MAIN_1.toc")
+        return real(self)
+
+    monkeypatch.setattr(FileIndex, "_current_schema", only_in_the_parent)
+
+
+def test_the_merge_process_never_reads_the_index_table_of_contents(
+        tmp_path, schema_read_in_the_parent_only):
+    ix = build(tmp_path / "ix", FastSegmentWriter, [make_docs(3), make_docs(3, 3)])
+    background = BackgroundMerge(ix, ix._segments())
+    assert background.wait().doc_count() == 6
+    background.close()
+
+
+def test_workers_and_merges_index_without_reading_the_table_of_contents(
+        tmp_path, monkeypatch, schema_read_in_the_parent_only):
+    monkeypatch.setattr(pipeline, "BACKGROUND_MERGES", True)
+    monkeypatch.setattr(merge, "FACTOR", 2)
+    monkeypatch.setattr(merge, "BASE", 1)
+    ix = Index.create(tmp_path / "ix")
+    ix.batch_size = 4
+    report = ix.add([version(i, 0) for i in range(24)], jobs=2)
+    assert report.added == 24
+    assert len(ix.search("kinh tế", limit=30).hits) == 24
 
 
 def version(i: int, v: int) -> Document:

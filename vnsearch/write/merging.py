@@ -37,10 +37,12 @@ __all__ = ["BackgroundMerge", "wait_for_one"]
 STAGING_NAME = "merge"
 
 
-def _merge_main(conn, ix, segments, folder: str) -> None:
+def _merge_main(conn, ix, schema, segments, folder: str) -> None:
     _detach()
     try:
-        staged = windex.create_in(folder, ix.schema, indexname=ix.indexname)
+        # ``schema`` comes from the parent: ``ix.schema`` reads the index's newest table of
+        # contents, which the parent's next commit may delete between listing and opening it
+        staged = windex.create_in(folder, schema, indexname=ix.indexname)
         conn.send(("ok", merge_segments(ix, segments, into=staged)))
     except BaseException as e:  # reported to the parent, which aborts the run
         try:
@@ -80,7 +82,8 @@ class BackgroundMerge:
         os.makedirs(self.dir)
         ctx = mp.get_context("fork")
         self.conn, child = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_merge_main, args=(child, ix, self.sources, self.dir),
+        self.process = ctx.Process(target=_merge_main,
+                                   args=(child, ix, ix.schema, self.sources, self.dir),
                                    daemon=True)
         self.process.start()
         child.close()

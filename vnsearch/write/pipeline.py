@@ -141,9 +141,9 @@ class _Segments:
     asked (:class:`vnsearch.codec.segment_writer.StagedSegments`). Replies are queued in request
     order: a list of signatures per chunk, the segment per ``flush``."""
 
-    def __init__(self, ix, name: str, signatures: bool):
+    def __init__(self, ix, schema, name: str, signatures: bool):
         self.signatures = signatures
-        self.staged = StagedSegments(ix.storage.folder, name, ix.schema, ix.indexname)
+        self.staged = StagedSegments(ix.storage.folder, name, schema, ix.indexname)
         self.dir = self.staged.dir
         self.replies: deque = deque()
         self.outstanding = 0
@@ -188,12 +188,12 @@ def _gc_paused():
             gc.enable()
 
 
-def _worker_main(conn, ix, name: str, signatures: bool) -> None:
+def _worker_main(conn, ix, schema, name: str, signatures: bool) -> None:
     _init_worker()
     gc.freeze()  # what the worker inherited (the model) is never garbage
     segments = None
     try:
-        segments = _Segments(ix, name, signatures)
+        segments = _Segments(ix, schema, name, signatures)
         with _gc_paused():
             while True:
                 request = conn.recv()
@@ -226,7 +226,9 @@ class _WorkerProcess:
         self.conn, child = ctx.Pipe()
         self.dir = os.path.join(ix.storage.folder, STAGING_PREFIX + name)
         self.process = ctx.Process(
-            target=_worker_main, args=(child, ix, name, signatures), daemon=True
+            # the schema read here: in the worker, ``ix.schema`` would read the newest table of
+            # contents, which a commit of the parent may delete between listing and opening it
+            target=_worker_main, args=(child, ix, ix.schema, name, signatures), daemon=True
         )
         self.process.start()
         child.close()
@@ -287,7 +289,7 @@ def _init_worker() -> None:
 
 def _start_workers(ix, jobs: int, signatures: bool) -> list:
     if jobs == 1:
-        return [_Segments(ix, "0", signatures)]
+        return [_Segments(ix, ix.schema, "0", signatures)]
 
     load_model()  # before fork: workers share the loaded model
     ctx = mp.get_context("fork")
