@@ -291,51 +291,56 @@ class Scorer:
         Sparse, because most terms are in few documents: the work is proportional to the
         postings, not to the index (for a term in one section, no dense pass at all). Kept per
         snapshot (read-only arrays): queries repeat the common words, the longest lists."""
-        key = ("bm25f", suffix, term, tuple(sections), boost)
-        kept = self.shared.scores(key)
-        if kept is not None:
-            return kept[0]
-        got = self._bm25f(suffix, term, sections, boost)
-        self.shared.put_scores(key, got)
-        return got
+        return self._kept(("bm25f", suffix, term, tuple(sections), boost),
+                          lambda: self._bm25f(suffix, term, sections, boost))
 
     def dense_bm25f(self, suffix: str, term: str, sections):
         """:meth:`bm25f` as a dense float32 vector over the index (0 where the term is not),
         or None; kept per snapshot. For the common terms (DENSE_SHARE), whose scatter into a
         query's scores costs more than a pass over the whole index; built dense from the
         postings, without the sparse list in between."""
-        key = ("dense", suffix, term, tuple(sections))
+        got = self._kept(("dense", suffix, term, tuple(sections)),
+                         lambda: self._dense_bm25f(suffix, term, sections))
+        return None if got is None else got[0]
+
+    def _kept(self, key, make):
+        """Per-term scores kept in the snapshot's cache under ``key``, made on first use."""
         kept = self.shared.scores(key)
         if kept is not None:
-            return None if kept[0] is None else kept[0][0]
-        acc = None
+            return kept[0]
+        got = make()
+        self.shared.put_scores(key, got)
+        return got
+
+    def _sections(self, suffix: str, term: str, sections):
+        """``(document numbers, frequency times the section's weighted length norm)`` of a
+        term in each of ``sections`` that has it."""
         for sec in sections:
             field = sec + suffix
             got = self.postings(field, term)
             if got is not None:
                 ids, tf = got
-                if acc is None:
-                    acc = np.zeros(self.n, dtype=np.float32)
-                acc[ids] += tf * self._weighted_norm(sec, field)[ids]
-        dense = None
-        if acc is not None:
-            if not self.all_alive:
-                acc *= self.alive
-            df = int(np.count_nonzero(acc))
-            if df:
-                idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
-                dense = (idf * (K1 + 1)) * acc / (K1 + acc)
-        self.shared.put_scores(key, None if dense is None else (dense,))
-        return dense
+                yield ids, tf * self._weighted_norm(sec, field)[ids]
+
+    def _saturated(self, tt, df: int, boost: float = 1.0):
+        """BM25 of summed weighted frequencies ``tt`` of a term in ``df`` live documents."""
+        return (boost * self._idf(df) * (K1 + 1)) * tt / (K1 + tt)
+
+    def _dense_bm25f(self, suffix: str, term: str, sections):
+        acc = None
+        for ids, values in self._sections(suffix, term, sections):
+            if acc is None:
+                acc = np.zeros(self.n, dtype=np.float32)
+            acc[ids] += values
+        if acc is None:
+            return None
+        if not self.all_alive:
+            acc *= self.alive
+        df = int(np.count_nonzero(acc))
+        return (self._saturated(acc, df),) if df else None
 
     def _bm25f(self, suffix: str, term: str, sections, boost: float):
-        parts = []
-        for sec in sections:
-            field = sec + suffix
-            got = self.postings(field, term)
-            if got is not None:
-                ids, tf = got
-                parts.append((ids, tf * self._weighted_norm(sec, field)[ids]))
+        parts = list(self._sections(suffix, term, sections))
         if not parts:
             return None
         ids, tt = parts[0] if len(parts) == 1 else _sum_sections(parts, self.n)
@@ -348,8 +353,7 @@ class Scorer:
                 ids, tt = ids[live], tt[live]
         if not df:
             return None
-        idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
-        return ids, (boost * idf * (K1 + 1)) * tt / (K1 + tt)
+        return ids, self._saturated(tt, df, boost)
 
     # -- the query model -------------------------------------------------------------------
     def evaluate(self, node):
@@ -421,24 +425,12 @@ class Scorer:
         (:meth:`_acronym_alternatives`)."""
         scores = np.zeros(self.n, dtype=np.float32)
         cover = np.zeros(self.n, dtype=np.float32)
-        cover_form = self._cover_form(node)
         dense_from = DENSE_SHARE * self.n
-        for suffix, term, qtf, w, df in self._wanted(node):
-            if df >= dense_from:
-                dense = self.dense_bm25f(suffix, term, node.sections)
-                if dense is None:
-                    continue
-                scores += (w * qtf) * dense
-                if suffix == cover_form:
-                    cover += np.float32(qtf) * (dense > 0)
-                continue
-            got = self.bm25f(suffix, term, node.sections)
-            if got is None:
-                continue
-            ids, s = got
-            scores[ids] += (w * qtf) * s
-            if suffix == cover_form:
-                cover[ids] += qtf
+        for _, _, qtf, w, ids, s in self._term_scores(node, cover, None, dense_from):
+            if ids is None:
+                scores += (w * qtf) * s
+            else:
+                scores[ids] += (w * qtf) * s
         # every term scored adds a positive score: the matches are where the sum is, without
         # marking each posting (a million at 160k documents for a headline)
         matched = scores > 0
@@ -485,17 +477,28 @@ class Scorer:
             self._acronym_alternatives(node, scores, cover, matched)
         self._add_tags(node, scores, matched)
 
-    def _term_scores(self, node: Words, cover, matched):
+    def _term_scores(self, node: Words, cover, matched, dense_from: float = math.inf):
         """``(suffix, term, qtf, weight, document numbers, BM25F)`` of each term form of a run
         of words that is scored (:meth:`_wanted`); counts the syllables found in ``cover``
-        (for the coordination) and marks ``matched``."""
+        (for the coordination) and marks ``matched`` (unless None). A term in ``dense_from``
+        documents or more comes as ``None`` and a dense vector (:meth:`dense_bm25f`), and is
+        not marked."""
         cover_form = self._cover_form(node)
-        for suffix, term, qtf, w, _ in self._wanted(node):
+        for suffix, term, qtf, w, df in self._wanted(node):
+            if df >= dense_from:
+                dense = self.dense_bm25f(suffix, term, node.sections)
+                if dense is None:
+                    continue
+                if suffix == cover_form:
+                    cover += np.float32(qtf) * (dense > 0)
+                yield suffix, term, qtf, w, None, dense
+                continue
             got = self.bm25f(suffix, term, node.sections)
             if got is None:
                 continue
             ids, s = got
-            matched[ids] = True
+            if matched is not None:
+                matched[ids] = True
             if suffix == cover_form:
                 cover[ids] += qtf
             yield suffix, term, qtf, w, ids, s
