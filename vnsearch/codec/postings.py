@@ -152,7 +152,7 @@ class SnapshotReader:
             arrays = _leaf_positions(seg, field, info)
             if arrays is None:  # one inlined posting, or another codec: a value per posting
                 ids, _, values = _leaf_postings(seg, field, info, with_values=True)
-                decode_one = self.positions_decoder(field)
+                decode_one = _positions_decoder(self.schema[field].format)
                 arrays = _position_arrays(ids, [list(decode_one(v)) for v in values])
             ids, lens, gaps = arrays
             ids = ids.astype(np.int64) + off
@@ -171,11 +171,6 @@ class SnapshotReader:
         pos = np.concatenate(found)
         order = np.argsort(owner, kind="stable")  # documents in order, positions kept ascending
         return owner[order], pos[order]
-
-    def positions_decoder(self, field: str):
-        """A function from one encoded positions entry (as Whoosh's matchers give it) to its
-        positions."""
-        return _positions_decoder(self.schema[field].format)
 
     def _per_segment(self, i: int, key, make):
         """A value read from segment ``i`` alone, kept while the segment is in the index."""
@@ -367,13 +362,7 @@ def _leaf_positions(seg, field: str, info):
     :mod:`vnsearch.codec.blocks` with positions (an inlined posting, another codec)."""
     if info.is_inlined() or type(seg._terms._codec) is not Codec:
         return None
-    offset, length = info._offset, info._length
-    if isinstance(length, tuple):  # whoosh3 reads the extent's length as a 1-tuple
-        length = length[0]
-    postfile = seg._terms._postfile
-    buf = getattr(postfile, "_buf", None)
-    raw = buf[offset : offset + length] if buf is not None else postfile.get(offset, length)
-    ids, freqs, kind, payload = decode(raw)
+    ids, freqs, kind, payload = decode(_extent(seg._terms._postfile, info))
     if kind != POSITIONS:
         return None
     lens = np.ones(len(ids), dtype=np.int64) if freqs is None else freqs.astype(np.int64)
@@ -417,15 +406,7 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
     terms = seg._terms
     fmt = seg.schema[field].format
     if type(terms._codec) is Codec:
-        offset, length = info._offset, info._length
-        if isinstance(length, tuple):  # whoosh3 reads the extent's length as a 1-tuple
-            length = length[0]
-        buf = getattr(terms._postfile, "_buf", None)
-        if buf is not None:
-            raw = buf[offset : offset + length]
-        else:
-            raw = terms._postfile.get(offset, length)
-        ids, freqs, kind, payload = decode(raw, values=with_values)
+        ids, freqs, kind, payload = decode(_extent(terms._postfile, info), values=with_values)
         weights = (np.ones(len(ids), dtype=np.float32) if freqs is None
                    else freqs.astype(np.float32))
         if not with_values:
@@ -440,6 +421,15 @@ def _leaf_postings(seg, field: str, info, with_values: bool = False):
             values.append(m.value())
         m.next()
     return (ids, weights, values) if with_values else (ids, weights)
+
+
+def _extent(postfile, info):
+    """The bytes of a term's posting list (:mod:`vnsearch.codec.blocks`) in a postings file."""
+    offset, length = info._offset, info._length
+    if isinstance(length, tuple):  # whoosh3 reads the extent's length as a 1-tuple
+        length = length[0]
+    buf = getattr(postfile, "_buf", None)
+    return buf[offset : offset + length] if buf is not None else postfile.get(offset, length)
 
 
 def _weights_list(weights, n: int):
