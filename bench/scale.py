@@ -230,6 +230,14 @@ _TI_SIZE = 23
 _EXTENT = __import__("struct").Struct("!qi").unpack_from
 
 
+def live_segments(index_dir: Path) -> list[int]:
+    """Live documents of each segment a search reads, largest first."""
+    from whoosh import index as windex
+
+    ix = windex.open_dir(str(index_dir), indexname="MAIN")
+    return sorted((s.doc_count() for s in ix._segments()), reverse=True)
+
+
 def _segment_stores(index_dir: Path):
     """(storage, file names, close) per segment: compound ``.seg`` files are opened as their
     own storage, loose segment files read from the folder."""
@@ -532,7 +540,8 @@ def run(args) -> dict:
                "docs_per_s": added / res["wall_s"],
                "cpu_utilisation": res["cpu_s"] / (res["wall_s"] * cores),
                "load_before": load0,
-               "index_bytes": dir_size_bytes(ix)}
+               "index_bytes": dir_size_bytes(ix),
+               "segments": live_segments(ix)}
         row.update(vnsearch_latency(ix, queries, work))
         row["cold_search_s"] = cold_search(ix, queries, args.cold)
         if args.breakdown:
@@ -573,7 +582,7 @@ def print_row(r: dict, peers) -> None:
           f"{r['index_bytes'] / 1e6:.0f} MB ({r['index_bytes'] / r['docs'] / 1024:.1f} KB/doc); "
           f"search p50/p95 {r['p50_ms']:.0f}/{r['p95_ms']:.0f} ms (max {r['max_ms']:.0f}, search "
           f"RSS {r['search_peak_rss_mb']:.0f} MB), cold CLI {r['cold_search_s']:.2f} s; "
-          f"load before {r['load_before']:.1f}", flush=True)
+          f"segments {r['segments']}; load before {r['load_before']:.1f}", flush=True)
     for p in peers:
         s = r[p.name]
         print(f"  {p.name}: {s['docs_per_s']:.0f} docs/s, {s['bytes'] / 1e6:.0f} MB "

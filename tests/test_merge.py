@@ -3,6 +3,9 @@
 - a merged segment reads like Whoosh's own merge of the same segments (postings, statistics,
   stored fields, lengths), with and without deleted documents;
 - the tiered policy merges a tier once it is full, and only then;
+- a run ends by merging its smallest segments, up to half the documents it wrote, so that the
+  segments it leaves do not depend on which tiers happened to be full; a run that wrote a few
+  documents rewrites nothing;
 - a batch is committed after ``commit_seconds`` even when it is far from ``batch_size``, and
   the next run does not analyse what was committed;
 - an indexer killed in the middle of a merge leaves every committed document searchable, and
@@ -25,7 +28,7 @@ from whoosh.writing import SegmentWriter
 
 from vnsearch import Document, Index
 from vnsearch.codec import merge
-from vnsearch.codec.merge import merge_segments, merge_tiers, plan_merge
+from vnsearch.codec.merge import merge_segments, merge_tiers, plan_merge, plan_settle
 from vnsearch.codec.schema import build_schema, document_fields
 from vnsearch.codec.segment_writer import FastSegmentWriter
 from vnsearch.write import pipeline
@@ -156,6 +159,19 @@ def test_a_tier_merges_when_it_is_full_and_not_before():
     assert merge.tier(merge.BASE * merge.FACTOR) == 1
 
 
+def test_a_run_ends_by_merging_its_smallest_segments_up_to_half_what_it_wrote():
+    small, also_small, larger, large = seg(100), seg(100), seg(200), seg(5000)
+    segments = [large, larger, small, also_small]
+    assert plan_settle(segments, written=1000) == [small, also_small, larger]
+    assert plan_settle(segments, written=400) == [small, also_small]
+    # one segment alone is left as it is, and a run that wrote nothing merges nothing
+    assert plan_settle(segments, written=399) == []
+    assert plan_settle(segments, written=0) == []
+    # deleted documents do not count
+    gutted, kept = seg(50, deleted=900), seg(60)
+    assert plan_settle([large, kept, gutted], written=220) == [gutted, kept]
+
+
 def test_merge_tiers_merges_full_tiers_and_drops_empty_segments(tmp_path, monkeypatch):
     monkeypatch.setattr(merge, "FACTOR", 3)
     monkeypatch.setattr(merge, "BASE", 5)
@@ -179,6 +195,21 @@ def test_merge_tiers_merges_full_tiers_and_drops_empty_segments(tmp_path, monkey
 def docs(n: int, start: int = 0) -> list[Document]:
     return [Document(id=f"doc{i}", title=f"Tin số {i}", body=f"Nội dung bài {i} về kinh tế")
             for i in range(start, start + n)]
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["at commits", "in a process"])
+def test_a_run_leaves_its_last_small_segments_merged(tmp_path, monkeypatch, background):
+    monkeypatch.setattr(pipeline, "BACKGROUND_MERGES", background)
+    monkeypatch.setattr(merge, "BASE", 2)  # (FACTOR stays 6)
+    ix = Index.create(tmp_path / "ix")
+    ix.batch_size = 5
+    ix.add(docs(40), jobs=1)
+    # batches 1-6 filled tier 0 and became one segment; batches 7 and 8 were merged at the end
+    assert sorted(s.doc_count() for s in ix._ix._segments()) == [10, 30]
+    # a run of five documents keeps its one segment and rewrites nothing
+    ix.add(docs(5, 40), jobs=1)
+    assert sorted(s.doc_count() for s in ix._ix._segments()) == [5, 10, 30]
+    assert {h.id for h in ix.search("kinh tế", limit=100).hits} == {f"doc{i}" for i in range(45)}
 
 
 def test_a_batch_is_committed_after_commit_seconds(tmp_path):

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 
 import orjson
 
-from vnsearch.codec.merge import merge_tiers, plan_merge
+from vnsearch.codec.merge import merge_tiers, plan_merge, plan_settle
 from vnsearch.codec.schema import document_fields
 from vnsearch.codec.segment_writer import (
     STAGING_PREFIX,
@@ -338,6 +338,8 @@ class _Pipeline:
         self.workers: list = []
         self.background = self.jobs > 1 if BACKGROUND_MERGES is None else BACKGROUND_MERGES
         self.merges: list[BackgroundMerge] = []
+        #: At the run's end, the documents it wrote (:func:`plan_settle`'s budget); 0 before.
+        self.settle = 0
 
     # -- what is indexed -------------------------------------------------------------------
     def known_hash(self, doc_id: str) -> str | None:
@@ -438,11 +440,25 @@ class _Pipeline:
         self.end_batch()
         while self.queue:
             self._write(self.queue.popleft())
+        self._wait_for_merges()
+        written = self.report.added + self.report.updated
+        if plan_settle(self._live(self.ix._segments()), written):
+            # The run's smallest segments merged, so that what a search reads does not
+            # depend on which tiers happened to be full (:func:`plan_settle`).
+            self.settle = written
+            if self.background:
+                self._start_merges()
+                self._wait_for_merges()
+            else:
+                self._writer()
+                self.commit()
+        self._close_workers(ok=True)  # (clears the staging folders, the merge's too)
+
+    def _wait_for_merges(self) -> None:
         while self.background and self.merges:
             # The run's last merges, each listed as soon as it is done, and those it makes
             # possible started (in processes: up to MAX_MERGES at a time).
             self.commit(wait=True)
-        self._close_workers(ok=True)  # (clears the staging folders, the merge's too)
 
     def abort(self) -> None:
         """After an error or Ctrl-C: drop the uncommitted batch (the index keeps the last
@@ -560,7 +576,8 @@ class _Pipeline:
         for done in merged:
             existing = done.swap(existing)
         if not self.background:
-            return merge_tiers(self.ix, existing)
+            existing, self.settle = merge_tiers(self.ix, existing, self.settle), 0
+            return existing
         busy = self._busy([m for m in self.merges if m not in merged])
         return [s for s in existing if s.doc_count() > 0 or s.segment_id() in busy]
 
@@ -573,8 +590,10 @@ class _Pipeline:
         segments no running merge reads, up to ``MAX_MERGES`` at a time."""
         while len(self.merges) < MAX_MERGES:
             busy = self._busy(self.merges)
-            chosen = plan_merge([s for s in self._live(self.ix._segments())
-                                 if s.segment_id() not in busy])
+            idle = [s for s in self._live(self.ix._segments()) if s.segment_id() not in busy]
+            chosen = plan_merge(idle)
+            if not chosen and self.settle:
+                chosen, self.settle = plan_settle(idle, self.settle), 0
             if not chosen:
                 return
             names = {m.name for m in self.merges}
