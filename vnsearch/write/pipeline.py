@@ -21,7 +21,8 @@
   large the index grows. With worker processes a merge runs in a process of its own
   (:mod:`vnsearch.write.merging`), started after a commit and listed at a later one, so the
   workers never wait for it; up to two run at once, and the run's end waits for them and
-  for the merges they make possible.
+  for the merges they make possible. Last, the run's smallest segments are merged
+  (:func:`vnsearch.codec.merge.plan_settle`), so what it leaves does not depend on timing.
 """
 
 from __future__ import annotations
