@@ -69,7 +69,9 @@ from vnsearch.codec.segment_writer import (
     inline_posting,
 )
 
-__all__ = ["plan_merge", "plan_settle", "merge_segments", "merge_tiers", "FACTOR", "BASE"]
+__all__ = [
+    "plan_merge", "plan_settle", "plan_next", "merge_segments", "merge_tiers", "FACTOR", "BASE",
+]
 
 #: Segments of one tier merged at once (and at most FACTOR - 1 per tier remain). 6: about
 #: log6(N / 2000) rewrites of each document (2.4 at 160k), and few segments for searches.
@@ -118,6 +120,16 @@ def plan_settle(segments, written: int) -> list:
             break
         chosen.append(seg)
     return chosen if len(chosen) >= 2 else []
+
+
+def plan_next(segments, settle: int = 0) -> tuple[list, int]:
+    """``(segments to merge now, settle still due)``: a full tier (:func:`plan_merge`) first;
+    once none is full, at a run's end (``settle``: the documents it wrote), once,
+    :func:`plan_settle`'s."""
+    chosen = plan_merge(segments)
+    if chosen or not settle:
+        return chosen, settle
+    return plan_settle(segments, settle), 0
 
 
 class _Source:
@@ -572,9 +584,7 @@ def merge_tiers(ix, segments, settle: int = 0) -> list:
     segments whose documents are all deleted. Returns the segments to list."""
     segments = [s for s in segments if s.doc_count() > 0]
     while True:
-        chosen = plan_merge(segments)
-        if not chosen and settle:
-            chosen, settle = plan_settle(segments, settle), 0
+        chosen, settle = plan_next(segments, settle)
         if not chosen:
             break
         merged = merge_segments(ix, chosen)

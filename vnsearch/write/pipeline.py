@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 
 import orjson
 
-from vnsearch.codec.merge import merge_tiers, plan_merge, plan_settle
+from vnsearch.codec.merge import merge_tiers, plan_next, plan_settle
 from vnsearch.codec.schema import document_fields
 from vnsearch.codec.segment_writer import (
     STAGING_PREFIX,
@@ -587,14 +587,13 @@ class _Pipeline:
         return {sid for m in merges for sid in m.source_ids()}
 
     def _start_merges(self) -> None:
-        """After a commit: merge the committed segments of full tiers in the background, of
-        segments no running merge reads, up to ``MAX_MERGES`` at a time."""
+        """After a commit: merge the committed segments of full tiers (and at the run's end
+        its smallest) in the background, of segments no running merge reads, up to
+        ``MAX_MERGES`` at a time."""
         while len(self.merges) < MAX_MERGES:
             busy = self._busy(self.merges)
             idle = [s for s in self._live(self.ix._segments()) if s.segment_id() not in busy]
-            chosen = plan_merge(idle)
-            if not chosen and self.settle:
-                chosen, self.settle = plan_settle(idle, self.settle), 0
+            chosen, self.settle = plan_next(idle, self.settle)
             if not chosen:
                 return
             names = {m.name for m in self.merges}
