@@ -70,7 +70,8 @@ from vnsearch.codec.segment_writer import (
 )
 
 __all__ = [
-    "plan_merge", "plan_settle", "plan_next", "merge_segments", "merge_tiers", "FACTOR", "BASE",
+    "plan_merge", "plan_settle", "plan_next", "merge_segments", "merge_tiers", "merge_all",
+    "FACTOR", "BASE",
 ]
 
 #: Segments of one tier merged at once (and at most FACTOR - 1 per tier remain). 6: about
@@ -579,6 +580,13 @@ def _concatenate(postfile, group, sources, fmt):
     postfile.write(data)
     return _TI.pack(0, float(weight), n, minlb if maxlb else 0, maxlb, fmax, infos[0][6]
                     + sources[group[0][0]].base, prev) + _EXTENT.pack(start, len(data))
+
+
+def merge_all(ix, segments) -> list:
+    """A ``mergetype`` for Whoosh's ``commit`` that merges every segment holding a live
+    document into one (the segments to list: that one, or none)."""
+    live = [s for s in segments if s.doc_count() > 0]
+    return [merge_segments(ix, live)] if live else []
 
 
 def merge_tiers(ix, segments, settle: int = 0) -> list:

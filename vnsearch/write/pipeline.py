@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 
 import orjson
 
-from vnsearch.codec.merge import merge_tiers, plan_next, plan_settle
+from vnsearch.codec.merge import merge_all, merge_tiers, plan_next, plan_settle
 from vnsearch.codec.schema import document_fields
 from vnsearch.codec.segment_writer import (
     STAGING_PREFIX,
@@ -678,6 +678,26 @@ def delete(ix, state, ids: Iterable[str], *, duplicates=None) -> int:
 
     _run(pipeline, feed)
     return report.removed
+
+
+def optimize(ix, state) -> tuple[int, int]:
+    """Merge every segment of ``ix`` into one, deleted documents left out: ``(segments
+    before, segments after)``. The merged segment is listed by the commit that drops its
+    sources, so an interrupted merge leaves the index as it was."""
+    # A batch a crash left pending is settled against the generation it recorded, which
+    # this commit is about to move past.
+    state.recover(ix.latest_generation())
+    segments = ix._segments()
+    if len(segments) < 2 and not any(s.has_deletions() for s in segments):
+        return len(segments), len(segments)
+    writer = FastSegmentWriter(ix, limitmb=256)
+    try:
+        writer.commit(mergetype=lambda _w, existing: merge_all(ix, existing))
+    except BaseException:
+        with contextlib.suppress(Exception):  # (a failed commit may have closed it already)
+            writer.cancel()
+        raise
+    return len(segments), len(ix._segments())
 
 
 def _uncompressed_size(path: str, size: int) -> int:
