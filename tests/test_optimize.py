@@ -86,9 +86,13 @@ def test_the_command_says_what_it_merged(tmp_path, monkeypatch):
     assert text.exit_code == 0, text.stderr
     assert text.stdout.startswith("merged 3 segments into 1 (90 documents) in ")
 
-    again = CliRunner().invoke(cli, ["optimize", "--index", "ix", "--json"])
+    again = CliRunner().invoke(cli, ["optimize", "--index", "ix"])
     assert again.exit_code == 0
-    got = json.loads(again.stdout)
+    assert again.stdout == "nothing to merge: 90 documents in 1 segment\n"
+
+    as_json = CliRunner().invoke(cli, ["optimize", "--index", "ix", "--json"])
+    assert as_json.exit_code == 0
+    got = json.loads(as_json.stdout)
     assert got["segments_before"] == got["segments"] == 1 and got["documents"] == 90
 
 

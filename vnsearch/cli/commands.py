@@ -489,11 +489,14 @@ def optimize_cmd(index_dir, lock_timeout, as_json):
     got = ix.optimize()
     if as_json:
         _echo_json(got)
-    elif got["segments"] == got["segments_before"] and got["segments"] <= 1:
-        _out(f"{got['documents']:,} documents in {got['segments']} segment: nothing to merge")
+        return
+    docs = f"{got['documents']:,} document{'' if got['documents'] == 1 else 's'}"
+    if got["segments"] == got["segments_before"] and got["segments"] <= 1:
+        _out(f"nothing to merge: {docs} in {got['segments']} segment"
+             f"{'' if got['segments'] == 1 else 's'}")
     else:
-        _out(f"merged {got['segments_before']} segments into {got['segments']} "
-             f"({got['documents']:,} documents) in {got['seconds']:.1f} s")
+        _out(f"merged {got['segments_before']} segment{'' if got['segments_before'] == 1 else 's'}"
+             f" into {got['segments']} ({docs}) in {got['seconds']:.1f} s")
 
 
 cli.add_command(serve_cmd)
