@@ -2,7 +2,7 @@
 a newsroom's feed lands, next to SQLite FTS5 and Tantivy grown on the same documents.
 
     python bench/scale.py [--steps 10000,40000,100000,all] [--queries 300] [--jobs N]
-                          [--no-peers] [--breakdown] [--plot docs/scaling.png]
+                          [--no-peers] [--breakdown] [--optimize] [--plot docs/scaling.png]
     python bench/scale.py --replot bench/out/scale-RUN.json --plot docs/scaling.png
 
 Documents: ``scale/vietnews-train.jsonl.gz``, then ``baomoi-35k.jsonl.gz``, then
@@ -20,6 +20,9 @@ process, as a user would; only the new file is read). Per step:
 - peers (FTS5 from the standard library; Tantivy from the bench extra): the same documents
   (id, title, summary, body) added in the same steps; bytes, documents/s, p50/p95 on the same
   queries (each engine's own OR of the query's terms, as in bench/systems.py).
+
+``--optimize`` then runs ``vnsearch optimize`` on the last index (time, CPU, peak RSS) and
+measures the same searches on the one segment it leaves.
 
 Ratios are printed against the first step and against the peers of the same run. Results go
 to ``bench/out/scale-<time>.json``; ``--plot`` draws the curve (matplotlib, bench extra).
@@ -557,12 +560,32 @@ def run(args) -> dict:
             print_breakdown(row["breakdown"], n)
         prev = n
         save(result, args)
+    if args.optimize:
+        result["optimized"] = optimized(ix, queries, work, args)
+        save(result, args)
     print_summary(result, [p.name for p in peers])
     if args.plot:
         plot(result, Path(args.plot))
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def optimized(ix: Path, queries: list[str], work: Path, args) -> dict:
+    """`vnsearch optimize` on the last step's index (its cost), then the same searches on the
+    one segment it leaves."""
+    res = run_tree([sys.executable, "-m", "vnsearch", "optimize", "--index", str(ix), "--json"])
+    row = {**json.loads(res.pop("stdout")), **res, "index_bytes": dir_size_bytes(ix),
+           "segments": live_segments(ix)}
+    row.update(vnsearch_latency(ix, queries, work))
+    row["cold_search_s"] = cold_search(ix, queries, args.cold)
+    print(f"optimize: {row['segments_before']} segments into {row['segments']} in "
+          f"{row['wall_s']:.0f} s ({row['cpu_s']:.0f} s CPU, largest process "
+          f"{row['max_process_peak_rss_mb']:.0f} MB, {row.get('max_process_peak_anon_mb', 0):.0f} "
+          f"MB anonymous); index {row['index_bytes'] / 1e6:.0f} MB; search p50/p95 "
+          f"{row['p50_ms']:.0f}/{row['p95_ms']:.0f} ms; cold CLI {row['cold_search_s']:.2f} s",
+          flush=True)
+    return row
 
 
 def save(result: dict, args) -> None:
@@ -675,6 +698,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--breakdown", action="store_true", help="bytes per field and form")
+    ap.add_argument("--optimize", action="store_true",
+                    help="then `vnsearch optimize` the index: its cost, and searches on one segment")
     ap.add_argument("--work", default=None, help="keep the feed folder and indexes here")
     ap.add_argument("--out", default=None, help="JSON results (default bench/out/scale-TIME.json)")
     ap.add_argument("--plot", default=None, help="PNG of the curve (matplotlib)")
