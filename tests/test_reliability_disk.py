@@ -1,5 +1,6 @@
 """A full disk: indexing stops with one line naming where it could not write (exit 2), what was
-committed stays searchable, and a re-run after freeing space completes. A full standard output
+committed stays searchable, and a re-run after freeing space completes; `vnsearch optimize`
+stops the same way and leaves the index's files as they were. A full standard output
 (``>/dev/full``) is one line on stderr, exit 2, whatever the output format."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import orjson
 import pytest
 from reliability_util import (
     can_mount,
@@ -96,3 +98,27 @@ def test_a_batch_to_a_full_output_is_one_line(small_index, tmp_path):
                         stdout=full, stderr=-1)
     assert proc.returncode == 2
     assert "output" in one_line_error(proc)
+
+
+@needs_mount
+def test_a_disk_too_full_for_optimize_is_one_line_and_keeps_the_index(tmp_path, feed):
+    proc = vnsearch("index", feed, "--index", tmp_path / "ix", "--batch-size", "200",
+                    "--jobs", "1", "--quiet")  # three segments of 200
+    assert proc.returncode == 0, proc.stderr.decode()
+    size = sum(f.stat().st_size for f in (tmp_path / "ix").iterdir() if f.is_file())
+    # room for the index, not for a merged copy of it beside its sources
+    with tmpfs(tmp_path / "disk", f"{size * 13 // 10 // 1024}k") as disk:
+        shutil.copytree(tmp_path / "ix", disk / "ix")
+        files = sorted(os.listdir(disk / "ix"))
+        proc = vnsearch("optimize", "--index", disk / "ix")
+        assert proc.returncode == 2, proc.stderr.decode()
+        line = one_line_error(proc)
+        assert "no space left" in line.lower(), line
+        assert sorted(os.listdir(disk / "ix")) == files  # what the merge wrote is removed
+        assert doc_count(disk / "ix") == DOCS
+        stats = orjson.loads(vnsearch("stats", "--index", disk / "ix", "--json").stdout)
+        assert stats["segments"] == 3
+        assert vnsearch("search", "hội nghị", "--index", disk / "ix").returncode == 0
+    proc = vnsearch("optimize", "--index", tmp_path / "ix")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert doc_count(tmp_path / "ix") == DOCS

@@ -88,3 +88,13 @@ def test_indexing_on_read_only_media_is_one_line(index_dir, tmp_path):
     err = proc.stderr.decode()
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "read-only" in err.lower(), err
+
+
+@pytest.mark.skipif(not can_mount(), reason="a read-only bind mount needs root")
+def test_optimize_on_read_only_media_is_one_line(index_dir, tmp_path):
+    with read_only_view(index_dir, tmp_path / "cdrom") as ro:
+        proc = vnsearch("optimize", "--index", ro)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "read-only" in err.lower(), err

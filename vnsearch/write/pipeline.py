@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 import orjson
+from whoosh import index as windex
 
 from vnsearch.codec.merge import merge_all, merge_tiers, plan_next, plan_settle
 from vnsearch.codec.schema import document_fields
@@ -696,6 +697,9 @@ def optimize(ix, state) -> tuple[int, int]:
     except BaseException:
         with contextlib.suppress(Exception):  # (a failed commit may have closed it already)
             writer.cancel()
+        # What the merge wrote is as large as the index: on a full disk it must not stay.
+        with contextlib.suppress(OSError):
+            windex.clean_files(ix.storage, ix.indexname, ix.latest_generation(), ix._segments())
         raise
     return len(segments), len(ix._segments())
 
