@@ -71,7 +71,7 @@ from vnsearch.codec.segment_writer import (
 
 __all__ = [
     "plan_merge", "plan_settle", "plan_next", "merge_segments", "merge_tiers", "merge_all",
-    "FACTOR", "BASE",
+    "live_segments", "FACTOR", "BASE",
 ]
 
 #: Segments of one tier merged at once (and at most FACTOR - 1 per tier remain). 6: about
@@ -330,8 +330,8 @@ def _copy_per_doc(w: FastSegmentWriter, reader, names: set[str]) -> dict | None:
             colfile.close()
         lbs = raw if live is None else raw[live]
         added = reader.field_length(name)  # the exact total, not the lengths' bytes summed
-        if live is not None:
-            added = max(0, added - int(_BYTE_LENGTHS[np.delete(raw, live)].sum()))
+        if live is not None:  # less what the deleted documents' length bytes say
+            added = max(0, added - int(_BYTE_LENGTHS[raw].sum() - _BYTE_LENGTHS[lbs].sum()))
         if added:
             pdw._fieldlengths[name] += added
         chunk = lbs.tobytes().rstrip(b"\0")  # trailing zeros: the column's default
@@ -582,10 +582,15 @@ def _concatenate(postfile, group, sources, fmt):
                     + sources[group[0][0]].base, prev) + _EXTENT.pack(start, len(data))
 
 
+def live_segments(segments) -> list:
+    """The segments holding a live document (the others are dropped at commits)."""
+    return [s for s in segments if s.doc_count() > 0]
+
+
 def merge_all(ix, segments) -> list:
     """A ``mergetype`` for Whoosh's ``commit`` that merges every segment holding a live
     document into one (the segments to list: that one, or none)."""
-    live = [s for s in segments if s.doc_count() > 0]
+    live = live_segments(segments)
     return [merge_segments(ix, live)] if live else []
 
 
@@ -594,7 +599,7 @@ def merge_tiers(ix, segments, settle: int = 0) -> list:
     (:func:`plan_merge`), again while the merged segment fills the next tier; then, at a
     run's end (``settle``: the documents the run wrote), :func:`plan_settle`'s segments; drop
     segments whose documents are all deleted. Returns the segments to list."""
-    segments = [s for s in segments if s.doc_count() > 0]
+    segments = live_segments(segments)
     while True:
         chosen, settle = plan_next(segments, settle)
         if not chosen:

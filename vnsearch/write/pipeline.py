@@ -40,7 +40,13 @@ from collections.abc import Callable, Iterable
 import orjson
 from whoosh import index as windex
 
-from vnsearch.codec.merge import merge_all, merge_tiers, plan_next, plan_settle
+from vnsearch.codec.merge import (
+    live_segments,
+    merge_all,
+    merge_tiers,
+    plan_next,
+    plan_settle,
+)
 from vnsearch.codec.schema import document_fields
 from vnsearch.codec.segment_writer import (
     STAGING_PREFIX,
@@ -444,7 +450,7 @@ class _Pipeline:
             self._write(self.queue.popleft())
         self._wait_for_merges()
         written = self.report.added + self.report.updated
-        if plan_settle(self._live(self.ix._segments()), written):
+        if plan_settle(live_segments(self.ix._segments()), written):
             # The run's smallest segments merged, so that what a search reads does not
             # depend on which tiers happened to be full (:func:`plan_settle`).
             self.settle = written
@@ -566,10 +572,6 @@ class _Pipeline:
         if self.background:
             self._start_merges()
 
-    @staticmethod
-    def _live(segments) -> list:
-        return [s for s in segments if s.doc_count() > 0]
-
     def _merge(self, existing: list, merged: list[BackgroundMerge]) -> list:
         """The segments a commit lists: with finished background merges swapped in, and,
         when merges run at commits, full tiers merged (in bounded memory, a block at a
@@ -593,7 +595,7 @@ class _Pipeline:
         ``MAX_MERGES`` at a time."""
         while len(self.merges) < MAX_MERGES:
             busy = self._busy(self.merges)
-            idle = [s for s in self._live(self.ix._segments()) if s.segment_id() not in busy]
+            idle = [s for s in live_segments(self.ix._segments()) if s.segment_id() not in busy]
             chosen, self.settle = plan_next(idle, self.settle)
             if not chosen:
                 return
