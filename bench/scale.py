@@ -579,7 +579,7 @@ def optimized(ix: Path, queries: list[str], work: Path, args) -> dict:
            "segments": live_segments(ix)}
     row.update(vnsearch_latency(ix, queries, work))
     row["cold_search_s"] = cold_search(ix, queries, args.cold)
-    print(f"optimize: {row['segments_before']} segments into {row['segments']} in "
+    print(f"optimize: {row['segments_before']} segments into {len(row['segments'])} in "
           f"{row['wall_s']:.0f} s ({row['cpu_s']:.0f} s CPU, largest process "
           f"{row['max_process_peak_rss_mb']:.0f} MB, {row.get('max_process_peak_anon_mb', 0):.0f} "
           f"MB anonymous); index {row['index_bytes'] / 1e6:.0f} MB; search p50/p95 "
