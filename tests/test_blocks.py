@@ -1,18 +1,26 @@
-"""Posting lists of index format 3 (vnsearch/codec/blocks.py) read back what was written, in
-the smallest array types, compressed only where that pays; damaged bytes raise Whoosh's
-CorruptIndexError, as a damaged pickled block did."""
+"""Posting lists of index formats 3 and 4 (vnsearch/codec/blocks.py) read back what was
+written, in the smallest array types, compressed (zstd) only where that pays; the zlib arrays
+of format 3 still read; damaged bytes raise Whoosh's CorruptIndexError, as a damaged pickled
+block did."""
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
+import zstandard
 from whoosh.formats import Frequency
 from whoosh.reading import CorruptIndexError
 
 from vnsearch.codec.blocks import (
+    _ARRAY,
+    _HEADER_SIZE,
     NO_VALUES,
     PICKLED,
     POSITIONS,
+    ZLIB,
+    ZSTD,
     decode,
     encode,
     match_values,
@@ -41,7 +49,25 @@ def test_arrays_take_the_smallest_type_and_compress_only_where_it_pays():
     rng = np.random.default_rng(1)
     noisy = np.cumsum(rng.integers(1, 250, size=1000)).tolist()
     data = encode(noisy, [1] * 1000)
-    assert 1000 <= len(data) < 1030  # raw bytes, one a gap: zlib would not save an eighth
+    assert 1000 <= len(data) < 1030  # raw bytes, one a gap: compressing would not save an eighth
+
+
+def test_lists_are_written_with_zstd_and_format_3_zlib_lists_still_read():
+    ids = list(range(0, 3000, 3))
+    freqs = [1 + i % 5 for i in range(len(ids))]
+    data = encode(ids, freqs)
+    assert _ARRAY.unpack_from(data, _HEADER_SIZE)[1] == ZSTD
+    # the same list as format 3 wrote it: each array zlib-compressed
+    old = bytearray(data[:_HEADER_SIZE])
+    pos = _HEADER_SIZE
+    for _ in range(2):
+        code, _comp, n = _ARRAY.unpack_from(data, pos)
+        raw = zstandard.ZstdDecompressor().decompress(data[pos + _ARRAY.size : pos + _ARRAY.size + n])
+        packed = zlib.compress(raw, 1)
+        old += _ARRAY.pack(code, ZLIB, len(packed)) + packed
+        pos += _ARRAY.size + n
+    got_ids, got_f, _, _ = decode(bytes(old))
+    assert got_ids.tolist() == ids and got_f.tolist() == freqs
 
 
 def test_positions_read_back_as_whoosh_matchers_hand_them_out():

@@ -9,6 +9,12 @@ one-line error naming ``--rebuild``, and ``vnsearch index --rebuild`` replaces i
 ``tests/fixtures/index-35b8a5f`` was built by commit 35b8a5f (index format 2: posting blocks
 as zlib-compressed pickles) from two short press releases; format 3 reads posting lists as raw
 arrays (``vnsearch/codec/blocks.py``) and refuses it the same way.
+
+``tests/fixtures/index-66610ef`` was built by commit 66610ef (index format 3: arrays
+zlib-compressed) from 120 short notices (``Thông báo lịch tiếp công dân tháng N``, ids
+``tb-000`` to ``tb-119``, UBND in each body). Format 4 compresses with zstd and still reads
+zlib, so that index is searched and written to as it is, and marked format 4 by the first
+write (an older vnsearch cannot read what it adds).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import pathlib
 import shutil
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -25,6 +32,7 @@ from vnsearch.errors import IndexFormatError
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "index-a77a6a0"
 FORMAT_2 = pathlib.Path(__file__).parent / "fixtures" / "index-35b8a5f"
+FORMAT_3 = pathlib.Path(__file__).parent / "fixtures" / "index-66610ef"
 
 
 def run(*args):
@@ -73,3 +81,28 @@ def test_new_indexes_name_the_codec_module(tmp_path):
     (toc,) = (tmp_path / "new").glob("*.toc")
     assert b"vnsearch.codec.analyzer" in toc.read_bytes()
     assert b"vnsearch.codec.formats" in toc.read_bytes()
+
+
+def test_a_format_3_index_is_searched_and_written_to_without_a_rebuild(tmp_path):
+    path = tmp_path / "v3"
+    shutil.copytree(FORMAT_3, path)
+    ix = Index.open(path)
+    assert ix.stats()["format_version"] == 3
+    assert ix.search("tiếp công dân UBND", limit=200).total == 120
+    assert ix.search('"lịch tiếp công dân tháng 12"').total == 10  # positions of format 3
+    ix.close()
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "new.md").write_text("# Thông báo lịch tiếp công dân tháng 1 năm 2024\n\nUBND tỉnh "
+                                "Quảng Nam tiếp công dân tại trụ sở.\n", encoding="utf-8")
+    code, _, err = run("index", str(src), "--index", str(path), "--jobs", "1")
+    assert code == 0, err
+    assert orjson.loads((path / "vnsearch.json").read_bytes())["format_version"] == 4
+    code, _, err = run("optimize", "--index", str(path))  # joins zlib and zstd lists
+    assert code == 0, err
+    ix = Index.open(path)
+    assert ix.stats()["format_version"] == 4 and ix.stats()["segments"] == 1
+    assert ix.search("tiếp công dân UBND", limit=200).total == 121
+    assert ix.search('"lịch tiếp công dân tháng 1"').total == 11
+    assert "src/new.md" in [h.id for h in ix.search("tháng 1 năm 2024", limit=3).hits]

@@ -210,13 +210,22 @@ class Index:
                 f"{av}, this one reads {schema.FORMAT_VERSION}/{schema.ANALYSIS_VERSION}): "
                 "upgrade vnsearch, or start it over with `vnsearch index --rebuild`"
             )
-        if fv != schema.FORMAT_VERSION or av != schema.ANALYSIS_VERSION:
+        if fv not in (schema.FORMAT_VERSION, *schema.UPGRADABLE_FORMATS) \
+                or av != schema.ANALYSIS_VERSION:
             raise IndexFormatError(
                 f"index at {self.path} has format {fv}/analysis {av}, this vnsearch needs "
                 f"{schema.FORMAT_VERSION}/{schema.ANALYSIS_VERSION}: run `vnsearch index "
                 "--rebuild`"
             )
         return meta
+
+    def _upgrade_format(self) -> None:
+        """Mark an index of an older format this version writes to (UPGRADABLE_FORMATS) as
+        this version's before anything is written: an older vnsearch must not read segments
+        it cannot decode."""
+        if self.meta.get("format_version") != schema.FORMAT_VERSION:
+            self.meta["format_version"] = schema.FORMAT_VERSION
+            _write_json_atomic(os.path.join(self.path, META_FILE), self.meta)
 
     def _touch(self) -> None:
         self.meta["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -279,6 +288,7 @@ class Index:
         t0 = time.perf_counter()
         with WriteLock(self.path, self.lock_timeout), _write_failures(self.path), \
                 IndexState(self.path) as state:
+            self._upgrade_format()
             with self._duplicates() as dup:
                 report = work(
                     self._ix, state, duplicates=dup, progress=progress,

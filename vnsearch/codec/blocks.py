@@ -1,4 +1,4 @@
-"""Posting lists of index format 3: raw little-endian arrays, read without unpickling.
+"""Posting lists of index formats 3 and 4: raw little-endian arrays, read without unpickling.
 
 Whoosh's W3 codec stores a term's postings as blocks of 128, each a zlib-compressed pickle of
 tuples (id gaps, weights, values): reading one is a decompression, an unpickling and then
@@ -10,38 +10,46 @@ one; a single posting stays inlined in its term info, as before) are one extent:
     array    frequencies (the posting weights; dtype code 0 and no bytes: all 1)
     array    only with values: positions (kind 1) or the pickled values (kind 2)
 
-Each array is a header ``uint8 dtype code, uint8 compressed, uint32 bytes`` and its bytes: the
-smallest unsigned little-endian type that holds its values, zlib-compressed only where that
+Each array is a header ``uint8 dtype code, uint8 compression, uint32 bytes`` and its bytes:
+the smallest unsigned little-endian type that holds its values, compressed only where that
 saves an eighth. A reader decodes a list with ``np.frombuffer`` and one ``cumsum``; the
 document numbers can be read without the rest. Positions (kind 1, fields of
 :class:`~vnsearch.codec.formats.PositionList`) are each posting's positions in order, the first
 absolute and the others gaps, as many as its frequency. Values of other formats (Whoosh's
 ``Frequency``, ``Positions``) are kept as one pickled tuple (kind 2).
 
+Compression is Zstandard at level 1 (index format 4); format 3 wrote zlib, which is still
+read, so a format-3 index is searched and written to as it is. On the lists a search reads,
+zstd made them 10% smaller than zlib and decompresses 3.6 and compresses 3.7 times as fast
+(docs/benchmarks.md): decoding long lists is what searching a large index spends most on,
+and merges compress every list they join.
+
 :class:`Codec` is the W3 codec with this reader: Whoosh's own matchers (phrases, wildcards,
-fuzzy terms, filters, facets) get the decoded lists through it, so every segment of a format-3
-index names it (its table of contents pickles the codec of each segment).
+fuzzy terms, filters, facets) get the decoded lists through it, so every segment of an index
+names it (its table of contents pickles the codec of each segment).
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from array import array
 from bisect import bisect_left
 from itertools import accumulate
 from operator import sub
 from pickle import dumps, loads
 from struct import Struct
-from zlib import compress, decompress
+from zlib import decompress as zlib_decompress
 
 import numpy as np
+import zstandard
 from whoosh.codec import whoosh3
 from whoosh.matching import ListMatcher, ReadTooFar
 from whoosh.reading import CorruptIndexError
 
 from vnsearch.codec.formats import PositionList
 
-__all__ = ["MAGIC", "Codec", "encode", "decode", "values_payload", "match_values"]
+__all__ = ["MAGIC", "Codec", "encode", "decode", "values_payload", "match_values", "uncompressed"]
 
 MAGIC = b"VnP3"
 _HEAD = Struct("<IB")  # postings, values kind
@@ -51,11 +59,14 @@ NO_VALUES, POSITIONS, PICKLED = 0, 1, 2
 #: dtype code -> numpy dtype (0: no values stored; for frequencies, every one is 1)
 _DTYPES = (None, np.dtype("<u1"), np.dtype("<u2"), np.dtype("<u4"))
 _TYPECODES = ("", "B", "H", "I")  # array typecodes (4 bytes: "I" on the platforms we run)
-#: Arrays shorter than this are never compressed (a zlib call costs ~5-10 µs whatever the size).
+#: Arrays shorter than this are never compressed (a call costs microseconds whatever the size).
 _MIN_COMPRESS = 64
-#: zlib level (level 1 is within a few per cent of level 6 on these arrays, and faster).
-_COMPRESSION = 1
+#: The compression codes of an array's header.
+RAW, ZLIB, ZSTD = 0, 1, 2
+#: Zstandard level (level 1 compresses these arrays as well as level 3, and faster).
+_ZSTD_LEVEL = 1
 _BIG_ENDIAN = sys.byteorder == "big"
+_LOCAL = threading.local()
 _PROTOCOL = 3
 
 
@@ -70,12 +81,39 @@ def _array(values, top: int) -> bytes:
 
 
 def _bytes(code: int, raw: bytes) -> bytes:
-    comp = 0
+    comp = RAW
     if len(raw) >= _MIN_COMPRESS:
-        packed = compress(raw, _COMPRESSION)
+        packed = _compressor().compress(raw)
         if len(packed) * 8 < len(raw) * 7:
-            raw, comp = packed, 1
+            raw, comp = packed, ZSTD
     return _ARRAY.pack(code, comp, len(raw)) + raw
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    """This thread's compressor (a zstd context is not for two threads at once)."""
+    got = getattr(_LOCAL, "compressor", None)
+    if got is None:
+        got = _LOCAL.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+    return got
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    got = getattr(_LOCAL, "decompressor", None)
+    if got is None:
+        got = _LOCAL.decompressor = zstandard.ZstdDecompressor()
+    return got
+
+
+def uncompressed(comp: int, raw) -> bytes:
+    """The bytes of an array stored with compression ``comp`` (:data:`RAW`, :data:`ZLIB`,
+    :data:`ZSTD`)."""
+    if comp == ZSTD:
+        return _decompressor().decompress(raw)
+    if comp == ZLIB:
+        return zlib_decompress(raw)
+    if comp == RAW:
+        return raw
+    raise ValueError(f"compression {comp}")
 
 
 _ONES = _ARRAY.pack(0, 0, 0)
@@ -127,8 +165,7 @@ def _read_array(buf, pos: int, count: int | None):
     raw = buf[pos : pos + n]
     if len(raw) != n:
         raise ValueError("truncated")
-    if comp:
-        raw = decompress(raw)
+    raw = uncompressed(comp, raw)
     if code == 0:
         return (raw if count is None else None), pos + n
     got = np.frombuffer(raw, dtype=_DTYPES[code])

@@ -34,7 +34,7 @@ from itertools import chain
 from pickle import loads
 from struct import Struct
 from typing import Any
-from zlib import crc32, decompress
+from zlib import crc32
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, STORED_COLUMN, _lenfield, _vecfield
@@ -57,6 +57,7 @@ from vnsearch.codec.blocks import (
     decode,
     encode,
     match_values,
+    uncompressed,
     values_payload,
 )
 from vnsearch.codec.formats import PositionList
@@ -498,7 +499,7 @@ def _raw_array(buf, pos: int):
     code, comp, n = _ARRAY.unpack_from(buf, pos)
     pos += _ARRAY.size
     raw = buf[pos:pos + n]
-    return code, (decompress(raw) if comp else raw), pos + n
+    return code, uncompressed(comp, raw), pos + n
 
 
 def _concatenate(postfile, group, sources, fmt):

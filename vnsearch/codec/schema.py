@@ -26,8 +26,12 @@ from vnsearch.text.forms import FOLDED, FORMS, PAIRS, SECTIONS, SYLLABLES, WORDS
 from vnsearch.text.normalize import fold, normalize
 
 #: Bumped when the schema or the meaning of stored terms changes: old indexes must be rebuilt.
-FORMAT_VERSION = 3  # 2: frequencies only as weights, positions as ints (codec/formats.py);
-# 3: posting lists as raw arrays, not pickled blocks (codec/blocks.py)
+FORMAT_VERSION = 4  # 2: frequencies only as weights, positions as ints (codec/formats.py);
+# 3: posting lists as raw arrays, not pickled blocks (codec/blocks.py); 4: arrays compressed
+# with zstd, not zlib
+#: Older formats this version reads and writes to as they are: the first write marks the
+#: index FORMAT_VERSION, so that an older vnsearch, which cannot read what it adds, refuses it.
+UPGRADABLE_FORMATS = (3,)
 #: Bumped when analysis output changes (normalisation, segmentation rules, term forms).
 ANALYSIS_VERSION = 3  # 2: numbers 01-09 without the zero; 3: folded y after a consonant is i
 
