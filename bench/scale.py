@@ -219,7 +219,7 @@ def _block_sizes(post, offset: int, length: int) -> tuple[int, int]:
     post.seek(offset)
     raw = post.read(length)
     if raw[:4] != MAGIC:
-        raise ValueError(f"not a posting list of index format 3 at offset {offset}")
+        raise ValueError(f"not a posting list of index format 3 or 4 at offset {offset}")
     if not raw[8]:  # no values
         return length, length
     pos = 9
