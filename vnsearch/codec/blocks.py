@@ -66,7 +66,6 @@ RAW, ZLIB, ZSTD = 0, 1, 2
 #: Zstandard level (level 1 compresses these arrays as well as level 3, and faster).
 _ZSTD_LEVEL = 1
 _BIG_ENDIAN = sys.byteorder == "big"
-_LOCAL = threading.local()
 _PROTOCOL = 3
 
 
@@ -83,36 +82,30 @@ def _array(values, top: int) -> bytes:
 def _bytes(code: int, raw: bytes) -> bytes:
     comp = RAW
     if len(raw) >= _MIN_COMPRESS:
-        packed = _compressor().compress(raw)
+        packed = _ZSTD_CONTEXTS.compressor.compress(raw)
         if len(packed) * 8 < len(raw) * 7:
             raw, comp = packed, ZSTD
     return _ARRAY.pack(code, comp, len(raw)) + raw
 
 
-def _compressor() -> zstandard.ZstdCompressor:
-    """This thread's compressor (a zstd context is not for two threads at once)."""
-    got = getattr(_LOCAL, "compressor", None)
-    if got is None:
-        got = _LOCAL.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
-    return got
+class _Zstd(threading.local):
+    """This thread's zstd contexts (a context is not for two threads at once)."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+        self.decompressor = zstandard.ZstdDecompressor()
 
 
-def _decompressor() -> zstandard.ZstdDecompressor:
-    got = getattr(_LOCAL, "decompressor", None)
-    if got is None:
-        got = _LOCAL.decompressor = zstandard.ZstdDecompressor()
-    return got
+_ZSTD_CONTEXTS = _Zstd()
 
 
 def uncompressed(comp: int, raw) -> bytes:
-    """The bytes of an array stored with compression ``comp`` (:data:`RAW`, :data:`ZLIB`,
-    :data:`ZSTD`)."""
+    """The bytes of an array stored compressed, ``comp`` being :data:`ZSTD` or :data:`ZLIB`
+    (callers skip :data:`RAW` arrays)."""
     if comp == ZSTD:
-        return _decompressor().decompress(raw)
+        return _ZSTD_CONTEXTS.decompressor.decompress(raw)
     if comp == ZLIB:
         return zlib_decompress(raw)
-    if comp == RAW:
-        return raw
     raise ValueError(f"compression {comp}")
 
 
@@ -165,7 +158,8 @@ def _read_array(buf, pos: int, count: int | None):
     raw = buf[pos : pos + n]
     if len(raw) != n:
         raise ValueError("truncated")
-    raw = uncompressed(comp, raw)
+    if comp:
+        raw = uncompressed(comp, raw)
     if code == 0:
         return (raw if count is None else None), pos + n
     got = np.frombuffer(raw, dtype=_DTYPES[code])

@@ -499,7 +499,7 @@ def _raw_array(buf, pos: int):
     code, comp, n = _ARRAY.unpack_from(buf, pos)
     pos += _ARRAY.size
     raw = buf[pos:pos + n]
-    return code, uncompressed(comp, raw), pos + n
+    return code, (uncompressed(comp, raw) if comp else raw), pos + n
 
 
 def _concatenate(postfile, group, sources, fmt):
