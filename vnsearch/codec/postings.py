@@ -127,7 +127,13 @@ class SnapshotReader:
         ids, tfs = [], []
         for leaf, off, info in infos:
             got = _leaf_postings(self.leaves[leaf][0], field, info)
-            ids.append(np.asarray(got[0], dtype=np.int32) + np.int32(off))  # 8 bytes a posting
+            leaf_ids = np.asarray(got[0], dtype=np.int32)  # 8 bytes a posting, with the tf
+            if off:
+                if leaf_ids is got[0]:  # decoded for this call: shifted where it is
+                    leaf_ids += np.int32(off)
+                else:
+                    leaf_ids = leaf_ids + np.int32(off)
+            ids.append(leaf_ids)
             tfs.append(np.asarray(got[1], dtype=np.float32))
         if not ids:
             return None
