@@ -4,8 +4,9 @@ Whoosh scores a query by walking every posting list document by document in Pyth
 a tree of matchers; a Vietnamese headline becomes a few hundred term matchers (four term forms
 per word, four sections), which took about a second per query. Here each posting list is
 decoded a term at a time (:mod:`vnsearch.codec.postings`) into arrays and scored in one
-vectorised step into a dense score vector over the index's documents; the top hits come from
-``argpartition``.
+vectorised step into a dense score vector over the index's documents; the top hits are
+sorted from the few documents scoring at least the k-th best of the blocks' maxima
+(:func:`best_candidates`).
 
 Scoring is true BM25F (Robertson & Zaragoza): for one term, the frequencies in the sections
 are length-normalised per section, weighted (title > summary > body > captions) and summed
