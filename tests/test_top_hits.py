@@ -69,3 +69,12 @@ def test_search_pages_are_those_of_a_full_sort_with_ties_broken_by_date_then_id(
 
 def _neg(date: str) -> tuple:
     return tuple(-ord(c) for c in date)
+
+
+def test_float64_scores_are_compared_as_they_are():
+    n = 100 * TOP_BLOCK
+    scores = np.zeros(n, dtype=np.float64)
+    scores[::TOP_BLOCK] = 1.0
+    scores[1] = 1.0 - 1e-12  # equal to 1.0 in float32, below it in float64
+    got = best_candidates(scores, np.ones(n, dtype=bool), 3).tolist()
+    assert 1 not in got and got[:3] == [0, TOP_BLOCK, 2 * TOP_BLOCK]

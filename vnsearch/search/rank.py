@@ -975,8 +975,8 @@ class Ranked:
 
 #: Documents per block in :func:`best_candidates`.
 TOP_BLOCK = 64
-#: Scores equal to 6 decimals tie (:meth:`Ranked.top`): any score within this of the n-th
-#: best may round to it.
+#: Scores equal to 6 decimals tie (:meth:`Ranked.top`): a score rounding as the n-th best
+#: does is within 1e-6 of it; the rest of the margin covers the float32 comparison.
 ROUNDING = 4e-6
 
 
@@ -993,7 +993,7 @@ def best_candidates(scores, matched, k: int, margin: float = 0.0):
     blocks = -(-n // TOP_BLOCK)
     if k <= 0 or blocks <= 2 * k:
         return np.flatnonzero(matched)
-    masked = np.full(blocks * TOP_BLOCK, -np.inf, dtype=np.float32)
+    masked = np.full(blocks * TOP_BLOCK, -np.inf, dtype=np.result_type(scores, np.float32))
     np.copyto(masked[:n], scores, where=matched)
     maxima = masked.reshape(blocks, TOP_BLOCK).max(axis=1)
     bound = np.partition(maxima, blocks - k)[blocks - k]
