@@ -368,11 +368,15 @@ def vnsearch_latency(index_dir: Path, queries: list[str], work: Path, rounds: in
     qfile = work / "queries.json"
     qfile.write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_latency", str(index_dir), str(qfile)]
-    unwarmed = json.loads(run_tree(cmd)["stdout"].strip().splitlines()[-1])
+
+    def timed() -> dict:
+        return json.loads(run_tree(cmd)["stdout"].strip().splitlines()[-1])
+
+    unwarmed = timed()
     read_once(index_dir)
     runs = []
     for _ in range(max(1, rounds)):
-        data = json.loads(run_tree(cmd)["stdout"].strip().splitlines()[-1])
+        data = timed()
         runs.append((percentiles(data["latencies"]), data))
     runs.sort(key=lambda r: r[0]["p95"])
     pct, data = runs[len(runs) // 2]  # the round with the median p95

@@ -129,10 +129,7 @@ class SnapshotReader:
             got = _leaf_postings(self.leaves[leaf][0], field, info)
             leaf_ids = np.asarray(got[0], dtype=np.int32)  # 8 bytes a posting, with the tf
             if off:
-                if leaf_ids is got[0]:  # decoded for this call: shifted where it is
-                    leaf_ids += np.int32(off)
-                else:
-                    leaf_ids = leaf_ids + np.int32(off)
+                leaf_ids += np.int32(off)  # made for this call (see _leaf_postings)
             ids.append(leaf_ids)
             tfs.append(np.asarray(got[1], dtype=np.float32))
         if not ids:
@@ -402,7 +399,8 @@ def _gather_runs(lens, gaps, rows):
 
 def _leaf_postings(seg, field: str, info, with_values: bool = False):
     """(ids, weights[, values]) of a term in one segment: arrays for a posting list of
-    :mod:`vnsearch.codec.blocks`, lists otherwise; values as Whoosh's matchers give them.
+    :mod:`vnsearch.codec.blocks`, lists otherwise, made for the call (a caller may change
+    them in place); values as Whoosh's matchers give them.
 
     Deleted documents are included: callers mask them."""
     if info.is_inlined():

@@ -619,12 +619,11 @@ class Scorer:
                     if df:
                         into[term] = self._idf(df)
         total = sum(exact.values()) + sum(folded.values())
-        live = np.flatnonzero(matched)
-        if not LEAD_WEIGHT or not total or not len(live):
+        count = int(np.count_nonzero(matched))
+        if not LEAD_WEIGHT or not total or not count:
             return {}
-        k = min(LEAD_TOP, len(live))
-        if k < len(live):
-            live = best_candidates(scores, matched, k)
+        k = min(LEAD_TOP, count)
+        live = best_candidates(scores, matched, k)
         top = live[np.argpartition(-scores[live], k - 1)[:k]] if k < len(live) else live
         read = {}
         for doc in top.tolist():
