@@ -161,15 +161,28 @@ def test_joined_postings_are_the_bytes_of_decoding_them_again(tmp_path, monkeypa
     batches = [make_docs(300, 0), make_docs(3, 300), make_docs(400, 303), make_docs(1, 703)]
     joined = build(tmp_path / "joined", FastSegmentWriter, batches)
     decoded = build(tmp_path / "decoded", FastSegmentWriter, batches)
-    calls = []
-    real = merge._concatenate
+    calls, moves = [], []
+    real, move = merge._concatenate, merge._moved_list
     monkeypatch.setattr(merge, "_concatenate", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(merge, "_moved_list", lambda *a: moves.append(a[2].base) or move(*a))
     ours = merge_segments(joined, joined._segments())
     assert len(calls) > 100
+    assert 303 in moves  # lists of one segment only, moved past a byte's range
     monkeypatch.setattr(merge, "_concatenate", lambda *a: None)
+    monkeypatch.setattr(merge, "_moved_list", lambda *a: None)
     theirs = merge_segments(decoded, decoded._segments())
     assert postings_files(joined, ours) == postings_files(decoded, theirs)
     assert postings_files(joined, ours)["pst"]
+
+
+@pytest.mark.parametrize("doc", [3, 300, 70_000])
+@pytest.mark.parametrize("base", [0, 200, 100_000])
+@pytest.mark.parametrize("freq, value", [(1, None), (1, 7), (3, (2, 5, 9)), (1, 70_000)])
+def test_a_moved_inlined_posting_is_the_bytes_of_writing_it_again(doc, base, freq, value):
+    # The document number is rewritten in the stored bytes (a 1-, 2- or 4-byte pickled int
+    # becoming another); a posting pickled with a header is decoded and written again.
+    before = merge.inlined([doc], [freq], [value], 12, 12)
+    assert merge._moved_inline(before, base) == merge.inlined([doc + base], [freq], [value], 12, 12)
 
 
 def seg(live: int, deleted: int = 0):

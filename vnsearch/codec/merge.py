@@ -3,8 +3,8 @@
 Whoosh merges segments by decoding every posting of every merged segment into its pool, then
 sorting and re-encoding them: Python work per posting, and (through our fast writer's
 tables) memory that grows with the merged segments (5.6 GB at 40k articles). Here a merge
-streams: per field, the sorted term lists of the merged segments are walked side by side
-(``heapq.merge``); a term's posting list is the concatenation of its lists in each segment
+streams: per field, the sorted term lists of the merged segments are read in chunks and
+joined in order; a term's posting list is the concatenation of its lists in each segment
 (:mod:`vnsearch.codec.blocks`): where no document of them was deleted, the stored arrays are
 joined as they are, only the first document-number gap of each list changed; otherwise they
 are decoded with numpy, deleted documents dropped with an array mask, and written again.
@@ -27,10 +27,10 @@ the run's own work, and a feed that writes a few documents a run never rewrites 
 
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
-from itertools import chain
+from bisect import bisect_right
+from operator import itemgetter
 from pickle import loads
 from struct import Struct
 from typing import Any
@@ -53,7 +53,9 @@ from vnsearch.codec.blocks import (
     NO_VALUES,
     PICKLED,
     POSITIONS,
+    ZLIB,
     _array,
+    _bytes,
     decode,
     encode,
     match_values,
@@ -67,6 +69,7 @@ from vnsearch.codec.segment_writer import (
     FastSegmentWriter,
     _hash_keys_with_crc32,
     _index_typecode,
+    _pickled_int,
     inline_posting,
 )
 
@@ -146,8 +149,9 @@ class _Source:
         self.base = base
         self.docmap = docmap  # None: no deletions, documents move up by base
 
-    def field_terms(self, name: str, i: int):
-        """(term, i, term info) of one field, in order, read from the terms file in chunks."""
+    def field_rows(self, name: str, i: int):
+        """Lists of ``(term, i, term info)`` rows of one field, in order, read from the terms
+        file a MiB at a time."""
         fid = self.fieldmap.get(name)
         if fid is None:
             return
@@ -164,6 +168,7 @@ class _Source:
             buf = get(pos, min(chunk, end - pos))
             n = len(buf)
             p = 0
+            rows: list[tuple] = []
             while p + 8 <= n:
                 klen, vlen = unpack(buf, p)
                 k = p + 8
@@ -172,9 +177,13 @@ class _Source:
                 if e > n:
                     break
                 if buf[k:k + 2] != prefix:
+                    if rows:
+                        yield rows
                     return
-                yield buf[k + 2:v], i, buf[v:e]
+                rows.append((buf[k + 2:v], i, buf[v:e]))
                 p = e
+            if rows:
+                yield rows
             if p == 0:  # one row longer than the chunk
                 chunk = 2 * (8 + klen + vlen)
             pos += p
@@ -243,6 +252,7 @@ def _write_hash_arrays(tindex) -> None:
 
 
 _ROW = Struct("!ii")
+_term_of = itemgetter(0)
 _lengths = _ROW.pack
 
 
@@ -392,7 +402,7 @@ def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
     lastkey = b""
     for name in sorted({n for s in sources for n in s.fieldmap if n in schema}):
         fid = fw._fieldmap.setdefault(name, len(fw._fieldmap))
-        streams = [s.field_terms(name, i) for i, s in enumerate(sources)]
+        streams = [s.field_rows(name, i) for i, s in enumerate(sources)]
         lastkey = _merge_field(fw._postfile, tindex, keypos, fid.to_bytes(2, "big"), streams,
                                sources, schema[name].format) or lastkey
     if keypos:
@@ -401,39 +411,72 @@ def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
     fw.close()
 
 
+def _sorted_batches(streams):
+    """Lists of the rows of ``streams`` (each yielding sorted lists of ``(term, i, value)``
+    rows), each list sorted and holding every row of each term it has: all rows up to the
+    smallest last term any stream has read, sorted at once (the streams are sorted runs, which
+    ``list.sort`` joins in C, where ``heapq.merge`` is Python per row)."""
+    pending: list[list] = []  # [rows not yet handed out, their stream]
+    for stream in streams:
+        rows = next(stream, None)
+        if rows:
+            pending.append([rows, stream])
+    while len(pending) > 1:
+        bound = min(p[0][-1][0] for p in pending)
+        batch: list = []
+        for p in pending:
+            rows = p[0]
+            if rows[-1][0] == bound:
+                batch += rows
+                p[0] = next(p[1], None)
+            else:
+                cut = bisect_right(rows, bound, key=_term_of)
+                batch += rows[:cut]
+                p[0] = rows[cut:]
+        pending = [p for p in pending if p[0]]
+        batch.sort()  # a term is in each source once: rows never compare their values
+        yield batch
+    for rows, stream in pending:
+        yield rows
+        yield from stream
+
+
 def _merge_field(postfile, tindex, keypos, prefix: bytes, streams, sources, fmt):
     """Write the merged postings and terms-file rows of one field's terms (``streams`` of
-    (term, source index, term info), one per source); adds the rows' positions to ``keypos``
-    and returns the field's last key (None when it has none)."""
+    sorted lists of (term, source index, term info) rows, one per source); adds the rows'
+    positions to ``keypos`` and returns the field's last key (None when it has none)."""
     tfile = tindex.dbfile
     buckets = tindex.buckets
     pos = tfile.tell()
-    out: list[bytes] = []
-    group: list = []
-    term: Any = None  # bytes once the first group starts
     lastkey = None
-    # A last item no term equals ends the last group.
-    for t, i, value in chain(heapq.merge(*streams), [(None, 0, None)]):
-        if t != term:
-            if group:
-                tinfo = _merge_term(postfile, group, sources, fmt)
-                if tinfo is not None:
-                    key = prefix + term
-                    out += (_lengths(len(key), len(tinfo)), key, tinfo)
-                    h = crc32(key)
-                    hashes, positions = buckets[h & 255]
-                    hashes.append(h)
-                    positions.append(pos)
-                    keypos.append(pos)
-                    pos += 8 + len(key) + len(tinfo)
-                    lastkey = key
-                group = []
-                if len(out) > 30000:
-                    tfile.write(b"".join(out))
-                    out = []
-            term = t
-        group.append((i, value))
-    tfile.write(b"".join(out))
+    for batch in _sorted_batches(streams):
+        out: list[bytes] = []
+        n = len(batch)
+        j = 0
+        while j < n:
+            term, i, value = batch[j]
+            k = j + 1
+            if k < n and batch[k][0] == term:
+                group = [(i, value)]
+                while k < n and batch[k][0] == term:
+                    group.append(batch[k][1:])
+                    k += 1
+            else:
+                group = [(i, value)]
+            j = k
+            tinfo = _merge_term(postfile, group, sources, fmt)
+            if tinfo is None:
+                continue
+            key = prefix + term
+            out += (_lengths(len(key), len(tinfo)), key, tinfo)
+            h = crc32(key)
+            hashes, positions = buckets[h & 255]
+            hashes.append(h)
+            positions.append(pos)
+            keypos.append(pos)
+            pos += 8 + len(key) + len(tinfo)
+            lastkey = key
+        tfile.write(b"".join(out))
     return lastkey
 
 
@@ -443,22 +486,85 @@ def inlined(ids, weights, values, minlb: int, maxlb: int) -> bytes:
     return _TI.pack(1, float(w), 1, minlb, maxlb, float(w), d, d) + inline_posting(d, int(w), v)
 
 
+_IDS = Struct("!II")
+#: The first byte of an inlined posting written by :func:`inline_posting`: the pickle opcode of
+#: its document number, and that number's bytes.
+_K, _M, _J = b"KMJ"
+#: The values each array dtype code holds are below these.
+_LIMITS = (0, 1 << 8, 1 << 16, 1 << 32)
+
+
+def _moved_inline(value: bytes, base: int) -> bytes:
+    """The term info of one inlined posting with its document number moved up by ``base``."""
+    start = _TI.size
+    op = value[start]
+    if op == _K:
+        d, rest = value[start + 1], value[start + 2:]
+    elif op == _M:
+        d, rest = int.from_bytes(value[start + 1:start + 3], "little"), value[start + 3:]
+    elif op == _J:
+        d, rest = int.from_bytes(value[start + 1:start + 5], "little"), value[start + 5:]
+    else:  # a pickle with a header (Whoosh's writer, or values other than ints)
+        (d,), (w,), (v,) = loads(value[start:])
+        d += base
+        return _TI.pack(1, *_TI.unpack_from(value)[1:6], d, d) + inline_posting(d, int(w), v)
+    # after the number: its frequency and value, pickled as inline_posting pickles them
+    d += base
+    return value[:15] + _IDS.pack(d, d) + _pickled_int(d) + rest
+
+
+def _moved_list(postfile, value: bytes, src: _Source):
+    """The term info of one stored list with its document numbers moved up by ``src.base``:
+    only the first gap changes, the rest of the extent is copied (None where the extent is
+    not one :mod:`~vnsearch.codec.blocks` writes at this format)."""
+    off, length = _EXTENT.unpack_from(value, _TI.size)
+    buf = src.post.get(off, length)
+    if buf[:4] != MAGIC:
+        return None  # the caller's decoding reports the damage
+    code, comp, n = _ARRAY.unpack_from(buf, _HEADER_SIZE)
+    p = _HEADER_SIZE + _ARRAY.size
+    if code == 0 or comp == ZLIB or _BIG_ENDIAN:
+        return None
+    raw = buf[p:p + n]
+    gaps = array(_TYPECODES[code], uncompressed(comp, raw) if comp else raw)
+    rest = buf[p + n:]
+    q = 0
+    while q < len(rest):  # the other arrays are copied: none may be zlib (format 3)
+        _c, c, m = _ARRAY.unpack_from(rest, q)
+        if c == ZLIB:
+            return None
+        q += _ARRAY.size + m
+    first = gaps[0] + src.base
+    gaps[0] = 0
+    top = max(first, max(gaps))
+    if top >= _LIMITS[code]:  # the moved first gap needs a wider type
+        gaps = array("I", gaps)
+    gaps[0] = first
+    data = b"".join((buf[:_HEADER_SIZE], _array(gaps, top), rest))
+    start = postfile.tell()
+    postfile.write(data)
+    lo, hi = _IDS.unpack_from(value, 15)
+    return value[:15] + _IDS.pack(lo + src.base, hi + src.base) + _EXTENT.pack(start, len(data))
+
+
 def _merge_term(postfile, group, sources, fmt):
     """Write one term's merged postings; its term info, or None when every posting was of a
     deleted document."""
     if len(group) == 1:
         i, value = group[0]
         src = sources[i]
-        if src.docmap is None and not src.base and not value[0]:
-            # First segment, no deletions: the postings are copied as they are.
-            off, length = _EXTENT.unpack_from(value, _TI.size)
-            start = postfile.tell()
-            postfile.write(src.post.get(off, length))
-            return value[:_TI.size] + _EXTENT.pack(start, length)
-        if src.docmap is None and value[0]:
-            (d,), (w,), (v,) = loads(value[_TI.size:])
-            d += src.base
-            return _TI.pack(1, *_TI.unpack_from(value)[1:6], d, d) + inline_posting(d, int(w), v)
+        if src.docmap is None:
+            if value[0]:
+                return _moved_inline(value, src.base)
+            if not src.base:
+                # First segment, no deletions: the postings are copied as they are.
+                off, length = _EXTENT.unpack_from(value, _TI.size)
+                start = postfile.tell()
+                postfile.write(src.post.get(off, length))
+                return value[:_TI.size] + _EXTENT.pack(start, length)
+            tinfo = _moved_list(postfile, value, src)
+            if tinfo is not None:
+                return tinfo
     if all(sources[i].docmap is None for i, _ in group):
         tinfo = _concatenate(postfile, group, sources, fmt)
         if tinfo is not None:
@@ -509,30 +615,35 @@ def _concatenate(postfile, group, sources, fmt):
     info's statistics come from the sources' term infos. None where the values are neither
     positions nor absent (the caller decodes them). The bytes are those of decoding and
     encoding the lists again (the rest of :func:`_merge_term`), without numpy arrays and
-    Python lists of documents per source."""
+    Python lists of documents per source: each source's arrays are joined as arrays."""
     positions = isinstance(fmt, PositionList)
     if _BIG_ENDIAN or not positions and fmt.fixed_value_size() != 0:
         return None  # (the arrays are little-endian)
     kind = POSITIONS if positions else NO_VALUES
-    infos = [_TI.unpack_from(value) for _, value in group]
-    fmax = max(t[5] for t in infos)
-    weight = sum(int(t[1]) for t in infos)
-    if weight >= 1 << 24:  # a float32 sum would not be exact: the caller adds the frequencies
-        return None
-    gaps: list[int] = []
-    freqs: list[int] = []
-    poss: list[int] = []
-    ones = fmax == 1.0
+    gaps: list = []  # per source, an array (or a list for an inlined posting)
+    freqs: list = []
+    poss: list = []
+    gtop = ptop = n = weight = 0
+    fmax = 0.0
     minlb, maxlb = 255, 0
-    prev = 0
-    for (i, value), (inl, _w, count, lo_lb, hi_lb, _mw, lo, hi) in zip(group, infos):
-        src = sources[i]
+    prev = -1
+    for i, value in group:
+        inl, w, count, lo_lb, hi_lb, mw, lo, hi = _TI.unpack_from(value)
+        base = sources[i].base
+        weight += int(w)
+        if mw > fmax:
+            fmax = mw
         if lo_lb and lo_lb < minlb:
             minlb = lo_lb
         if hi_lb > maxlb:
             maxlb = hi_lb
-        gap = lo + src.base - prev
-        prev = hi + src.base
+        if prev < 0:
+            first = lo + base
+            gap = first
+        else:
+            gap = lo + base - prev
+        prev = hi + base
+        n += count
         if inl:
             (_d,), (f,), (v,) = loads(value[_TI.size:])
             if positions:
@@ -541,46 +652,74 @@ def _concatenate(postfile, group, sources, fmt):
                 if v.__class__ is int:
                     if f != 1:
                         return None
-                    poss.append(v)
-                elif v.__class__ is tuple and len(v) == f:
-                    poss += v
-                else:
+                    v = (v,)
+                elif v.__class__ is not tuple or len(v) != f:
                     return None
+                poss.append(v)
+                top = max(v)
+                if top > ptop:
+                    ptop = top
             elif v is not None:
                 return None
-            gaps.append(gap)
-            if not ones:
-                freqs.append(int(f))
+            gaps.append((gap,))
+            freqs.append((int(f),))
+            if gap > gtop:
+                gtop = gap
             continue
         off, length = _EXTENT.unpack_from(value, _TI.size)
-        buf = src.post.get(off, length)
+        buf = sources[i].post.get(off, length)
         if buf[:4] != MAGIC:
             return None  # the caller's decoding reports the damage
         got, vkind = _HEAD.unpack_from(buf, 4)
         if vkind != kind or got != count:
             return None
         code, raw, p = _raw_array(buf, _HEADER_SIZE)
-        start = len(gaps)
-        gaps += array(_TYPECODES[code], raw)
-        gaps[start] = gap
+        a = array(_TYPECODES[code], raw)
+        a[0] = 0
+        top = max(gap, max(a))
+        if top >= _LIMITS[code]:  # the moved first gap needs a wider type
+            a = array("I", a)
+        a[0] = gap
+        gaps.append(a)
+        if top > gtop:
+            gtop = top
         code, raw, p = _raw_array(buf, p)
-        if not ones:
-            freqs += [1] * count if code == 0 else array(_TYPECODES[code], raw)
+        freqs.append(array(_TYPECODES[code], raw) if code else (1,) * count)
         if positions:
             code, raw, p = _raw_array(buf, p)
-            poss += array(_TYPECODES[code], raw)
-    n = len(gaps)
-    if n < 2:
+            a = array(_TYPECODES[code], raw)
+            poss.append(a)
+            top = max(a)
+            if top > ptop:
+                ptop = top
+    if n < 2 or weight >= 1 << 24:  # a float32 sum would not be exact: the caller adds them
         return None
-    parts = [MAGIC, _HEAD.pack(n, kind), _array(gaps, max(gaps)),
-             _ONES if ones else _array(freqs, int(fmax))]
+    ones = fmax == 1.0
+    parts = [MAGIC, _HEAD.pack(n, kind), _joined(gaps, gtop),
+             _ONES if ones else _joined(freqs, int(fmax))]
     if positions:
-        parts.append(_array(poss, max(poss)))
+        parts.append(_joined(poss, ptop))
     data = b"".join(parts)
     start = postfile.tell()
     postfile.write(data)
-    return _TI.pack(0, float(weight), n, minlb if maxlb else 0, maxlb, fmax, infos[0][6]
-                    + sources[group[0][0]].base, prev) + _EXTENT.pack(start, len(data))
+    return _TI.pack(0, float(weight), n, minlb if maxlb else 0, maxlb, fmax, first,
+                    prev) + _EXTENT.pack(start, len(data))
+
+
+def _joined(pieces: list, top: int) -> bytes:
+    """:func:`~vnsearch.codec.blocks._array` of the values of ``pieces`` (arrays, tuples) one
+    after another, at most ``top``: arrays of the output's type are joined as they are."""
+    code = 1 if top < 256 else 2 if top < 65536 else 3
+    typecode = _TYPECODES[code]
+    out = array(typecode)
+    for piece in pieces:
+        if piece.__class__ is not array:
+            out.extend(piece)
+        elif piece.typecode == typecode:
+            out += piece
+        else:
+            out.fromlist(piece.tolist())
+    return _bytes(code, out.tobytes())
 
 
 def live_segments(segments) -> list:
