@@ -206,7 +206,7 @@ def test_a_small_merge_runs_while_a_large_one_does_and_the_end_merges_beside(
     waited = tmp_path / "large-saw-a-small-merge"
     real = merging.merge_segments
 
-    def timed(ix, segments, into=None):  # runs in the merge processes
+    def timed(ix, segments, into=None, processes=1):  # runs in the merge processes
         docs = sum(s.doc_count() for s in segments)
         if docs >= 20 and not large_started.exists():
             # The first large merge goes on once a small merge started after it is done.
@@ -217,7 +217,7 @@ def test_a_small_merge_runs_while_a_large_one_does_and_the_end_merges_beside(
             if small_done.exists():
                 waited.touch()
         after_large = docs < 20 and large_started.exists()
-        segment = real(ix, segments, into=into)
+        segment = real(ix, segments, into=into, processes=processes)
         if after_large:
             small_done.touch()
         return segment
@@ -292,3 +292,37 @@ def test_an_indexer_killed_while_a_background_merge_runs_keeps_every_committed_d
                and not n.endswith("WRITELOCK")}
     assert on_disk == listed
     assert not any(n.startswith(STAGING_PREFIX) for n in names)
+
+
+def test_a_large_background_merge_runs_in_two_processes_and_indexes_the_same(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "BACKGROUND_MERGES", True)
+    monkeypatch.setattr(merge, "FACTOR", 2)
+    monkeypatch.setattr(merge, "BASE", 1)
+    monkeypatch.setattr(merge, "SPLIT_MIN_TERMS", 0)  # these segments are small
+    halves = tmp_path / "halves"
+    real = merge._halfway
+
+    def noting(*args):  # runs in the merge processes: leaves a mark the test can see
+        with open(halves, "a") as f:
+            f.write("|")
+        return real(*args)
+
+    monkeypatch.setattr(merge, "_halfway", noting)
+    docs = [Document(id=f"doc{i}", title=f"Tin số {i}", body=f"Bài {i} về kinh tế, xã hội "
+                     f"và giáo dục số {i * 7}") for i in range(60)]
+    built = {}
+    for name, split_from in (("one", 10**9), ("two", 10)):
+        monkeypatch.setattr(pipeline, "SPLIT_MERGE_DOCS", split_from)
+        ix = Index.create(tmp_path / name)
+        ix.batch_size = 5
+        assert ix.add(docs, jobs=1).added == 60
+        built[name] = Index.open(tmp_path / name)
+        if name == "one":
+            assert not halves.exists()
+    assert halves.read_text().count("|") >= 1
+    for q in ["kinh tế", "giao duc so 70", "bài 12"]:
+        one, two = (built[n].search(q, limit=60).hits for n in ("one", "two"))
+        assert [h.id for h in two] == [h.id for h in one]
+        assert [h.score for h in two] == pytest.approx([h.score for h in one], rel=1e-6)
+    assert not [n for n in os.listdir(tmp_path / "two") if n.startswith(STAGING_PREFIX)]

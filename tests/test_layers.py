@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(__file__).parent.parent / "vnsearch"
 
 #: Layer of each top-level name under vnsearch/ (a sub-package or a module).
 LAYERS = {
-    "errors": 0, "document": 0, "folder": 0, "text": 0,
+    "errors": 0, "document": 0, "folder": 0, "forked": 0, "text": 0,
     "codec": 1, "_whoosh_analyzer": 1,
     "ingest": 2, "dedup": 2,
     "write": 3, "search": 3,

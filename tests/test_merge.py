@@ -185,6 +185,45 @@ def test_a_moved_inlined_posting_is_the_bytes_of_writing_it_again(doc, base, fre
     assert merge._moved_inline(before, base) == merge.inlined([doc + base], [freq], [value], 12, 12)
 
 
+@pytest.mark.parametrize("deleted", [(), ("d0", "d3", "d41", "d250", "d301", "d399")])
+def test_a_merge_in_two_processes_writes_the_bytes_of_one(tmp_path, monkeypatch, deleted):
+    # A second process merges the terms from one in the middle of a field on into files of
+    # its own, which the merge appends to its own once it has written the terms before.
+    batches = [make_docs(300, 0), make_docs(100, 300), make_docs(5, 400)]
+    one = build(tmp_path / "one", FastSegmentWriter, batches, deleted)
+    two = build(tmp_path / "two", FastSegmentWriter, batches, deleted)
+    halves = []
+    real = merge._halfway
+    monkeypatch.setattr(merge, "_halfway", lambda *a: halves.append(real(*a)) or halves[-1])
+    theirs = merge_segments(one, one._segments())
+    assert halves == []
+    ours = merge_segments(two, two._segments(), processes=2)
+    assert len(halves) == 1 and halves[0] is not None
+    field, term = halves[0]
+    assert field in two.schema and term
+    assert postings_files(two, ours) == postings_files(one, theirs)
+    assert not [n for n in os.listdir(two.storage.folder) if n.startswith(".")]
+
+
+def test_a_failed_second_process_fails_the_merge_and_leaves_no_files_of_its_own(
+        tmp_path, monkeypatch):
+    ix = build(tmp_path / "ix", FastSegmentWriter, [make_docs(300, 0), make_docs(100, 300)])
+    before = contents(ix)
+    parent = os.getpid()
+    real = merge._merge_term
+
+    def full_disk(*args):  # in the second process only
+        if os.getpid() != parent:
+            raise OSError(28, "No space left on device")
+        return real(*args)
+
+    monkeypatch.setattr(merge, "_merge_term", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        merge_segments(ix, ix._segments(), processes=2)
+    assert not [n for n in os.listdir(ix.storage.folder) if n.startswith(".")]
+    assert contents(windex.open_dir(ix.storage.folder)) == before
+
+
 def seg(live: int, deleted: int = 0):
     return SimpleNamespace(doc_count=lambda: live, doc_count_all=lambda: live + deleted,
                            deleted_count=lambda: deleted, segment_id=lambda: id(object()))

@@ -23,6 +23,7 @@ from test_concurrency import hold_lock
 
 from vnsearch import Document, Index
 from vnsearch.cli import cli
+from vnsearch.codec import merge
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOPICS = ["giá vàng tăng mạnh", "bão số 3 đổ bộ", "xây dựng Đảng", "giáo dục đại học"]
@@ -96,6 +97,27 @@ def test_the_command_says_what_it_merged(tmp_path, monkeypatch):
     assert got["segments_before"] == got["segments"] == 1 and got["documents"] == 90
 
 
+def test_optimize_in_two_processes_ranks_as_in_one(tmp_path, monkeypatch):
+    # The second process merges the later half of the terms; the index it leaves is the same.
+    monkeypatch.setattr(merge, "SPLIT_MIN_TERMS", 0)  # these segments are small
+    halves = []
+    real = merge._halfway
+    monkeypatch.setattr(merge, "_halfway", lambda *a: halves.append(real(*a)) or halves[-1])
+    monkeypatch.chdir(tmp_path)
+    one = in_segments(tmp_path / "one")
+    in_segments(tmp_path / "two")
+
+    assert one.optimize(jobs=1)["segments"] == 1
+    assert halves == []
+    cli_run = CliRunner().invoke(cli, ["optimize", "--index", "two", "--jobs", "2"])
+
+    assert cli_run.exit_code == 0, cli_run.stderr
+    assert cli_run.stdout.startswith("merged 4 segments into 1 (120 documents) in ")
+    assert len(halves) == 1 and halves[0] is not None
+    assert ranked(Index.open(tmp_path / "two")) == ranked(Index.open(tmp_path / "one"))
+    assert not [n for n in os.listdir(tmp_path / "two") if n.startswith(".")]
+
+
 def test_a_missing_index_or_a_held_lock_is_a_one_line_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     missing = CliRunner().invoke(cli, ["optimize", "--index", "nowhere", "--json"])
@@ -122,15 +144,17 @@ KILLED = textwrap.dedent("""
 
     calls = [0]
     real = merge._merge_term
+    parent = os.getpid()
 
     def dying(*args):  # the process is killed in the middle of writing the merged postings
         calls[0] += 1
-        if calls[0] == 30:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if calls[0] == 30 and os.getpid() == parent:
+            os.kill(parent, signal.SIGKILL)
         return real(*args)
 
     merge._merge_term = dying
-    Index.open(sys.argv[1]).optimize()
+    merge.SPLIT_MIN_TERMS = 0  # a second process merges the later terms, and dies with us
+    Index.open(sys.argv[1]).optimize(jobs=2)
 """)
 
 
@@ -147,4 +171,5 @@ def test_an_optimize_killed_while_merging_leaves_the_index_as_it_was(tmp_path):
     got = ix.optimize()
     assert got["segments"] == 1 and got["documents"] == 120
     assert [d for d, _ in ranked(ix)["giá vàng"]] == [d for d, _ in before["giá vàng"]]
-    assert not [n for n in os.listdir(path) if n.endswith((".trm", ".pst", ".tmp"))]
+    assert not [n for n in os.listdir(path) if n.endswith((".trm", ".pst", ".tmp"))
+                or n.startswith(".staging")]

@@ -478,15 +478,17 @@ def stats_cmd(index_dir, as_json):
 @index_option
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=30.0, show_default=True,
               help="Seconds to wait for another indexing run to finish.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes merging (at most 2; default: 2 on two cores or more).")
 @click.option("--json", "as_json", is_flag=True, help="The outcome as one JSON object.")
 @handle_errors
-def optimize_cmd(index_dir, lock_timeout, as_json):
+def optimize_cmd(index_dir, lock_timeout, jobs, as_json):
     """Merge the index's segments into one, for the fastest searches of an archive that is
     built (every document is rewritten: about a millisecond each). Interrupted, the index
     stays as it was."""
     ix = _open_index(index_dir)
     ix.lock_timeout = lock_timeout
-    got = ix.optimize()
+    got = ix.optimize(jobs=jobs)
     if as_json:
         _echo_json(got)
         return

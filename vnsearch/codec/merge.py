@@ -27,12 +27,18 @@ the run's own work, and a feed that writes a few documents a run never rewrites 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import multiprocessing as mp
+import os
+import shutil
+import signal
 from array import array
 from bisect import bisect_right
 from operator import itemgetter
 from pickle import loads
 from struct import Struct
+from types import SimpleNamespace
 from typing import Any
 from zlib import crc32
 
@@ -66,12 +72,14 @@ from vnsearch.codec.formats import PositionList
 from vnsearch.codec.segment_writer import (
     _NO_POINTER,
     _POINTER,
+    STAGING_PREFIX,
     FastSegmentWriter,
     _hash_keys_with_crc32,
     _index_typecode,
     _pickled_int,
     inline_posting,
 )
+from vnsearch.forked import detach_from_parent
 
 __all__ = [
     "plan_merge", "plan_settle", "plan_next", "merge_segments", "merge_tiers", "merge_all",
@@ -87,6 +95,10 @@ FACTOR = 6
 BASE = 250
 #: A segment with this share of deleted documents is rewritten with its tier.
 MAX_DELETED = 1 / 3
+
+#: A merge whose largest segment has fewer terms than this runs in one process (a second
+#: one would cost more to start than it saves).
+SPLIT_MIN_TERMS = 1000
 
 _TI = Struct("!BfIBBfII")
 _EXTENT = Struct("!qi")
@@ -141,6 +153,7 @@ class _Source:
     """One merged segment: its terms and postings files, where its documents go."""
 
     def __init__(self, codec, storage, segment, base: int, docmap):
+        self.codec, self.storage_of, self.segment = codec, storage, segment
         self.storage = segment.open_compound_file(storage) if segment.is_compound() else None
         self.terms = codec.terms_reader(self.storage or storage, segment)
         self.tindex = self.terms._tindex
@@ -149,18 +162,21 @@ class _Source:
         self.base = base
         self.docmap = docmap  # None: no deletions, documents move up by base
 
-    def field_rows(self, name: str, i: int):
+    def field_rows(self, name: str, i: int, start: bytes | None = None,
+                   stop: bytes | None = None):
         """Lists of ``(term, i, term info)`` rows of one field, in order, read from the terms
-        file a MiB at a time."""
+        file a MiB at a time; only terms from ``start`` and before ``stop`` where given."""
         fid = self.fieldmap.get(name)
         if fid is None:
             return
         prefix = fid.to_bytes(2, "big")
         tindex = self.tindex
-        pos = tindex.closest_key_pos(prefix)
+        pos = tindex.closest_key_pos(prefix + start if start else prefix)
         if pos is None:
             return
         end = tindex.endofdata
+        if stop is not None:
+            end = tindex.closest_key_pos(prefix + stop) or end
         get = tindex.dbfile.get
         unpack = _ROW.unpack_from
         chunk = 1 << 20
@@ -256,18 +272,20 @@ _term_of = itemgetter(0)
 _lengths = _ROW.pack
 
 
-def merge_segments(ix, segments, into=None):
+def merge_segments(ix, segments, into=None, processes: int = 1):
     """Write one segment holding the live documents of ``segments`` (in this order) into the
     index folder, or into the index ``into`` (a staging folder, for a merge that runs while
     the index commits: see :mod:`vnsearch.write.merging`), and return it; the caller commits a
     table of contents that lists it in their place (until then its files are leftovers that
-    the next commit deletes)."""
-    w = FastSegmentWriter(into if into is not None else ix, _lk=False)
+    the next commit deletes). With ``processes=2`` a forked process merges the later half of
+    the terms (:class:`_LaterHalf`)."""
+    target = into if into is not None else ix
+    w = FastSegmentWriter(target, _lk=False)
     sources: list[_Source] = []
     try:
         _copy_documents(w, ix.storage, segments, sources)
         w.perdocwriter.close()
-        _merge_postings(w, sources)
+        _merge_postings(w, sources, _LaterHalf.folder(target, w) if processes > 1 else None)
         w._close_segment()
         w._assemble_segment()
         segment = w.get_segment()
@@ -390,8 +408,9 @@ def _copy_per_doc(w: FastSegmentWriter, reader, names: set[str]) -> dict | None:
     return docmap
 
 
-def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
-    """Write the merged terms and postings of every field of ``sources``."""
+def _merge_postings(w: FastSegmentWriter, sources: list[_Source], folder: str | None) -> None:
+    """Write the merged terms and postings of every field of ``sources``: all here, or (with
+    a ``folder`` for its files) the later half of the terms in a process of its own."""
     schema = w.schema
     fw = w.fieldwriter
     tindex = fw._tindex
@@ -400,15 +419,186 @@ def _merge_postings(w: FastSegmentWriter, sources: list[_Source]) -> None:
     tindex._write_hashes = lambda: _write_hash_arrays(tindex)
     keypos = array("q")
     lastkey = b""
-    for name in sorted({n for s in sources for n in s.fieldmap if n in schema}):
-        fid = fw._fieldmap.setdefault(name, len(fw._fieldmap))
-        streams = [s.field_rows(name, i) for i, s in enumerate(sources)]
-        lastkey = _merge_field(fw._postfile, tindex, keypos, fid.to_bytes(2, "big"), streams,
-                               sources, schema[name].format) or lastkey
+    fields = [(name, fw._fieldmap.setdefault(name, len(fw._fieldmap)).to_bytes(2, "big"),
+               schema[name].format)
+              for name in sorted({n for s in sources for n in s.fieldmap if n in schema})]
+    cut = _halfway(sources, [name for name, _p, _f in fields]) if folder else None
+    later = _LaterHalf(folder, fields, sources, cut) if folder and cut else None
+    try:
+        for name, prefix, fmt in fields:
+            stop = None
+            if cut is not None:
+                if name > cut[0]:
+                    break
+                if name == cut[0]:
+                    stop = cut[1]
+            streams = [s.field_rows(name, i, stop=stop) for i, s in enumerate(sources)]
+            lastkey = _merge_field(fw._postfile, tindex, keypos, prefix, streams, sources,
+                                   fmt) or lastkey
+        if later is not None:
+            lastkey = later.append_to(fw._postfile, tindex, keypos) or lastkey
+    finally:
+        if later is not None:
+            later.close()
     if keypos:
         tindex.index.array = array(_index_typecode(keypos[-1]), keypos)
         tindex.lastkey = lastkey
     fw.close()
+
+
+def _halfway(sources: list[_Source], names: list[str]) -> tuple[str, bytes] | None:
+    """``(field name, term)`` about halfway through the term rows of ``names`` (in this order)
+    in the source with the most terms, or None when it has too few to share."""
+    src = max(sources, key=lambda s: s.tindex.indexlen)
+    t = src.tindex
+    if t.indexlen < SPLIT_MIN_TERMS:
+        return None
+    spans = []
+    for name in names:
+        fid = src.fieldmap.get(name)
+        if fid is None:
+            continue
+        lo = t.closest_key_pos(fid.to_bytes(2, "big"))
+        hi = t.closest_key_pos((fid + 1).to_bytes(2, "big")) if fid < 65535 else None
+        if lo is not None:
+            spans.append((name, lo, t.endofdata if hi is None else hi))
+    left = sum(hi - lo for _n, lo, hi in spans) // 2
+    for name, lo, hi in spans:
+        if hi - lo <= left:
+            left -= hi - lo
+            continue
+        # the first row at or after lo + left, by a binary search of the key positions
+        target = lo + left
+        first, last = 0, t.indexlen
+        while first < last:
+            mid = (first + last) // 2
+            if t._get_pos(t.indexbase + mid * t.indexsize) < target:
+                first = mid + 1
+            else:
+                last = mid
+        return name, t.key_at(t._get_pos(t.indexbase + first * t.indexsize))[2:]
+    return None
+
+
+class _LaterHalf:
+    """The terms of a merge from ``cut`` (``(field name, term)``) on, merged in a forked
+    process into a postings file and a terms-rows file of its own, in ``folder``; the merge
+    appends them to its own files (:meth:`append_to`) once it has written the terms before.
+    The process reads the segments through files of its own (a forked file offset is shared)
+    and dies with the merge."""
+
+    def __init__(self, folder: str, fields: list, sources: list[_Source], cut):
+        self.dir = folder
+        os.makedirs(folder, exist_ok=True)
+        self.conn, child = mp.Pipe(duplex=False)
+        # os.fork, not a multiprocessing process: a background merge (a daemonic process)
+        # may not start those. The child leaves with os._exit: nothing of the parent's (its
+        # buffered files) is flushed or closed twice.
+        self.pid: int | None = os.fork()
+        if self.pid == 0:  # pragma: no cover - the child (coverage does not follow it)
+            try:
+                self.conn.close()
+                self._main(child, fields, sources, cut)
+            finally:
+                os._exit(0)
+        child.close()
+
+    @staticmethod
+    def folder(target, w: FastSegmentWriter) -> str:
+        """Where the later half of a merge written by ``w`` into the index ``target`` is kept:
+        a folder named after the segment, which commits clear if a crash leaves it."""
+        return os.path.join(target.storage.folder,
+                            f"{STAGING_PREFIX}half-{w.newsegment.segment_id()}")
+
+    def _main(self, conn, fields, sources, cut) -> None:
+        detach_from_parent()
+        mine = []
+        try:
+            mine = [_Source(s.codec, s.storage_of, s.segment, s.base, s.docmap)
+                    for s in sources]
+            rows = SimpleNamespace(buckets=[(array("L"), array("q")) for _ in range(256)])
+            keypos = array("q")
+            lastkey = None
+            with open(os.path.join(self.dir, "postings"), "wb") as postfile, \
+                    open(os.path.join(self.dir, "rows"), "wb") as rows.dbfile:
+                for name, prefix, fmt in fields:
+                    if name < cut[0]:
+                        continue
+                    start = cut[1] if name == cut[0] else None
+                    streams = [s.field_rows(name, i, start=start) for i, s in enumerate(mine)]
+                    lastkey = _merge_field(postfile, rows, keypos, prefix, streams, mine,
+                                           fmt) or lastkey
+            conn.send(("ok", lastkey))
+        except BaseException as e:  # reported to the merge, which fails
+            conn.send(("error", OSError(e.errno, e.strerror, e.filename)
+                       if isinstance(e, OSError) else f"{type(e).__name__}: {e}"))
+        finally:
+            for s in mine:
+                s.close()
+            conn.close()
+
+    def append_to(self, postfile, tindex, keypos) -> bytes | None:
+        """Append the later half (waiting for it) to the merge's postings and terms files;
+        returns its last key (None if it has none)."""
+        try:
+            kind, value = self.conn.recv()
+        except (EOFError, OSError):
+            raise RuntimeError("the merge's second process died") from None
+        self._reap()
+        if kind == "error":
+            raise value if isinstance(value, OSError) else RuntimeError(
+                f"merging segments failed: {value}")
+        shift = postfile.tell()
+        with open(os.path.join(self.dir, "postings"), "rb") as f:
+            while chunk := f.read(1 << 24):
+                postfile.write(chunk)
+        tfile = tindex.dbfile
+        buckets = tindex.buckets
+        pos = tfile.tell()
+        offset = Struct("!q")
+        with open(os.path.join(self.dir, "rows"), "rb") as f:
+            data = f.read()
+        out: list[bytes] = []
+        p, n = 0, len(data)
+        unpack = _ROW.unpack_from
+        while p < n:
+            klen, vlen = unpack(data, p)
+            k = p + 8
+            v = k + klen
+            e = v + vlen
+            key = data[k:v]
+            if data[v]:  # inlined: no postings
+                out.append(data[p:e])
+            else:  # the extent's offset moves by what the first half wrote
+                at = v + _TI.size
+                out += (data[p:at], offset.pack(offset.unpack_from(data, at)[0] + shift),
+                        data[at + 8:e])
+            h = crc32(key)
+            hashes, positions = buckets[h & 255]
+            hashes.append(h)
+            positions.append(pos)
+            keypos.append(pos)
+            pos += e - p
+            p = e
+            if len(out) > 30000:
+                tfile.write(b"".join(out))
+                out = []
+        tfile.write(b"".join(out))
+        return value
+
+    def _reap(self) -> None:
+        if self.pid is not None:
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+    def close(self) -> None:
+        """Stop the process if it still runs and remove its files."""
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self._reap()
+        self.conn.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _sorted_batches(streams):
@@ -727,11 +917,12 @@ def live_segments(segments) -> list:
     return [s for s in segments if s.doc_count() > 0]
 
 
-def merge_all(ix, segments) -> list:
+def merge_all(ix, segments, processes: int = 1) -> list:
     """A ``mergetype`` for Whoosh's ``commit`` that merges every segment holding a live
-    document into one (the segments to list: that one, or none)."""
+    document into one, in ``processes`` processes (the segments to list: that one, or
+    none)."""
     live = live_segments(segments)
-    return [merge_segments(ix, live)] if live else []
+    return [merge_segments(ix, live, processes=processes)] if live else []
 
 
 def merge_tiers(ix, segments, settle: int = 0) -> list:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import shutil
-import signal
 from bisect import bisect_left
 from multiprocessing.connection import wait as wait_for_any
 
@@ -31,19 +30,20 @@ from whoosh import index as windex
 
 from vnsearch.codec.merge import merge_segments
 from vnsearch.codec.segment_writer import STAGING_PREFIX, adopt
+from vnsearch.forked import detach_from_parent
 
 __all__ = ["BackgroundMerge", "wait_for_one"]
 
 STAGING_NAME = "merge"
 
 
-def _merge_main(conn, ix, schema, segments, folder: str) -> None:
-    _detach()
+def _merge_main(conn, ix, schema, segments, folder: str, processes: int) -> None:
+    detach_from_parent()
     try:
         # ``schema`` comes from the parent: ``ix.schema`` reads the index's newest table of
         # contents, which the parent's next commit may delete between listing and opening it
         staged = windex.create_in(folder, schema, indexname=ix.indexname)
-        conn.send(("ok", merge_segments(ix, segments, into=staged)))
+        conn.send(("ok", merge_segments(ix, segments, into=staged, processes=processes)))
     except BaseException as e:  # reported to the parent, which aborts the run
         try:
             conn.send(("error", OSError(e.errno, e.strerror, e.filename)
@@ -54,23 +54,12 @@ def _merge_main(conn, ix, schema, segments, folder: str) -> None:
         conn.close()
 
 
-def _detach() -> None:
-    # Ctrl-C is the parent's to handle; and the merge must not outlive a parent killed with
-    # -9 (Linux: ask the kernel to kill us when the parent dies).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
-
-
 class BackgroundMerge:
-    """One merge of committed ``segments`` of ``ix`` running in a forked process; ``name``
-    names its staging folder (merges running at the same time each need their own)."""
+    """One merge of committed ``segments`` of ``ix`` running in a forked process (two with
+    ``processes=2``: :func:`~vnsearch.codec.merge.merge_segments`); ``name`` names its
+    staging folder (merges running at the same time each need their own)."""
 
-    def __init__(self, ix, segments, name: str = STAGING_NAME):
+    def __init__(self, ix, segments, name: str = STAGING_NAME, processes: int = 1):
         self.ix = ix
         self.name = name
         self.sources = list(segments)
@@ -83,7 +72,7 @@ class BackgroundMerge:
         ctx = mp.get_context("fork")
         self.conn, child = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_merge_main,
-                                   args=(child, ix, ix.schema, self.sources, self.dir),
+                                   args=(child, ix, ix.schema, self.sources, self.dir, processes),
                                    daemon=True)
         self.process.start()
         child.close()
