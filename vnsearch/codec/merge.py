@@ -556,34 +556,38 @@ class _LaterHalf:
         buckets = tindex.buckets
         pos = tfile.tell()
         offset = Struct("!q")
-        with open(os.path.join(self.dir, "rows"), "rb") as f:
-            data = f.read()
-        out: list[bytes] = []
-        p, n = 0, len(data)
         unpack = _ROW.unpack_from
-        while p < n:
-            klen, vlen = unpack(data, p)
-            k = p + 8
-            v = k + klen
-            e = v + vlen
-            key = data[k:v]
-            if data[v]:  # inlined: no postings
-                out.append(data[p:e])
-            else:  # the extent's offset moves by what the first half wrote
-                at = v + _TI.size
-                out += (data[p:at], offset.pack(offset.unpack_from(data, at)[0] + shift),
-                        data[at + 8:e])
-            h = crc32(key)
-            hashes, positions = buckets[h & 255]
-            hashes.append(h)
-            positions.append(pos)
-            keypos.append(pos)
-            pos += e - p
-            p = e
-            if len(out) > 30000:
+        data = b""
+        with open(os.path.join(self.dir, "rows"), "rb") as f:
+            while chunk := f.read(_APPEND_CHUNK):  # a row cut by a chunk is carried over
+                data += chunk
+                out: list[bytes] = []
+                p, n = 0, len(data)
+                while p + 8 <= n:
+                    klen, vlen = unpack(data, p)
+                    k = p + 8
+                    v = k + klen
+                    e = v + vlen
+                    if e > n:
+                        break
+                    if data[v]:  # inlined: no postings
+                        out.append(data[p:e])
+                    else:  # the extent's offset moves by what the first half wrote
+                        at = v + _TI.size
+                        out += (data[p:at],
+                                offset.pack(offset.unpack_from(data, at)[0] + shift),
+                                data[at + 8:e])
+                    h = crc32(data[k:v])
+                    hashes, positions = buckets[h & 255]
+                    hashes.append(h)
+                    positions.append(pos)
+                    keypos.append(pos)
+                    pos += e - p
+                    p = e
                 tfile.write(b"".join(out))
-                out = []
-        tfile.write(b"".join(out))
+                data = data[p:]
+        if data:
+            raise RuntimeError("the merge's second process left a row cut short")
         return value
 
     def _reap(self) -> None:
@@ -680,6 +684,8 @@ _IDS = Struct("!II")
 #: The first byte of an inlined posting written by :func:`inline_posting`: the pickle opcode of
 #: its document number, and that number's bytes.
 _K, _M, _J = b"KMJ"
+#: Bytes of the second process's term rows read at a time when they are appended.
+_APPEND_CHUNK = 1 << 24
 #: The values each array dtype code holds are below these.
 _LIMITS = (0, 1 << 8, 1 << 16, 1 << 32)
 
