@@ -178,20 +178,12 @@ class _Source:
         if stop is not None:
             end = tindex.closest_key_pos(prefix + stop) or end
         get = tindex.dbfile.get
-        unpack = _ROW.unpack_from
         chunk = 1 << 20
         while pos < end:
             buf = get(pos, min(chunk, end - pos))
-            n = len(buf)
             p = 0
             rows: list[tuple] = []
-            while p + 8 <= n:
-                klen, vlen = unpack(buf, p)
-                k = p + 8
-                v = k + klen
-                e = v + vlen
-                if e > n:
-                    break
+            for _start, k, v, e in _row_spans(buf):
                 if buf[k:k + 2] != prefix:
                     if rows:
                         yield rows
@@ -201,7 +193,7 @@ class _Source:
             if rows:
                 yield rows
             if p == 0:  # one row longer than the chunk
-                chunk = 2 * (8 + klen + vlen)
+                chunk = 2 * (8 + sum(_ROW.unpack_from(buf)))
             pos += p
 
     def postings(self, value: bytes, fmt):
@@ -270,6 +262,21 @@ def _write_hash_arrays(tindex) -> None:
 _ROW = Struct("!ii")
 _term_of = itemgetter(0)
 _lengths = _ROW.pack
+
+
+def _row_spans(buf):
+    """``(start, key, value, end)`` offsets of each whole row of terms-file rows (key and
+    value lengths, key, value) in ``buf``, in order; a last row cut short is left out."""
+    unpack = _ROW.unpack_from
+    p, n = 0, len(buf)
+    while p + 8 <= n:
+        klen, vlen = unpack(buf, p)
+        v = p + 8 + klen
+        e = v + vlen
+        if e > n:
+            return
+        yield p, p + 8, v, e
+        p = e
 
 
 def merge_segments(ix, segments, into=None, processes: int = 1):
@@ -556,25 +563,18 @@ class _LaterHalf:
         buckets = tindex.buckets
         pos = tfile.tell()
         offset = Struct("!q")
-        unpack = _ROW.unpack_from
         data = b""
         with open(os.path.join(self.dir, "rows"), "rb") as f:
             while chunk := f.read(_APPEND_CHUNK):  # a row cut by a chunk is carried over
                 data += chunk
                 out: list[bytes] = []
-                p, n = 0, len(data)
-                while p + 8 <= n:
-                    klen, vlen = unpack(data, p)
-                    k = p + 8
-                    v = k + klen
-                    e = v + vlen
-                    if e > n:
-                        break
+                p = 0
+                for start, k, v, e in _row_spans(data):
                     if data[v]:  # inlined: no postings
-                        out.append(data[p:e])
+                        out.append(data[start:e])
                     else:  # the extent's offset moves by what the first half wrote
                         at = v + _TI.size
-                        out += (data[p:at],
+                        out += (data[start:at],
                                 offset.pack(offset.unpack_from(data, at)[0] + shift),
                                 data[at + 8:e])
                     h = crc32(data[k:v])
@@ -582,7 +582,7 @@ class _LaterHalf:
                     hashes.append(h)
                     positions.append(pos)
                     keypos.append(pos)
-                    pos += e - p
+                    pos += e - start
                     p = e
                 tfile.write(b"".join(out))
                 data = data[p:]
@@ -649,14 +649,11 @@ def _merge_field(postfile, tindex, keypos, prefix: bytes, streams, sources, fmt)
         j = 0
         while j < n:
             term, i, value = batch[j]
+            group = [(i, value)]
             k = j + 1
-            if k < n and batch[k][0] == term:
-                group = [(i, value)]
-                while k < n and batch[k][0] == term:
-                    group.append(batch[k][1:])
-                    k += 1
-            else:
-                group = [(i, value)]
+            while k < n and batch[k][0] == term:
+                group.append(batch[k][1:])
+                k += 1
             j = k
             tinfo = _merge_term(postfile, group, sources, fmt)
             if tinfo is None:
@@ -717,13 +714,12 @@ def _moved_list(postfile, value: bytes, src: _Source):
     buf = src.post.get(off, length)
     if buf[:4] != MAGIC:
         return None  # the caller's decoding reports the damage
-    code, comp, n = _ARRAY.unpack_from(buf, _HEADER_SIZE)
-    p = _HEADER_SIZE + _ARRAY.size
+    code, comp, _n = _ARRAY.unpack_from(buf, _HEADER_SIZE)
     if code == 0 or comp == ZLIB or _BIG_ENDIAN:
         return None
-    raw = buf[p:p + n]
-    gaps = array(_TYPECODES[code], uncompressed(comp, raw) if comp else raw)
-    rest = buf[p + n:]
+    code, raw, p = _raw_array(buf, _HEADER_SIZE)
+    gaps = array(_TYPECODES[code], raw)
+    rest = buf[p:]
     q = 0
     while q < len(rest):  # the other arrays are copied: none may be zlib (format 3)
         _c, c, m = _ARRAY.unpack_from(rest, q)
