@@ -2,6 +2,7 @@
 
     python bench/quality.py [--data DIR] [--docs N] [--queries N] [--events N]
                             [--vnsearch-index DIR] [--worst N] [--save FILE] [--train N]
+                            [--seed S]
 
 Query sets (the title is never indexed):
 
@@ -21,8 +22,8 @@ building vnsearch's index is the slow part; ``--save`` writes every system's ran
 
 ``--train N`` runs the same sets on N articles of the training split
 (``scale/vietnews-train.jsonl.gz``, seeded sample, captions appended to the body as in dev;
-queries are their headlines and abstracts): anything chosen or learned for the ranking is
-chosen there, and dev only evaluates it.
+queries are their headlines and abstracts; ``--seed`` picks another sample): anything chosen
+or learned for the ranking is chosen there, and dev only evaluates it.
 """
 
 from __future__ import annotations
@@ -188,9 +189,11 @@ def main(argv=None) -> int:
     ap.add_argument("--save", type=Path, default=None, help="write the ranked lists here (JSON)")
     ap.add_argument("--train", type=int, default=None, metavar="N",
                     help="N articles of the training split instead of dev")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="--train: which seeded sample of articles and queries")
     args = ap.parse_args(argv)
     if args.train:
-        dev, titles = load_train(Path(args.data), args.train, args.queries)
+        dev, titles = load_train(Path(args.data), args.train, args.queries, args.seed)
     else:
         dev = subsample_dev(load_dev(Path(args.data)), args.docs, args.queries)
         titles = load_titles(dev_paths(Path(args.data))["docs"])

@@ -128,7 +128,9 @@ def test_the_scorer_is_reused_for_one_snapshot_and_renewed_after_a_write(tmp_pat
     assert ranking.scorer_for(ix.searcher()) is not first
 
 
-@pytest.mark.parametrize("query", ["lũ ở miền núi và lũ quét", "lu quet mien nui", "UBND tỉnh lũ quét"])
+@pytest.mark.parametrize("query", ["lũ ở miền núi và lũ quét", "lu quet mien nui", "UBND tỉnh lũ quét",
+                                   "lũ quét ở miền núi phía Bắc, lũ lớn ở miền núi và lũ quét ở "
+                                   "miền núi phía Bắc tỉnh Lào Cai"])  # longer than a headline
 def test_the_evidence_recombined_with_the_form_weights_is_the_score(tmp_path, query):
     # bench/ltr.py fits combinations of Scorer.evidence: the hand-set one must be the ranking.
     ix = _index(tmp_path, [
@@ -142,7 +144,8 @@ def test_the_evidence_recombined_with_the_form_weights_is_the_score(tmp_path, qu
     ev = scorer.evidence(node)
     weights = ranking.form_weights(node.ascii_only)
     again = ev.extra + sum(weights[f] * form for f, form in ev.forms.items())
-    again *= (1 - ranking.COORDINATION) + ranking.COORDINATION * ev.coverage
+    c = ranking.COORDINATION * min(1.0, ranking.HEADLINE_SYLLABLES / len(node.folded))
+    again *= (1 - c) + c * ev.coverage
     assert (ev.matched == matched).all() and matched.sum() >= 2
     assert abs(again * matched - scores).max() < 1e-4 * scores.max()
 
@@ -293,6 +296,46 @@ def test_an_article_with_the_query_in_its_lead_ranks_first(tmp_path, monkeypatch
     assert ids(ix.search("lũ quét Lào Cai", limit=1)) == ["z-lead"]
     monkeypatch.setattr(ranking, "LEAD_WEIGHT", 0.0)
     assert ids(ix.search("lũ quét Lào Cai")) == ["a-end", "z-lead"]  # a tie, broken by id
+
+
+def test_a_query_longer_than_a_headline_counts_less_on_how_much_of_it_a_document_holds(
+        tmp_path, monkeypatch):
+    # An abstract or a pasted paragraph describes an article, which paraphrases part of it: a
+    # document holding the query's everyday words but not what it is about must not win for
+    # holding more of its syllables.
+    common = ("người dân cho biết sáng nay trên đường về nhà thấy nhiều xe chạy rất nhanh qua "
+              "khu vực chợ và trường học gần đó")
+    ix = _index(tmp_path, [
+        Document(id="about-it", body="Lũ quét ở Lào Cai cuốn trôi nhà cửa. Người dân cho biết"),
+        Document(id="everyday-words", body=f"{common.capitalize()}."),
+        *(Document(id=f"common-{i:02d}", body=f"Tin {i}: {common}") for i in range(18)),
+        *(Document(id=f"other-{i:02d}", body=f"Tin thời tiết {i}.") for i in range(20)),
+    ])
+    query = f"Lũ quét ở Lào Cai, {common}"  # 30 syllables
+    assert ids(ix.search(query, limit=2))[0] == "about-it"
+    headline = "Lũ quét ở Lào Cai, người dân cho biết"  # 10 syllables: coordinated in full
+    before = [(h.id, h.score) for h in ix.search(headline).hits]
+    monkeypatch.setattr(ranking, "HEADLINE_SYLLABLES", 1000)  # every query as a headline
+    assert ids(ix.search(query, limit=2))[0] == "everyday-words"
+    assert [(h.id, h.score) for h in ix.search(headline).hits] == before
+
+
+def test_among_articles_on_one_story_a_word_only_one_of_them_holds_decides(tmp_path, monkeypatch):
+    # The best matches all report one story and hold its names: an article repeating them
+    # must not beat the one that also holds what else the query asks (searched the house).
+    story = "Công an tỉnh Điện Biên điều tra vụ án của Bùi Văn Công ở xã Thanh Nưa."
+    names = "Bùi Văn Công bị bắt ở Điện Biên. Vợ Bùi Văn Công ở Thanh Nưa."
+    ix = _index(tmp_path, [
+        *(Document(id=f"story-{i:02d}", body=f"{story} Tin thứ {i} về vụ án.") for i in range(20)),
+        Document(id="names-repeated", body=f"{story} {names} {names} {names}"),
+        Document(id="searched", body=f"{story} Cảnh sát đã khám xét nhà."),
+        *(Document(id=f"other-{i:03d}", body=f"Thời tiết hôm nay nắng nhẹ, tin {i}."
+                   + (" Cảnh sát khám xét nhà một người." if i < 44 else "")) for i in range(150)),
+    ])
+    query = "Công an Điện Biên khám xét nhà Bùi Văn Công ở Thanh Nưa"
+    assert ids(ix.search(query, limit=2)) == ["searched", "names-repeated"]
+    monkeypatch.setattr(ranking, "LOCAL_WEIGHT", 0.0)  # every term weighed as in the index
+    assert ids(ix.search(query, limit=2)) == ["names-repeated", "searched"]
 
 
 @pytest.mark.parametrize("n", [50_000, 2_000])  # lists short next to the index, then long

@@ -18,7 +18,11 @@ word contributes in four forms, weighted so that exact > syllable-only > folded-
 * a query typed without diacritics carries no information in its exact forms, so it is scored
   on the folded syllables and pairs only, the pairs doing the disambiguation;
 * a coordination factor ranks documents matching more of the query's syllables first without
-  dropping those that miss some;
+  dropping those that miss some; it fades in queries longer than a headline, which describe
+  rather than list what they want;
+* among the best matches of a run of words, the terms most of them hold (the names and words
+  of the story they all report) count less, the more so the longer the query: they cannot
+  tell those matches apart;
 * syllables found in more than half the documents of a large index (an idf below log 2) are
   left out: they weigh next to nothing and have the longest posting lists; unless the query
   has nothing else. pyvi words and syllable pairs are kept, and so is every syllable of a
@@ -77,6 +81,14 @@ TAG_WEIGHT = 1.5
 #: Share of a group's score that depends on how many of its parts (or syllables) a document
 #: matches: documents with all of them first, none dropped for missing one.
 COORDINATION = 0.5
+#: About a headline's length in syllables. Up to it a query lists what is wanted, and each
+#: of its words counts; a longer query (an abstract, a pasted paragraph) describes one article,
+#: which paraphrases part of it, so the share of its syllables a document holds says more about
+#: the document's length than about its relevance. The coordination fades beyond this length
+#: (``COORDINATION * HEADLINE_SYLLABLES / syllables``), and the weighting of terms among the
+#: best matches (LOCAL_WEIGHT) grows up to it. Chosen on training articles
+#: (docs/benchmarks.md, tenth session).
+HEADLINE_SYLLABLES = 16
 #: Weight of each term form when the query has diacritics, and when it has none.
 FORM_WEIGHT = {WORDS: 1.0, SYLLABLES: 0.5, FOLDED: 0.2, PAIRS: 0.6}
 FORM_WEIGHT_ASCII = {WORDS: 0.0, SYLLABLES: 0.0, FOLDED: 1.0, PAIRS: 1.0}
@@ -109,6 +121,15 @@ BARE_RATIO = 20
 LEAD_SYLLABLES = 120
 LEAD_WEIGHT = 0.2
 LEAD_TOP = 20
+#: The best matches of a query are mostly articles on one story, and they all hold its names
+#: and words: those terms' scores there differ by term frequency and length, not by what the
+#: query asks. Among the LOCAL_TOP best matches of a run of words, each term's score is
+#: weighted by ``1 - w + w * g``, ``g`` being the term's idf among them scaled to 1 for a term
+#: one of them holds (about 0 for a term all of them hold), and ``w`` LOCAL_WEIGHT in a query
+#: of HEADLINE_SYLLABLES or more, less in a shorter one: the best matches of a few words all
+#: hold those words, and what tells them apart is noise. Their scores keep their sum.
+LOCAL_TOP = 20
+LOCAL_WEIGHT = 0.5
 
 def form_weights(ascii_only: bool, negated: bool = False) -> dict[str, float]:
     """Weight of each term form (field suffix) for a run of query words."""
@@ -427,20 +448,57 @@ class Scorer:
         scores = np.zeros(self.n, dtype=np.float32)
         cover = np.zeros(self.n, dtype=np.float32)
         dense_from = DENSE_SHARE * self.n
+        terms = []  # (weight, document numbers or None, BM25F) of each term, for _local_idf
         for _, _, qtf, w, ids, s in self._term_scores(node, cover, None, dense_from):
             if ids is None:
                 scores += (w * qtf) * s
             else:
                 scores[ids] += (w * qtf) * s
+            terms.append((w * qtf, ids, s))
         # every term scored adds a positive score: the matches are where the sum is, without
         # marking each posting (a million at 160k documents for a headline)
         matched = scores > 0
-        self._alternatives(node, scores, cover, matched)
+        alternatives = np.zeros(self.n, dtype=np.float32)
+        self._alternatives(node, alternatives, cover, matched)
+        scores += alternatives
         matched &= self.alive
         n_syl = len(node.folded)
+        coordination = np.float32(1.0)
         if COORDINATION and n_syl > 1:
-            scores *= (1 - COORDINATION) + COORDINATION * np.minimum(cover, n_syl) / n_syl
-        return scores * matched, matched
+            c = COORDINATION * min(1.0, HEADLINE_SYLLABLES / n_syl)
+            coordination = (1 - c) + c * np.minimum(cover, n_syl) / n_syl
+        scores = scores * coordination * matched
+        local = LOCAL_WEIGHT * min(1.0, n_syl / HEADLINE_SYLLABLES)
+        if local and not node.negated:
+            self._local_idf(scores, matched, terms, alternatives, coordination, local)
+        return scores, matched
+
+    def _local_idf(self, scores, matched, terms, alternatives, coordination, local) -> None:
+        """Score the LOCAL_TOP best ``scores`` again (in place), each term's score weighted
+        by ``1 - local + local * g``, ``g`` its idf among them (see LOCAL_WEIGHT); their sum
+        is kept, so scores stay on one scale."""
+        k = LOCAL_TOP
+        live = best_candidates(scores, matched, k)
+        if len(live) <= k:
+            return
+        top = np.sort(live[np.argpartition(-scores[live], k - 1)[:k]])
+        new = alternatives[top].astype(np.float64)
+        scale = math.log((k + 1) / 1.5)
+        for weight, ids, s in terms:
+            if ids is None:
+                found = s[top]
+            else:
+                at = np.minimum(np.searchsorted(ids, top), len(ids) - 1)
+                found = np.where(ids[at] == top, s[at], 0)
+            df = int(np.count_nonzero(found))
+            if df:
+                g = max(math.log((k + 1) / (df + 0.5)) / scale, 0.0)
+                new += (weight * (1 - local + local * g)) * found
+        if np.ndim(coordination):
+            new *= coordination[top]
+        total = float(new.sum())
+        if total > 0:
+            scores[top] = new * (float(scores[top].sum()) / total)
 
     def evidence(self, node: Words) -> Evidence:
         """What :meth:`free_text` finds in each document before combining it into a score,
