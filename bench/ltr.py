@@ -22,7 +22,10 @@ weight.
 
 A linear model over these is fitted by coordinate ascent on the mean of the kinds' metrics
 (MRR@10 for headlines and abstracts, nDCG@10 for events; Metzler & Croft 2007), from the
-hand-set weights (FORM_WEIGHT, COORDINATION), every weight kept at zero or above. It prints
+hand-set weights (FORM_WEIGHT, COORDINATION), every weight kept at zero or above. (The
+hand-set weights are the ranking of queries up to HEADLINE_SYLLABLES long, before the best
+matches are scored again with their terms' idf among them; the candidates are the ranking's
+own.) It prints
 the current and learned metrics on two folds split by query (fitted on one, measured on the
 other), the weights fitted on all training queries, and with ``--dev-index`` (an index of
 the dev collection, title left out: bench/quality.py ``--vnsearch-index``) the same weights
