@@ -320,13 +320,18 @@ def test_a_query_longer_than_a_headline_counts_less_on_how_much_of_it_a_document
     assert [(h.id, h.score) for h in ix.search(headline).hits] == before
 
 
-def test_among_articles_on_one_story_a_word_only_one_of_them_holds_decides(tmp_path, monkeypatch):
+@pytest.mark.parametrize("block", [None, 1])  # 1: the best all in blocks of their own
+def test_among_articles_on_one_story_a_word_only_one_of_them_holds_decides(tmp_path, monkeypatch,
+                                                                           block):
     # The best matches all report one story and hold its names: an article repeating them
     # must not beat the one that also holds what else the query asks (searched the house).
+    if block:
+        monkeypatch.setattr(ranking, "TOP_BLOCK", block)
     story = "Công an tỉnh Điện Biên điều tra vụ án của Bùi Văn Công ở xã Thanh Nưa."
     names = "Bùi Văn Công bị bắt ở Điện Biên. Vợ Bùi Văn Công ở Thanh Nưa."
     ix = _index(tmp_path, [
-        *(Document(id=f"story-{i:02d}", body=f"{story} Tin thứ {i} về vụ án.") for i in range(20)),
+        *(Document(id=f"story-{i:02d}", body=f"{story} Tin thứ {i} về vụ án" + " mới" * i)
+          for i in range(20)),
         Document(id="names-repeated", body=f"{story} {names} {names} {names}"),
         Document(id="searched", body=f"{story} Cảnh sát đã khám xét nhà."),
         *(Document(id=f"other-{i:03d}", body=f"Thời tiết hôm nay nắng nhẹ, tin {i}."

@@ -478,10 +478,10 @@ class Scorer:
         by ``1 - local + local * g``, ``g`` its idf among them (see LOCAL_WEIGHT); their sum
         is kept, so scores stay on one scale."""
         k = LOCAL_TOP
-        live = best_candidates(scores, matched, k)
-        if len(live) <= k:
+        if int(np.count_nonzero(matched)) <= k:  # no best among them: all are the matches
             return
-        top = np.sort(live[np.argpartition(-scores[live], k - 1)[:k]])
+        live = best_candidates(scores, matched, k)
+        top = np.sort(live[np.argpartition(-scores[live], k - 1)[:k]] if k < len(live) else live)
         new = alternatives[top].astype(np.float64)
         scale = math.log((k + 1) / 1.5)
         for weight, ids, s in terms:
