@@ -17,8 +17,8 @@ syllables and over pyvi words (bench/bm25.py). For each set the script also prin
 queries where vnsearch ranks the first relevant article lower than BM25 over pyvi words (and
 higher), and the ``--worst`` queries where it loses most (reciprocal rank difference).
 ``--vnsearch-index`` reuses an index built from the same documents (title left out), since
-building vnsearch's index is the slow part; ``--save`` writes every system's ranked lists
-(JSON) for comparing two versions query by query.
+building vnsearch's index is the slow part; ``--save`` writes every system's ranked lists and
+the judgments (JSON) for comparing two versions query by query (bench/paired.py).
 
 ``--train N`` runs the same sets on N articles of the training split
 (``scale/vietnews-train.jsonl.gz``, seeded sample, captions appended to the body as in dev;
@@ -219,7 +219,8 @@ def main(argv=None) -> int:
     print("\ngoals (vnsearch MRR@10): " + ", ".join(f"{k} >= {v}" for k, v in GOALS.items()))
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
-        args.save.write_text(json.dumps({"sets": {k: v[0] for k, v in sets.items()}, "runs": runs},
+        args.save.write_text(json.dumps({"sets": {k: v[0] for k, v in sets.items()},
+                                         "qrels": {k: v[1] for k, v in sets.items()}, "runs": runs},
                                         ensure_ascii=False), encoding="utf-8")
     return 0
 
