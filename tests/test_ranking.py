@@ -9,7 +9,7 @@ import pytest
 
 from vnsearch import Document, Index
 from vnsearch.search import rank as ranking
-from vnsearch.search.parse import parse
+from vnsearch.search.parse import parse, scored_words
 
 
 def _index(tmp_path, docs) -> Index:
@@ -318,6 +318,17 @@ def test_a_query_longer_than_a_headline_counts_less_on_how_much_of_it_a_document
     monkeypatch.setattr(ranking, "HEADLINE_SYLLABLES", 1000)  # every query as a headline
     assert ids(ix.search(query, limit=2))[0] == "everyday-words"
     assert [(h.id, h.score) for h in ix.search(headline).hits] == before
+
+
+def test_a_long_query_split_by_a_quoted_phrase_is_still_as_long_as_typed():
+    # Quotes make a phrase node of their own; the runs around it are parts of one long query,
+    # and the coordination and the weighting of terms among the best go by the whole query.
+    node, _ = parse('Người dân cho biết "lũ quét" ở Lào Cai đã cuốn trôi nhiều nhà cửa ven suối')
+    runs = list(scored_words(node))
+    assert len(runs) == 3
+    assert {w.query_syllables for w in runs} == {17} == {sum(len(w.folded) for w in runs)}
+    node, _ = parse("lũ quét -bão")  # a word excluded is not part of what is scored
+    assert [w.query_syllables for w in scored_words(node)] == [2]
 
 
 @pytest.mark.parametrize("block", [None, 1])  # 1: the best all in blocks of their own

@@ -55,7 +55,9 @@ class Words:
     ``sizes``: how many syllables each pyvi word has; ``acronyms``: the key of each word
     typed as an acronym (``UBND`` → ``ubnd``; "" for other words).
     ``ascii_only``: typed without any diacritic. ``negated``: inside ``NOT``/``-word`` (match
-    the forms as typed only). ``with_tags``: the words may also match a tag (``tag_key``)."""
+    the forms as typed only). ``with_tags``: the words may also match a tag (``tag_key``).
+    ``query_syllables``: how many syllables the query scores in all (a long query split by a
+    quoted phrase is still a long query)."""
 
     words: list[str]
     syllables: list[str]
@@ -68,6 +70,7 @@ class Words:
     tag_key: str = ""
     sizes: list[int] = field(default_factory=list)
     acronyms: list[str] = field(default_factory=list)
+    query_syllables: int = 0
 
 
 @dataclass
@@ -260,7 +263,28 @@ def parse(text: str, sections: tuple[str, ...] | None = None):
         result = builder.convert(_get_parser().parse(negated))
     if result is None:
         raise QueryError(f"query {_shown(text)} has no searchable words")
+    scored = list(scored_words(result))
+    total = sum(len(w.folded) for w in scored)
+    for words in scored:
+        words.query_syllables = total
     return result, builder.terms
+
+
+def scored_words(node):
+    """The :class:`Words` a query node scores (not those it excludes)."""
+    if isinstance(node, Words):
+        yield node
+    elif isinstance(node, Phrase):
+        yield node.words
+    elif isinstance(node, (AllOf, AnyOf)):
+        for part in node.parts:
+            yield from scored_words(part)
+    elif isinstance(node, AndNot):
+        yield from scored_words(node.positive)
+    elif isinstance(node, (AndMaybe, Require)):
+        yield from scored_words(node.required)
+        if isinstance(node, AndMaybe):
+            yield from scored_words(node.optional)
 
 
 def _shown(text: str, limit: int = 60) -> str:

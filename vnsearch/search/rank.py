@@ -66,6 +66,7 @@ from vnsearch.search.parse import (
     Require,
     Wildcard,
     Words,
+    scored_words,
 )
 from vnsearch.text.acronyms import BUILT_IN
 from vnsearch.text.analysis import fold_syllable, syllables_of
@@ -463,12 +464,13 @@ class Scorer:
         scores += alternatives
         matched &= self.alive
         n_syl = len(node.folded)
+        length = max(n_syl, node.query_syllables)  # the query's, when a phrase splits it
         coordination = np.float32(1.0)
         if COORDINATION and n_syl > 1:
-            c = COORDINATION * min(1.0, HEADLINE_SYLLABLES / n_syl)
+            c = COORDINATION * min(1.0, HEADLINE_SYLLABLES / length)
             coordination = (1 - c) + c * np.minimum(cover, n_syl) / n_syl
         scores = scores * coordination * matched
-        local = LOCAL_WEIGHT * min(1.0, n_syl / HEADLINE_SYLLABLES)
+        local = LOCAL_WEIGHT * min(1.0, length / HEADLINE_SYLLABLES)
         if local and not node.negated:
             self._local_idf(scores, matched, terms, alternatives, coordination, local)
         return scores, matched
@@ -643,7 +645,7 @@ class Scorer:
         acronym's full form (highlighted as a phrase), a full form's acronym."""
         syllables: list[str] = []
         phrases: list[tuple[str, ...]] = []
-        for words in _words_nodes(node):
+        for words in scored_words(node):
             if words.negated or words.ascii_only or not words.sizes:
                 continue
             for key in words.acronyms:
@@ -666,7 +668,7 @@ class Scorer:
         fields read, by document number (the hits shown are among them)."""
         exact: dict[str, float] = {}
         folded: dict[str, float] = {}
-        for words in _words_nodes(node):
+        for words in scored_words(node):
             if words.negated:
                 continue
             form, terms, into = ((FOLDED, words.folded, folded) if words.ascii_only
@@ -965,23 +967,6 @@ def _lead(fields: dict) -> str:
     text = f"{doc.get('summary') or ''}\n{(doc.get('body') or '')[: LEAD_SYLLABLES * 12]}"
     # syllables are written apart: the first words split at spaces are the first syllables
     return " ".join(text.split(None, LEAD_SYLLABLES)[:LEAD_SYLLABLES])
-
-
-def _words_nodes(node):
-    """The :class:`Words` a query node scores (not those it excludes)."""
-    if isinstance(node, Words):
-        yield node
-    elif isinstance(node, Phrase):
-        yield node.words
-    elif isinstance(node, (AllOf, AnyOf)):
-        for part in node.parts:
-            yield from _words_nodes(part)
-    elif isinstance(node, AndNot):
-        yield from _words_nodes(node.positive)
-    elif isinstance(node, (AndMaybe, Require)):
-        yield from _words_nodes(node.required)
-        if isinstance(node, AndMaybe):
-            yield from _words_nodes(node.optional)
 
 
 class Ranked:
