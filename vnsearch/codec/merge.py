@@ -34,7 +34,7 @@ import os
 import shutil
 import signal
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from operator import itemgetter
 from pickle import loads
 from struct import Struct
@@ -475,15 +475,9 @@ def _halfway(sources: list[_Source], names: list[str]) -> tuple[str, bytes] | No
             left -= hi - lo
             continue
         # the first row at or after lo + left, by a binary search of the key positions
-        target = lo + left
-        first, last = 0, t.indexlen
-        while first < last:
-            mid = (first + last) // 2
-            if t._get_pos(t.indexbase + mid * t.indexsize) < target:
-                first = mid + 1
-            else:
-                last = mid
-        return name, t.key_at(t._get_pos(t.indexbase + first * t.indexsize))[2:]
+        row_pos = lambda m: t._get_pos(t.indexbase + m * t.indexsize)  # noqa: E731
+        first = bisect_left(range(t.indexlen), lo + left, key=row_pos)
+        return name, t.key_at(row_pos(first))[2:]
     return None
 
 
@@ -562,7 +556,6 @@ class _LaterHalf:
         tfile = tindex.dbfile
         buckets = tindex.buckets
         pos = tfile.tell()
-        offset = Struct("!q")
         data = b""
         with open(os.path.join(self.dir, "rows"), "rb") as f:
             while chunk := f.read(_APPEND_CHUNK):  # a row cut by a chunk is carried over
@@ -574,9 +567,9 @@ class _LaterHalf:
                         out.append(data[start:e])
                     else:  # the extent's offset moves by what the first half wrote
                         at = v + _TI.size
-                        out += (data[start:at],
-                                offset.pack(offset.unpack_from(data, at)[0] + shift),
-                                data[at + 8:e])
+                        off, length = _EXTENT.unpack_from(data, at)
+                        out += (data[start:at], _EXTENT.pack(off + shift, length),
+                                data[at + _EXTENT.size:e])
                     h = crc32(data[k:v])
                     hashes, positions = buckets[h & 255]
                     hashes.append(h)
@@ -678,6 +671,8 @@ def inlined(ids, weights, values, minlb: int, maxlb: int) -> bytes:
 
 
 _IDS = Struct("!II")
+#: Where a term info's first and last document numbers (``_IDS``) start: they end it.
+_IDS_AT = _TI.size - _IDS.size
 #: The first byte of an inlined posting written by :func:`inline_posting`: the pickle opcode of
 #: its document number, and that number's bytes.
 _K, _M, _J = b"KMJ"
@@ -703,7 +698,18 @@ def _moved_inline(value: bytes, base: int) -> bytes:
         return _TI.pack(1, *_TI.unpack_from(value)[1:6], d, d) + inline_posting(d, int(w), v)
     # after the number: its frequency and value, pickled as inline_posting pickles them
     d += base
-    return value[:15] + _IDS.pack(d, d) + _pickled_int(d) + rest
+    return value[:_IDS_AT] + _IDS.pack(d, d) + _pickled_int(d) + rest
+
+
+def _with_first_gap(gaps: array, code: int, first: int) -> tuple[array, int]:
+    """``gaps`` (an array of dtype ``code``) with its first gap set to ``first``, widened when
+    ``first`` needs a wider type, and the largest gap."""
+    gaps[0] = 0
+    top = max(first, max(gaps))
+    if top >= _LIMITS[code]:
+        gaps = array("I", gaps)
+    gaps[0] = first
+    return gaps, top
 
 
 def _moved_list(postfile, value: bytes, src: _Source):
@@ -726,17 +732,13 @@ def _moved_list(postfile, value: bytes, src: _Source):
         if c == ZLIB:
             return None
         q += _ARRAY.size + m
-    first = gaps[0] + src.base
-    gaps[0] = 0
-    top = max(first, max(gaps))
-    if top >= _LIMITS[code]:  # the moved first gap needs a wider type
-        gaps = array("I", gaps)
-    gaps[0] = first
+    gaps, top = _with_first_gap(gaps, code, gaps[0] + src.base)
     data = b"".join((buf[:_HEADER_SIZE], _array(gaps, top), rest))
     start = postfile.tell()
     postfile.write(data)
-    lo, hi = _IDS.unpack_from(value, 15)
-    return value[:15] + _IDS.pack(lo + src.base, hi + src.base) + _EXTENT.pack(start, len(data))
+    lo, hi = _IDS.unpack_from(value, _IDS_AT)
+    return (value[:_IDS_AT] + _IDS.pack(lo + src.base, hi + src.base)
+            + _EXTENT.pack(start, len(data)))
 
 
 def _merge_term(postfile, group, sources, fmt):
@@ -866,12 +868,7 @@ def _concatenate(postfile, group, sources, fmt):
         if vkind != kind or got != count:
             return None
         code, raw, p = _raw_array(buf, _HEADER_SIZE)
-        a = array(_TYPECODES[code], raw)
-        a[0] = 0
-        top = max(gap, max(a))
-        if top >= _LIMITS[code]:  # the moved first gap needs a wider type
-            a = array("I", a)
-        a[0] = gap
+        a, top = _with_first_gap(array(_TYPECODES[code], raw), code, gap)
         gaps.append(a)
         if top > gtop:
             gtop = top
