@@ -202,10 +202,8 @@ def run_from_hits(hits_by_qid: dict[str, Sequence[tuple[str, float]]]) -> dict[s
     return run
 
 
-def _ranx(qrels: dict[str, dict[str, int]], hits_by_qid: dict[str, Sequence[tuple[str, float]]],
-          metrics: list[str]):
-    """``(means, ranx Run holding each query's scores)`` of ``metrics``. Queries without
-    results count as zero."""
+def evaluate(qrels: dict[str, dict[str, int]], hits_by_qid: dict[str, Sequence[tuple[str, float]]]) -> dict[str, float]:
+    """MRR@10, nDCG@10 and Recall@100 through ranx. Queries without results count as zero."""
     import warnings
 
     warnings.filterwarnings("ignore", module="ranx")
@@ -217,22 +215,8 @@ def _ranx(qrels: dict[str, dict[str, int]], hits_by_qid: dict[str, Sequence[tupl
     for qid in qrels:  # ranx refuses empty rankings; a missing query scores 0 with make_comparable
         if not run.get(qid):
             run.pop(qid, None)
-    scored = Run(run)
-    means = ranx_evaluate(Qrels(qrels), scored, metrics, make_comparable=True)
-    return means, scored
-
-
-def evaluate(qrels: dict[str, dict[str, int]], hits_by_qid: dict[str, Sequence[tuple[str, float]]]) -> dict[str, float]:
-    """MRR@10, nDCG@10 and Recall@100 through ranx. Queries without results count as zero."""
-    means, _ = _ranx(qrels, hits_by_qid, list(METRICS))
-    return {m: float(means[m]) for m in METRICS}
-
-
-def query_scores(qrels: dict[str, dict[str, int]], hits_by_qid: dict[str, Sequence[tuple[str, float]]],
-                 metric: str) -> dict[str, float]:
-    """``metric`` of each query of ``qrels`` (as :func:`evaluate` averages it)."""
-    _, scored = _ranx(qrels, hits_by_qid, [metric])
-    return {qid: float(scored.scores[metric].get(qid, 0.0)) for qid in qrels}
+    scores = ranx_evaluate(Qrels(qrels), Run(run), list(METRICS), make_comparable=True)
+    return {m: float(scores[m]) for m in METRICS}
 
 
 # --------------------------------------------------------------------------- timing / memory / disk

@@ -18,13 +18,20 @@ import math
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.common import query_scores  # noqa: E402
-
 #: The metric each set is judged by (as bench/quality.py reports them).
 METRIC = {"events": "ndcg@10"}
+
+
+def query_metric(metric: str, hits: list, relevant: dict) -> float:
+    """MRR@10 or binary nDCG@10 of one ranked list of ``[id, score]``: the figures ranx gives
+    bench/quality.py, computed here so that this script and its tests need no bench extras
+    (ranx brings numba)."""
+    ids = [h[0] for h in hits[:10]]
+    if metric == "ndcg@10":
+        dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ids) if d in relevant)
+        ideal = sum(1 / math.log2(i + 2) for i in range(min(10, len(relevant))))
+        return dcg / ideal if ideal else 0.0
+    return next((1 / (i + 1) for i, d in enumerate(ids) if d in relevant), 0.0)
 
 
 def paired(before: dict, after: dict, system: str) -> list[dict]:
@@ -34,10 +41,9 @@ def paired(before: dict, after: dict, system: str) -> list[dict]:
         if label not in before.get("qrels", {}):
             continue
         metric = METRIC.get(label, "mrr@10")
-        a_scores = query_scores(qrels, before["runs"][system][label], metric)
-        b_scores = query_scores(qrels, after["runs"][system][label], metric)
-        a = [a_scores[q] for q in qrels]
-        b = [b_scores[q] for q in qrels]
+        a_run, b_run = before["runs"][system][label], after["runs"][system][label]
+        a = [query_metric(metric, a_run.get(q, []), rel) for q, rel in qrels.items()]
+        b = [query_metric(metric, b_run.get(q, []), rel) for q, rel in qrels.items()]
         d = [y - x for x, y in zip(a, b)]
         n = len(d)
         mean = sum(d) / n if n else 0.0
